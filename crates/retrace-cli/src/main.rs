@@ -1,19 +1,67 @@
 //! The `retrace` command-line tool.
+//!
+//! Exit codes: 0 success; 1 the run failed (bad input, I/O error; the message says where);
+//! 2 the command line is invalid.
+
+mod compare;
+mod progress;
+mod scan;
 
 use clap::{Parser, Subcommand};
 
-/// Find where texts came from: copies, rewrites, translations and same-story reports.
+/// Find where texts came from: copies, excerpts, rewrites, translations and same-story
+/// reports in a collection of documents.
 #[derive(Parser)]
-#[command(name = "retrace", version, about)]
+#[command(name = "retrace", version, about, long_about = None)]
 struct Cli {
+    /// Log more (-v: info, -vv: debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    /// Number of worker threads (default: all cores).
+    #[arg(long, global = true)]
+    threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Subcommand)]
-enum Command {}
+enum Command {
+    /// Scan a collection and write pairs.jsonl and documents.jsonl.
+    Scan(scan::Args),
+    /// Explain one pair: kind, coverage and the aligned passages side by side.
+    Compare(compare::Args),
+}
 
-fn main() -> anyhow::Result<()> {
-    let _cli = Cli::parse();
-    Ok(())
+fn main() {
+    let cli = Cli::parse();
+    let level = match cli.verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("RETRACE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .without_time()
+        .init();
+    if let Some(n) = cli.threads {
+        if let Err(e) = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global()
+        {
+            eprintln!("error: cannot set up {n} threads: {e}");
+            std::process::exit(1);
+        }
+    }
+    let result = match cli.command {
+        Command::Scan(a) => scan::run(a),
+        Command::Compare(a) => compare::run(a),
+    };
+    if let Err(e) = result {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
 }

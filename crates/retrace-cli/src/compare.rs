@@ -1,0 +1,150 @@
+//! `retrace compare A B`: explain one pair in the terminal.
+
+use anyhow::{bail, Context, Result};
+use retrace::document::Document;
+use retrace::ingest::{ingest, read_lossy, Input};
+use retrace::pipeline::{scan, ScanOptions};
+use retrace::progress::NoProgress;
+use std::path::PathBuf;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// First document: a file, or an id with --corpus.
+    pub a: String,
+    /// Second document: a file, or an id with --corpus.
+    pub b: String,
+    /// Look A and B up by id in this collection (a directory or JSONL file); boilerplate is
+    /// then learnt from the whole collection.
+    #[arg(long)]
+    pub corpus: Option<PathBuf>,
+    #[command(flatten)]
+    pub fields: crate::scan::FieldArgs,
+    /// Width of each column of the side-by-side view.
+    #[arg(long, default_value_t = 60)]
+    pub width: usize,
+}
+
+fn read_file(p: &str) -> Result<Document> {
+    let f = std::fs::File::open(p).with_context(|| format!("opening {p}"))?;
+    let (text, lossy) = read_lossy(f).with_context(|| format!("reading {p}"))?;
+    if lossy {
+        eprintln!("warning: {p}: invalid UTF-8, decoded lossily");
+    }
+    let mut text = text;
+    if p.ends_with(".html") || p.ends_with(".htm") {
+        text = retrace::html::html_to_text(&text).text;
+    }
+    if text.trim().is_empty() {
+        bail!("{p} is empty");
+    }
+    Ok(Document::new(p, text))
+}
+
+pub fn run(args: Args) -> Result<()> {
+    let docs = match &args.corpus {
+        Some(c) => {
+            let ing = ingest(&[Input::Path(c.clone())], &args.fields.options(true))
+                .context("reading the collection")?;
+            for id in [&args.a, &args.b] {
+                if !ing.docs.iter().any(|d| &d.id == id) {
+                    bail!("no document with id {id:?} in {}", c.display());
+                }
+            }
+            ing.docs
+        }
+        None => vec![read_file(&args.a)?, read_file(&args.b)?],
+    };
+    let ia = docs
+        .iter()
+        .position(|d| d.id == args.a)
+        .context("first document")?;
+    let ib = docs
+        .iter()
+        .position(|d| d.id == args.b)
+        .context("second document")?;
+    if ia == ib {
+        bail!("A and B are the same document");
+    }
+    let s = scan(docs, &ScanOptions::default(), &NoProgress);
+    let (lo, hi) = (ia.min(ib) as u32, ia.max(ib) as u32);
+    let rel = s.relations.iter().find(|r| r.a == lo && r.b == hi);
+    let (da, db) = (&s.docs[ia], &s.docs[ib]);
+    let (pa, pb) = (&s.prepared[ia], &s.prepared[ib]);
+    println!("A: {} ({}, {} tokens)", da.id, pa.lang, pa.main_tokens);
+    println!("B: {} ({}, {} tokens)", db.id, pb.lang, pb.main_tokens);
+    let Some(r) = rel else {
+        println!("kind: unrelated (no reused passage found)");
+        return Ok(());
+    };
+    let swap = ia > ib;
+    let (ca, cb) = if swap {
+        (r.coverage_b, r.coverage_a)
+    } else {
+        (r.coverage_a, r.coverage_b)
+    };
+    println!(
+        "kind: {}   coverage of A by B: {:.1}%   coverage of B by A: {:.1}%   score {:.3}",
+        r.kind.as_str(),
+        100.0 * ca,
+        100.0 * cb,
+        r.score
+    );
+    let w = args.width.max(20);
+    for (k, p) in r.evidence.iter().enumerate() {
+        let (ra, rb) = if swap { (&p.b, &p.a) } else { (&p.a, &p.b) };
+        println!(
+            "\n── passage {} (A bytes {}..{}, B bytes {}..{}, {:.0}% verbatim) {}",
+            k + 1,
+            ra.start,
+            ra.end,
+            rb.start,
+            rb.end,
+            100.0 * p.score,
+            "─".repeat(20)
+        );
+        let la = wrap(&da.text[ra.clone()], w);
+        let lb = wrap(&db.text[rb.clone()], w);
+        for i in 0..la.len().max(lb.len()) {
+            let l = la.get(i).map(String::as_str).unwrap_or("");
+            let rt = lb.get(i).map(String::as_str).unwrap_or("");
+            let pad = w.saturating_sub(l.chars().count());
+            println!("{l}{} │ {rt}", " ".repeat(pad));
+        }
+    }
+    Ok(())
+}
+
+/// Greedy word wrap by characters.
+fn wrap(s: &str, width: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in s.split_whitespace() {
+        let wl = word.chars().count();
+        let ll = line.chars().count();
+        if ll > 0 && ll + 1 + wl > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if wl > width {
+            // Unspaced scripts: break inside the word.
+            let mut chunk = String::new();
+            for c in word.chars() {
+                if chunk.chars().count() + line.chars().count() >= width {
+                    line.push_str(&chunk);
+                    out.push(std::mem::take(&mut line));
+                    chunk.clear();
+                }
+                chunk.push(c);
+            }
+            line.push_str(&chunk);
+            continue;
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}

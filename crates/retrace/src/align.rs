@@ -1,0 +1,386 @@
+//! Lexical passage alignment: the passages two documents share, with token and byte ranges in
+//! both, found from common shingles and extended over light edits.
+//!
+//! 1. Every shingle of `a` that also occurs in `b` is a seed; seeds on one diagonal with
+//!    consecutive starts form a run of verbatim text.
+//! 2. Runs are chained into passages when they follow each other in both documents with
+//!    gaps of at most `max_gap` tokens (a changed, inserted or deleted word breaks a run
+//!    but not a passage).
+//! 3. Each passage is extended token by token past its ends, re-synchronising over up to
+//!    `max_skip` changed tokens, which recovers edits too close to the ends for a shingle.
+//!
+//! Coverage of `a` is the share of `a`'s tokens inside some passage; a passage's score is
+//! the share of its tokens that match verbatim.
+
+use crate::normalize::Token;
+use crate::shingle::shingles;
+use serde::Serialize;
+use std::ops::Range;
+
+/// Alignment settings.
+#[derive(Debug, Clone)]
+pub struct AlignOptions {
+    /// Largest gap (in tokens, either side) bridged inside a passage.
+    pub max_gap: u32,
+    /// Largest gap bridged when the other side has none (an inserted or deleted block larger
+    /// than this splits the passage, so that excerpts keep high verbatim scores).
+    pub max_one_sided_gap: u32,
+    /// Tokens skipped (either side) when re-synchronising an extension.
+    pub max_skip: usize,
+    /// Passages with fewer matched tokens than this are dropped.
+    pub min_matched: u32,
+    /// At most this many occurrences of one shingle in `b` are used as seeds.
+    pub max_occurrences: usize,
+}
+
+impl Default for AlignOptions {
+    fn default() -> Self {
+        AlignOptions {
+            max_gap: 16,
+            max_one_sided_gap: 4,
+            max_skip: 3,
+            min_matched: 7,
+            max_occurrences: 8,
+        }
+    }
+}
+
+/// A shared passage.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Passage {
+    /// Token ranges in each document's token sequence.
+    #[serde(skip)]
+    pub tokens_a: Range<u32>,
+    #[serde(skip)]
+    pub tokens_b: Range<u32>,
+    /// Byte ranges in each original text.
+    pub a: Range<usize>,
+    pub b: Range<usize>,
+    /// Tokens that match verbatim.
+    pub matched: u32,
+    /// matched / mean span length, 0..1.
+    pub score: f32,
+}
+
+/// The passages of a pair plus coverage figures.
+#[derive(Debug, Clone, Default)]
+pub struct Alignment {
+    pub passages: Vec<Passage>,
+    /// Tokens of `a` (`b`) inside some passage.
+    pub covered_a: u32,
+    pub covered_b: u32,
+    pub tokens_a: u32,
+    pub tokens_b: u32,
+}
+
+impl Alignment {
+    pub fn coverage_a(&self) -> f64 {
+        ratio(self.covered_a, self.tokens_a)
+    }
+    pub fn coverage_b(&self) -> f64 {
+        ratio(self.covered_b, self.tokens_b)
+    }
+    /// Verbatim tokens over passage tokens, both sides averaged.
+    pub fn density(&self) -> f64 {
+        let m: u32 = self.passages.iter().map(|p| p.matched).sum();
+        let span: u32 = self
+            .passages
+            .iter()
+            .map(|p| (p.tokens_a.len() + p.tokens_b.len()) as u32)
+            .sum();
+        if span == 0 {
+            0.0
+        } else {
+            2.0 * m as f64 / span as f64
+        }
+    }
+    /// Verbatim tokens in all passages.
+    pub fn matched(&self) -> u32 {
+        self.passages.iter().map(|p| p.matched).sum()
+    }
+}
+
+fn ratio(a: u32, b: u32) -> f64 {
+    if b == 0 {
+        0.0
+    } else {
+        a as f64 / b as f64
+    }
+}
+
+/// Longest shingle in tokens (ten characters of an unspaced script).
+const MAX_SHINGLE_TOKENS: i64 = 10;
+
+#[derive(Debug, Clone, Copy)]
+struct Run {
+    a0: u32,
+    a1: u32,
+    b0: u32,
+    b1: u32,
+    /// Verbatim tokens in the run.
+    len: u32,
+}
+
+/// Align two token sequences (each the main text of a document).
+pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
+    let mut sa = Vec::new();
+    let mut sb = Vec::new();
+    shingles(ta, &mut sa);
+    shingles(tb, &mut sb);
+    let mut index: Vec<(u64, u32, u32)> = sb.clone();
+    index.sort_unstable_by_key(|x| (x.0, x.1));
+
+    // 1. Seeds → runs on diagonals.
+    let mut open: foldhash::HashMap<i64, Run> = Default::default();
+    let mut runs: Vec<Run> = Vec::new();
+    for &(h, i0, i1) in &sa {
+        let lo = index.partition_point(|x| x.0 < h);
+        let mut n = 0;
+        for &(h2, j0, j1) in &index[lo..] {
+            if h2 != h || n >= opts.max_occurrences {
+                break;
+            }
+            n += 1;
+            let d = j0 as i64 - i0 as i64;
+            match open.get_mut(&d) {
+                Some(r) if r.a0 < i0 && i0 <= r.a1 => {
+                    r.a1 = r.a1.max(i1);
+                    r.b1 = r.b1.max(j1);
+                }
+                _ => {
+                    if let Some(r) = open.insert(
+                        d,
+                        Run {
+                            a0: i0,
+                            a1: i1,
+                            b0: j0,
+                            b1: j1,
+                            len: 0,
+                        },
+                    ) {
+                        runs.push(r);
+                    }
+                }
+            }
+        }
+    }
+    runs.extend(open.into_values());
+    for r in &mut runs {
+        r.len = r.a1 - r.a0;
+    }
+    runs.sort_unstable_by_key(|r| (r.a0, r.b0));
+
+    // 2. Chain runs into passages.
+    let mut chains: Vec<Run> = Vec::new();
+    for r in runs {
+        let mut best: Option<usize> = None;
+        for (k, c) in chains.iter().enumerate().rev() {
+            if c.a1 + opts.max_gap < r.a0 {
+                continue;
+            }
+            let ga = r.a0 as i64 - c.a1 as i64;
+            let gb = r.b0 as i64 - c.b1 as i64;
+            let forward = r.a0 >= c.a0 && r.a1 > c.a1 && r.b1 > c.b1;
+            let near = ga <= opts.max_gap as i64
+                && gb <= opts.max_gap as i64
+                && ga >= -(MAX_SHINGLE_TOKENS)
+                && gb >= -(MAX_SHINGLE_TOKENS);
+            // A block present on one side only (a dropped sentence) splits the passage.
+            let one_sided = ga.min(gb) <= 0 && ga.max(gb) > opts.max_one_sided_gap as i64;
+            if forward && near && !one_sided {
+                best = Some(k);
+                break;
+            }
+        }
+        match best {
+            Some(k) => {
+                let c = &mut chains[k];
+                let overlap = c.a1.saturating_sub(r.a0).min(r.len);
+                c.len += r.len - overlap;
+                c.a1 = c.a1.max(r.a1);
+                c.b1 = c.b1.max(r.b1);
+            }
+            None => chains.push(r),
+        }
+    }
+
+    // 3. Extend over light edits and build passages.
+    let mut passages = Vec::new();
+    for c in chains {
+        let c = extend(ta, tb, c, opts.max_skip);
+        if c.len < opts.min_matched {
+            continue;
+        }
+        let span = (c.a1 - c.a0 + c.b1 - c.b0) as f32 / 2.0;
+        passages.push(Passage {
+            a: ta[c.a0 as usize].start as usize..ta[c.a1 as usize - 1].end as usize,
+            b: tb[c.b0 as usize].start as usize..tb[c.b1 as usize - 1].end as usize,
+            tokens_a: c.a0..c.a1,
+            tokens_b: c.b0..c.b1,
+            matched: c.len,
+            score: (c.len as f32 / span).min(1.0),
+        });
+    }
+    passages.sort_by_key(|p| (p.tokens_a.start, p.tokens_b.start));
+    let covered_a = union_len(passages.iter().map(|p| p.tokens_a.clone()));
+    let covered_b = union_len(passages.iter().map(|p| p.tokens_b.clone()));
+    Alignment {
+        passages,
+        covered_a,
+        covered_b,
+        tokens_a: ta.len() as u32,
+        tokens_b: tb.len() as u32,
+    }
+}
+
+/// Extend a chain forwards and backwards over exact tokens, re-synchronising past up to
+/// `skip` differing tokens on either side when two tokens match again.
+fn extend(ta: &[Token], tb: &[Token], mut c: Run, skip: usize) -> Run {
+    let eq = |i: usize, j: usize| ta[i].hash == tb[j].hash;
+    // Forwards.
+    let (mut i, mut j) = (c.a1 as usize, c.b1 as usize);
+    loop {
+        if i < ta.len() && j < tb.len() && eq(i, j) {
+            i += 1;
+            j += 1;
+            c.len += 1;
+            c.a1 = i as u32;
+            c.b1 = j as u32;
+            continue;
+        }
+        let mut found = None;
+        'search: for total in 1..=2 * skip {
+            for da in 0..=total.min(skip) {
+                let db = total - da;
+                if db > skip {
+                    continue;
+                }
+                let (x, y) = (i + da, j + db);
+                if x + 1 < ta.len() && y + 1 < tb.len() && eq(x, y) && eq(x + 1, y + 1) {
+                    found = Some((x, y));
+                    break 'search;
+                }
+            }
+        }
+        match found {
+            Some((x, y)) => {
+                i = x;
+                j = y;
+            }
+            None => break,
+        }
+    }
+    // Backwards.
+    let (mut i, mut j) = (c.a0 as usize, c.b0 as usize);
+    loop {
+        if i > 0 && j > 0 && eq(i - 1, j - 1) {
+            i -= 1;
+            j -= 1;
+            c.len += 1;
+            c.a0 = i as u32;
+            c.b0 = j as u32;
+            continue;
+        }
+        let mut found = None;
+        'search: for total in 1..=2 * skip {
+            for da in 0..=total.min(skip) {
+                let db = total - da;
+                if db > skip {
+                    continue;
+                }
+                if i >= da + 2 && j >= db + 2 {
+                    let (x, y) = (i - da, j - db);
+                    if eq(x - 1, y - 1) && eq(x - 2, y - 2) {
+                        found = Some((x, y));
+                        break 'search;
+                    }
+                }
+            }
+        }
+        match found {
+            Some((x, y)) => {
+                i = x;
+                j = y;
+            }
+            None => break,
+        }
+    }
+    c
+}
+
+fn union_len(ranges: impl Iterator<Item = Range<u32>>) -> u32 {
+    let mut v: Vec<Range<u32>> = ranges.collect();
+    v.sort_by_key(|r| r.start);
+    let mut total = 0;
+    let mut cur: Option<Range<u32>> = None;
+    for r in v {
+        match &mut cur {
+            Some(c) if r.start <= c.end => c.end = c.end.max(r.end),
+            _ => {
+                if let Some(c) = cur.take() {
+                    total += c.end - c.start;
+                }
+                cur = Some(r);
+            }
+        }
+    }
+    if let Some(c) = cur {
+        total += c.end - c.start;
+    }
+    total
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::normalize::tokenize;
+
+    const SRC: &str = "The council voted on Tuesday to close the old bridge for repairs. \
+        Work will start next month and last until spring, the mayor said. \
+        Drivers are advised to use the northern ring road during the closure. \
+        Local shops fear a drop in customers while the bridge is shut.";
+
+    #[test]
+    fn verbatim_excerpt_has_full_coverage_on_its_side() {
+        let excerpt = "Work will start next month and last until spring, the mayor said.";
+        let b = format!("Unrelated opening words about weather and sports. {excerpt} Then more unrelated text follows here.");
+        let al = align(&tokenize(SRC), &tokenize(&b), &AlignOptions::default());
+        assert_eq!(al.passages.len(), 1);
+        let p = &al.passages[0];
+        assert_eq!(
+            &b[p.b.clone()],
+            "Work will start next month and last until spring, the mayor said"
+        );
+        assert_eq!(&SRC[p.a.clone()], &b[p.b.clone()]);
+        assert!(
+            al.coverage_a() > 0.25 && al.coverage_a() < 0.4,
+            "{}",
+            al.coverage_a()
+        );
+    }
+
+    #[test]
+    fn light_edits_stay_one_passage() {
+        let edited = SRC
+            .replace("Tuesday", "Wednesday")
+            .replace("northern", "")
+            .replace("fear a drop", "fear a big drop");
+        let al = align(&tokenize(SRC), &tokenize(&edited), &AlignOptions::default());
+        assert_eq!(al.passages.len(), 1, "{:?}", al.passages);
+        assert!(al.coverage_a() > 0.95 && al.coverage_b() > 0.95);
+        assert!(al.density() > 0.9 && al.density() < 1.0);
+    }
+
+    #[test]
+    fn unrelated_texts_share_nothing() {
+        let other = "A completely different story about a football match in which the home team won by three goals.";
+        let al = align(&tokenize(SRC), &tokenize(other), &AlignOptions::default());
+        assert!(al.passages.is_empty());
+        assert_eq!(al.coverage_a(), 0.0);
+    }
+
+    #[test]
+    fn union_of_ranges() {
+        assert_eq!(union_len([0..5, 3..8, 10..12].into_iter()), 10);
+    }
+}

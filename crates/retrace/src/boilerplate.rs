@@ -1,0 +1,307 @@
+//! Boilerplate removal: recognises site headers, footers, share buttons, photo credits and
+//! dateline stubs so that they are excluded from matching and from coverage.
+//!
+//! Two signals, both measured, neither a list of known phrases:
+//! 1. **Recurrence around different content.** A line whose shape (case-folded, digits
+//!    masked, so "Published 2024-06-13" and "Published 2024-07-01" are one shape) recurs in
+//!    at least `min_docs` documents, most of which hold content beyond the lines that recur
+//!    with it, is template text (see [`BoilerplateModel::learn`]): twenty articles under one
+//!    site header are, twenty republications or excerpts of one article are not.
+//! 2. **Non-prose fringes.** Short lines without sentence punctuation before the first or
+//!    after the last prose line of a document (a scraped header, a byline-like credit, a
+//!    footer link) are boilerplate. A document with no prose line keeps all its lines.
+
+use crate::normalize::{is_unspaced_script, Tokenizer};
+use foldhash::{HashMap, HashMapExt};
+use std::ops::Range;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// Settings for boilerplate detection.
+#[derive(Debug, Clone)]
+pub struct BoilerplateOptions {
+    /// A line shape must occur in at least this many documents to be template text.
+    pub min_docs: usize,
+    /// ... this many for a long line (prose is rarely template text; it needs more evidence).
+    pub min_docs_long: usize,
+    /// ... and at least this many of them must hold content beyond the shared lines.
+    pub min_distinct: usize,
+    /// A line weighing at least this many words is prose.
+    pub prose_words: f32,
+    /// A line of at least this many words that ends a sentence is prose.
+    pub sentence_words: f32,
+}
+
+impl Default for BoilerplateOptions {
+    fn default() -> Self {
+        BoilerplateOptions {
+            min_docs: 3,
+            min_docs_long: 10,
+            min_distinct: 3,
+            prose_words: 10.0,
+            sentence_words: 2.0,
+        }
+    }
+}
+
+/// The shape of a line: case-folded, whitespace-collapsed, digits masked.
+pub fn line_shape(line: &str) -> u64 {
+    let mut s = String::with_capacity(line.len());
+    let mut space = false;
+    for c in line.chars() {
+        if c.is_whitespace() {
+            space = true;
+            continue;
+        }
+        if space && !s.is_empty() {
+            s.push(' ');
+        }
+        space = false;
+        if c.is_numeric() {
+            s.push('#');
+        } else {
+            s.extend(c.to_lowercase());
+        }
+    }
+    xxh3_64(s.as_bytes())
+}
+
+/// Per-document input to corpus statistics: the shapes of its lines and which are long.
+#[derive(Debug, Clone, Default)]
+pub struct LineShapes {
+    pub shapes: Vec<u64>,
+    /// Lines of at least `prose_words` words.
+    pub long: Vec<bool>,
+}
+
+impl LineShapes {
+    pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
+        LineShapes {
+            shapes: lines.iter().map(|r| line_shape(&text[r.clone()])).collect(),
+            long: lines
+                .iter()
+                .map(|r| word_weight(&text[r.clone()]) >= opts.prose_words)
+                .collect(),
+        }
+    }
+}
+
+/// Documents examined per candidate shape.
+const SAMPLE_DOCS: usize = 64;
+
+/// Corpus statistics of line shapes: which shapes are template text.
+#[derive(Debug, Default)]
+pub struct BoilerplateModel {
+    template: foldhash::HashSet<u64>,
+}
+
+impl BoilerplateModel {
+    /// Learn template lines from every document's line shapes.
+    ///
+    /// A shape seen in at least `min_docs` documents is a candidate. Among (a deterministic
+    /// sample of) the documents holding it, its *block* is the set of shapes present in at
+    /// least half of them (a site header is a block of lines that always come together). A
+    /// document has *private* content when it holds a shape outside the block. Template text
+    /// surrounds different articles, so most of its documents have private content; an
+    /// article republished or excerpted many times does not, as its documents hold little
+    /// beyond the lines they share.
+    pub fn learn(docs: &[&LineShapes], opts: &BoilerplateOptions) -> Self {
+        let mut long = foldhash::HashSet::default();
+        for d in docs {
+            for (s, &l) in d.shapes.iter().zip(&d.long) {
+                if l {
+                    long.insert(*s);
+                }
+            }
+        }
+        let mut df: HashMap<u64, u32> = HashMap::new();
+        let mut uniq: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
+        for d in docs {
+            let mut u = d.shapes.clone();
+            u.sort_unstable();
+            u.dedup();
+            for &s in &u {
+                *df.entry(s).or_default() += 1;
+            }
+            uniq.push(u);
+        }
+        let mut holders: HashMap<u64, Vec<u32>> = HashMap::new();
+        for (i, u) in uniq.iter().enumerate() {
+            for s in u {
+                if df[s] as usize >= opts.min_docs {
+                    let h = holders.entry(*s).or_default();
+                    if h.len() < SAMPLE_DOCS {
+                        h.push(i as u32);
+                    }
+                }
+            }
+        }
+        let mut template = foldhash::HashSet::default();
+        let mut counts: HashMap<u64, u32> = HashMap::new();
+        for (shape, docs_with) in holders {
+            counts.clear();
+            for &d in &docs_with {
+                for &s in &uniq[d as usize] {
+                    *counts.entry(s).or_default() += 1;
+                }
+            }
+            let n = docs_with.len() as u32;
+            let df_l = df[&shape];
+            // Private content: outside the block and rarer than the line itself (another
+            // site's template is not content).
+            let private_line =
+                |s: &u64| counts.get(s).copied().unwrap_or(0) * 2 < n && df[s] < df_l;
+            let private = docs_with
+                .iter()
+                .filter(|&&d| uniq[d as usize].iter().any(private_line))
+                .count();
+            let need_docs = if long.contains(&shape) {
+                opts.min_docs_long
+            } else {
+                opts.min_docs
+            };
+            if df_l as usize >= need_docs
+                && private >= opts.min_distinct
+                && private * 2 >= n as usize
+            {
+                template.insert(shape);
+            }
+        }
+        BoilerplateModel { template }
+    }
+
+    /// Number of template line shapes learnt.
+    pub fn len(&self) -> usize {
+        self.template.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.template.is_empty()
+    }
+
+    pub fn is_template(&self, shape: u64) -> bool {
+        self.template.contains(&shape)
+    }
+
+    /// Flag the boilerplate lines of one document.
+    pub fn classify(
+        &self,
+        text: &str,
+        lines: &[Range<usize>],
+        shapes: &LineShapes,
+        opts: &BoilerplateOptions,
+    ) -> Vec<bool> {
+        let mut flags: Vec<bool> = shapes.shapes.iter().map(|s| self.is_template(*s)).collect();
+        let prose: Vec<bool> = lines
+            .iter()
+            .zip(&flags)
+            .map(|(r, &t)| !t && is_prose(&text[r.clone()], opts))
+            .collect();
+        let first = prose.iter().position(|&p| p);
+        let last = prose.iter().rposition(|&p| p);
+        if let (Some(first), Some(last)) = (first, last) {
+            for (i, f) in flags.iter_mut().enumerate() {
+                if (i < first || i > last) && !prose[i] {
+                    *f = true;
+                }
+            }
+        }
+        flags
+    }
+}
+
+/// Word weight of a line: words count 1, characters of unspaced scripts 1/2.
+pub fn word_weight(line: &str) -> f32 {
+    let mut toks = Vec::new();
+    Tokenizer::default().tokenize(line, 0..line.len(), &mut toks);
+    toks.iter().map(|t| if t.is_char { 0.5 } else { 1.0 }).sum()
+}
+
+/// A line is prose when it is long, or a sentence of a few words.
+pub fn is_prose(line: &str, opts: &BoilerplateOptions) -> bool {
+    let w = word_weight(line);
+    if w >= opts.prose_words {
+        return true;
+    }
+    let last = line
+        .trim_end()
+        .trim_end_matches(['"', '\'', '”', '’', '»', ')', '」', '』', '）'])
+        .chars()
+        .last();
+    let terminal = matches!(
+        last,
+        Some('.' | '!' | '?' | '…' | '。' | '！' | '？' | '؟' | '।')
+    );
+    let unspaced = line.chars().any(is_unspaced_script);
+    terminal && (w >= opts.sentence_words || (unspaced && w >= opts.sentence_words / 2.0))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::segment::lines;
+
+    fn ranges(t: &str) -> Vec<Range<usize>> {
+        lines(t).into_iter().map(|(r, _)| r).collect()
+    }
+
+    #[test]
+    fn shapes_mask_digits_and_case() {
+        assert_eq!(
+            line_shape("Published 2024-06-13"),
+            line_shape("published  2023-01-02")
+        );
+        assert_ne!(line_shape("Published"), line_shape("Posted"));
+    }
+
+    #[test]
+    fn recurring_header_is_template_but_republished_article_is_not() {
+        let opts = BoilerplateOptions::default();
+        let article = "The council voted on Tuesday to close the old bridge for repairs that will last until spring.";
+        let mut texts = Vec::new();
+        for i in 0..5 {
+            texts.push(format!(
+                "Menu\nPublished 2024-06-1{i}\n\nStory number {i} is about something else entirely and it is long enough to be prose.\n\nShare this"
+            ));
+        }
+        for _ in 0..5 {
+            texts.push(format!(
+                "{article}\n\nA second paragraph that is different in every copy? No."
+            ));
+        }
+        let docs: Vec<(Vec<Range<usize>>, LineShapes)> = texts
+            .iter()
+            .map(|t| {
+                let r = ranges(t);
+                let s = LineShapes::new(t, &r, &opts);
+                (r, s)
+            })
+            .collect();
+        let shapes: Vec<&LineShapes> = docs.iter().map(|d| &d.1).collect();
+        let model = BoilerplateModel::learn(&shapes, &opts);
+        assert!(model.is_template(line_shape("Menu")));
+        assert!(model.is_template(line_shape("Published 2024-01-01")));
+        assert!(!model.is_template(line_shape(article)));
+        let flags = model.classify(&texts[0], &docs[0].0, &docs[0].1, &opts);
+        assert_eq!(flags, vec![true, true, false, true]);
+        let flags = model.classify(&texts[5], &docs[5].0, &docs[5].1, &opts);
+        assert_eq!(flags, vec![false, false]);
+    }
+
+    #[test]
+    fn non_prose_fringes_are_boilerplate() {
+        let opts = BoilerplateOptions::default();
+        let t = "Enlarge image\n\nPhoto:\n\nIt is not often that the minister calls his counterpart, and this time he did.\n\nShort middle line\n\nAnother long paragraph of prose that closes the story with a full sentence.\n\nvet/AFP/AP";
+        let r = ranges(t);
+        let s = LineShapes::new(t, &r, &opts);
+        let flags = BoilerplateModel::default().classify(t, &r, &s, &opts);
+        assert_eq!(flags, vec![true, true, false, false, false, true]);
+        // No prose at all: nothing is removed.
+        let t = "Menu\nSearch";
+        let r = ranges(t);
+        let s = LineShapes::new(t, &r, &opts);
+        assert_eq!(
+            BoilerplateModel::default().classify(t, &r, &s, &opts),
+            vec![false, false]
+        );
+    }
+}

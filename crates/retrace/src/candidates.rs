@@ -1,0 +1,113 @@
+//! Candidate pairs for lexical reuse, never all pairs: documents with the same normalised
+//! text, documents sharing passage anchors in the inverted index (partial reuse of any
+//! length), and documents colliding in MinHash LSH bands (whole-document near duplicates).
+
+use crate::anchors::AnchorIndex;
+use crate::fingerprint::Fingerprint;
+use crate::lsh::{candidate_pairs, LshOptions};
+
+/// Candidate generation settings.
+#[derive(Debug, Clone)]
+pub struct CandidateOptions {
+    /// Anchors held by more documents than this are ignored (template text, stock phrases).
+    pub max_df: usize,
+    /// Shared anchors needed for a pair (a document with few anchors needs only one).
+    pub min_shared: u32,
+    pub lsh: LshOptions,
+}
+
+impl Default for CandidateOptions {
+    fn default() -> Self {
+        CandidateOptions {
+            max_df: 64,
+            min_shared: 2,
+            lsh: LshOptions::default(),
+        }
+    }
+}
+
+/// A candidate pair (`a < b`, document indices) and why it was proposed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Candidate {
+    pub a: u32,
+    pub b: u32,
+    pub shared_anchors: u32,
+    pub lsh: bool,
+    pub exact: bool,
+}
+
+/// Lexical candidates, sorted by `(a, b)`.
+pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<Candidate> {
+    let index = AnchorIndex::build(
+        fps.iter()
+            .enumerate()
+            .map(|(d, f)| (d as u32, f.anchors.clone())),
+    );
+    let shared = index.shared_counts(opts.max_df);
+    drop(index);
+    let sigs: Vec<_> = fps.iter().map(|f| f.signature.clone()).collect();
+    let lsh = candidate_pairs(&sigs, &opts.lsh);
+    drop(sigs);
+    // Exact duplicates.
+    let mut by_exact: Vec<(u64, u32)> = fps
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| f.exact != 0)
+        .map(|(d, f)| (f.exact, d as u32))
+        .collect();
+    by_exact.sort_unstable();
+    let mut exact = Vec::new();
+    for g in by_exact.chunk_by(|x, y| x.0 == y.0) {
+        for i in 0..g.len() {
+            for j in i + 1..g.len().min(i + 1 + opts.max_df) {
+                exact.push((g[i].1, g[j].1));
+            }
+        }
+    }
+    exact.sort_unstable();
+
+    let mut out: Vec<Candidate> = Vec::new();
+    for ((a, b), n) in shared {
+        let few = fps[a as usize]
+            .anchors
+            .len()
+            .min(fps[b as usize].anchors.len())
+            <= 8;
+        if n >= opts.min_shared || few {
+            out.push(Candidate {
+                a,
+                b,
+                shared_anchors: n,
+                lsh: false,
+                exact: false,
+            });
+        }
+    }
+    let merge = |out: &mut Vec<Candidate>, pairs: &[(u32, u32)], lsh: bool| {
+        let mut extra = Vec::new();
+        for &(a, b) in pairs {
+            match out.binary_search_by_key(&(a, b), |c| (c.a, c.b)) {
+                Ok(i) => {
+                    if lsh {
+                        out[i].lsh = true
+                    } else {
+                        out[i].exact = true
+                    }
+                }
+                Err(_) => extra.push(Candidate {
+                    a,
+                    b,
+                    shared_anchors: 0,
+                    lsh,
+                    exact: !lsh,
+                }),
+            }
+        }
+        out.extend(extra);
+        out.sort_unstable_by_key(|c| (c.a, c.b));
+        out.dedup_by_key(|c| (c.a, c.b));
+    };
+    merge(&mut out, &lsh, true);
+    merge(&mut out, &exact, false);
+    out
+}

@@ -1,0 +1,49 @@
+//! Fingerprints of a document's main text: an exact hash of its token sequence, its passage
+//! anchors (winnowed shingles) and its MinHash signature.
+
+use crate::minhash::Signature;
+use crate::normalize::Token;
+use crate::shingle::{shingles, winnow};
+use xxhash_rust::xxh3::Xxh3;
+
+/// Winnowing window: a shared passage spanning this many shingles always yields an anchor.
+pub const WINNOW_WINDOW: usize = 4;
+
+/// Fingerprints of one document.
+#[derive(Debug, Clone, Default)]
+pub struct Fingerprint {
+    /// Hash of the whole normalised main text (0 for an empty one).
+    pub exact: u64,
+    pub anchors: Vec<u64>,
+    pub signature: Option<Signature>,
+}
+
+/// Reusable buffers.
+#[derive(Default)]
+pub struct Fingerprinter {
+    sh: Vec<(u64, u32, u32)>,
+    hashes: Vec<u64>,
+    picks: Vec<usize>,
+}
+
+impl Fingerprinter {
+    pub fn fingerprint(&mut self, tokens: &[Token]) -> Fingerprint {
+        if tokens.is_empty() {
+            return Fingerprint::default();
+        }
+        let mut x = Xxh3::new();
+        for t in tokens {
+            x.update(&t.hash.to_le_bytes());
+        }
+        shingles(tokens, &mut self.sh);
+        self.hashes.clear();
+        self.hashes.extend(self.sh.iter().map(|s| s.0));
+        winnow(&self.hashes, WINNOW_WINDOW, &mut self.picks);
+        let anchors = self.picks.iter().map(|&i| self.hashes[i]).collect();
+        Fingerprint {
+            exact: x.digest(),
+            anchors,
+            signature: Signature::of(self.hashes.iter().copied()),
+        }
+    }
+}

@@ -1,0 +1,209 @@
+//! Normalisation for matching: splits text into tokens folded with NFKC and lower-casing,
+//! with punctuation and whitespace dropped, while every token keeps its byte range in the
+//! original text so that evidence can point back into it.
+//!
+//! Space-delimited scripts give one token per word. Scripts written without spaces (Han,
+//! kana, Thai, Lao, Khmer, Myanmar) give one token per character, so that character n-grams
+//! stand in for word n-grams there.
+
+use std::ops::Range;
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+use xxhash_rust::xxh3::xxh3_64;
+
+/// One normalised token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    /// Byte range in the original text.
+    pub start: u32,
+    pub end: u32,
+    /// Hash of the normalised form.
+    pub hash: u64,
+    /// True for a character of a script written without spaces.
+    pub is_char: bool,
+}
+
+impl Token {
+    pub fn range(&self) -> Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// Scripts written without spaces between words: each character is a token.
+pub fn is_unspaced_script(c: char) -> bool {
+    matches!(c as u32,
+        0x0E00..=0x0EFF       // Thai, Lao
+        | 0x1000..=0x109F     // Myanmar
+        | 0x1780..=0x17FF     // Khmer
+        | 0x3040..=0x30FF     // Hiragana, Katakana
+        | 0x31F0..=0x31FF
+        | 0x3400..=0x4DBF     // CJK extension A
+        | 0x4E00..=0x9FFF     // CJK unified
+        | 0xF900..=0xFAFF     // CJK compatibility
+        | 0xFF66..=0xFF9F     // half-width katakana
+        | 0x20000..=0x2FA1F)
+}
+
+#[inline]
+fn is_word_char(c: char) -> bool {
+    c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// Reusable buffers for [`tokenize`].
+#[derive(Default)]
+pub struct Tokenizer {
+    buf: String,
+}
+
+impl Tokenizer {
+    /// Append the tokens of `text[range]` to `out`.
+    pub fn tokenize(&mut self, text: &str, range: Range<usize>, out: &mut Vec<Token>) {
+        let base = range.start;
+        let s = &text[range];
+        let mut word_start: Option<usize> = None;
+        let mut ascii = true;
+        for (i, c) in s.char_indices() {
+            if is_unspaced_script(c) {
+                if let Some(ws) = word_start.take() {
+                    self.push_word(s, ws, i, ascii, base, out);
+                }
+                let end = i + c.len_utf8();
+                // A following combining mark belongs to this character.
+                self.push_char(s, i, end, base, out);
+                ascii = true;
+            } else if is_word_char(c) {
+                if word_start.is_none() {
+                    // A combining mark right after an unspaced-script character extends it.
+                    if is_combining_mark(c) {
+                        if let Some(last) = out.last_mut() {
+                            if last.is_char && last.end as usize == base + i {
+                                last.end = (base + i + c.len_utf8()) as u32;
+                                continue;
+                            }
+                        }
+                    }
+                    word_start = Some(i);
+                    ascii = true;
+                }
+                ascii &= c.is_ascii();
+            } else if let Some(ws) = word_start.take() {
+                self.push_word(s, ws, i, ascii, base, out);
+            }
+        }
+        if let Some(ws) = word_start {
+            self.push_word(s, ws, s.len(), ascii, base, out);
+        }
+    }
+
+    fn push_word(
+        &mut self,
+        s: &str,
+        start: usize,
+        end: usize,
+        ascii: bool,
+        base: usize,
+        out: &mut Vec<Token>,
+    ) {
+        let w = &s[start..end];
+        self.buf.clear();
+        if ascii {
+            self.buf.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+        } else {
+            for c in w.nfkc() {
+                self.buf.extend(c.to_lowercase());
+            }
+        }
+        out.push(Token {
+            start: (base + start) as u32,
+            end: (base + end) as u32,
+            hash: xxh3_64(self.buf.as_bytes()),
+            is_char: false,
+        });
+    }
+
+    fn push_char(&mut self, s: &str, start: usize, end: usize, base: usize, out: &mut Vec<Token>) {
+        self.buf.clear();
+        for c in s[start..end].nfkc() {
+            self.buf.extend(c.to_lowercase());
+        }
+        out.push(Token {
+            start: (base + start) as u32,
+            end: (base + end) as u32,
+            hash: xxh3_64(self.buf.as_bytes()),
+            is_char: true,
+        });
+    }
+}
+
+/// Tokens of a whole string (convenience for tests and small inputs).
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut out = Vec::new();
+    Tokenizer::default().tokenize(text, 0..text.len(), &mut out);
+    out
+}
+
+/// The normalised form of one word, as hashed by [`Tokenizer`].
+pub fn fold(word: &str) -> String {
+    let mut s = String::new();
+    for c in word.nfkc() {
+        s.extend(c.to_lowercase());
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(t: &str) -> Vec<&str> {
+        tokenize(t).iter().map(|k| &t[k.range()]).collect()
+    }
+
+    #[test]
+    fn folds_case_width_and_punctuation() {
+        let a = tokenize("Hello, WORLD! ﬁne Ｆｕｌｌ");
+        let b = tokenize("hello world fine full");
+        assert_eq!(
+            a.iter().map(|t| t.hash).collect::<Vec<_>>(),
+            b.iter().map(|t| t.hash).collect::<Vec<_>>()
+        );
+        assert_eq!(words("Hello, WORLD!"), vec!["Hello", "WORLD"]);
+    }
+
+    #[test]
+    fn composed_and_decomposed_forms_match() {
+        let a = tokenize("café");
+        let b = tokenize("cafe\u{301}");
+        assert_eq!(a[0].hash, b[0].hash);
+        assert_eq!(b[0].range(), 0..6);
+    }
+
+    #[test]
+    fn unspaced_scripts_give_characters() {
+        assert_eq!(
+            words("東京はGPU大好き"),
+            vec!["東", "京", "は", "GPU", "大", "好", "き"]
+        );
+        // Thai vowel marks stay with their consonant.
+        let t = "สวัสดี";
+        let w = words(t);
+        assert!(w.len() < t.chars().count());
+        assert_eq!(w.concat(), t);
+    }
+
+    #[test]
+    fn offsets_point_into_the_original() {
+        let t = "  Ünïcode — text ";
+        for k in tokenize(t) {
+            assert!(t.is_char_boundary(k.start as usize) && t.is_char_boundary(k.end as usize));
+        }
+        assert_eq!(words(t), vec!["Ünïcode", "text"]);
+        assert_eq!(fold("Ünïcode"), "ünïcode");
+    }
+
+    #[test]
+    fn cyrillic_and_arabic_are_words() {
+        assert_eq!(words("Привет, мир"), vec!["Привет", "мир"]);
+        assert_eq!(words("مرحبا بالعالم"), vec!["مرحبا", "بالعالم"]);
+    }
+}

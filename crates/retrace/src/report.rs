@@ -1,0 +1,201 @@
+//! Report: the machine-readable outputs (`pairs.jsonl`, `documents.jsonl`, `run.json`) and
+//! the terminal summary. Output is deterministic: documents in input order, pairs sorted by
+//! their ids.
+
+use crate::pipeline::Scan;
+use crate::relate::Relation;
+use serde::Serialize;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+#[derive(Serialize)]
+struct EvidenceOut {
+    /// Byte range in a's original text.
+    a: [usize; 2],
+    b: [usize; 2],
+    score: f64,
+    matched_tokens: u32,
+}
+
+#[derive(Serialize)]
+struct PairOut<'a> {
+    a: &'a str,
+    b: &'a str,
+    kind: &'static str,
+    coverage_a: f64,
+    coverage_b: f64,
+    score: f64,
+    density: f64,
+    evidence: Vec<EvidenceOut>,
+}
+
+#[derive(Serialize)]
+struct DocOut<'a> {
+    id: &'a str,
+    lang: &'a str,
+    chars: usize,
+    main_chars: u32,
+    tokens: u32,
+    sentences: usize,
+    boilerplate_lines: Vec<&'a str>,
+    story: Option<String>,
+    parent: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+}
+
+/// One relation as its output record, with `a`/`b` in id order.
+pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
+    let (ia, ib) = (&scan.docs[r.a as usize].id, &scan.docs[r.b as usize].id);
+    let swap = ia > ib;
+    let (a, b) = if swap { (ib, ia) } else { (ia, ib) };
+    let (ca, cb) = if swap {
+        (r.coverage_b, r.coverage_a)
+    } else {
+        (r.coverage_a, r.coverage_b)
+    };
+    let out = PairOut {
+        a,
+        b,
+        kind: r.kind.as_str(),
+        coverage_a: round4(ca),
+        coverage_b: round4(cb),
+        score: round4(r.score),
+        density: round4(r.density),
+        evidence: r
+            .evidence
+            .iter()
+            .map(|p| {
+                let (ra, rb) = if swap { (&p.b, &p.a) } else { (&p.a, &p.b) };
+                EvidenceOut {
+                    a: [ra.start, ra.end],
+                    b: [rb.start, rb.end],
+                    score: round4(p.score as f64),
+                    matched_tokens: p.matched,
+                }
+            })
+            .collect(),
+    };
+    serde_json::to_value(out).unwrap_or(serde_json::Value::Null)
+}
+
+/// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
+pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    let mut pairs: Vec<(String, String, serde_json::Value)> = scan
+        .relations
+        .iter()
+        .map(|r| {
+            let v = pair_json(scan, r);
+            let a = v["a"].as_str().unwrap_or_default().to_string();
+            let b = v["b"].as_str().unwrap_or_default().to_string();
+            (a, b, v)
+        })
+        .collect();
+    pairs.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+    let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
+    for (_, _, v) in &pairs {
+        serde_json::to_writer(&mut w, v)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+
+    let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
+    for (d, p) in scan.docs.iter().zip(&scan.prepared) {
+        let out = DocOut {
+            id: &d.id,
+            lang: p.lang,
+            chars: d.text.chars().count(),
+            main_chars: p.main_chars,
+            tokens: p.main_tokens,
+            sentences: p.sentences.len(),
+            boilerplate_lines: p.boilerplate_lines(&d.text),
+            story: None,
+            parent: None,
+            url: d.meta.url.as_deref(),
+            date: d.meta.date.as_deref(),
+            title: d.meta.title.as_deref(),
+        };
+        serde_json::to_writer(&mut w, &out)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()?;
+    let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
+    serde_json::to_writer_pretty(&mut w, run_info)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// A short human-readable summary of a scan.
+pub fn summary(scan: &Scan, top: usize) -> String {
+    use std::fmt::Write as _;
+    let s = &scan.stats;
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "{} documents, {:.1} MB; {} boilerplate lines ({} template shapes); {} candidate pairs; {} related pairs",
+        s.documents,
+        s.bytes as f64 / 1e6,
+        s.boilerplate_lines,
+        s.template_shapes,
+        s.candidates,
+        s.relations
+    );
+    let mut by_kind: std::collections::BTreeMap<&str, usize> = Default::default();
+    for r in &scan.relations {
+        *by_kind.entry(r.kind.as_str()).or_default() += 1;
+    }
+    if !by_kind.is_empty() {
+        let kinds: Vec<String> = by_kind.iter().map(|(k, n)| format!("{k} {n}")).collect();
+        let _ = writeln!(out, "kinds: {}", kinds.join(", "));
+    }
+    let mut langs: std::collections::BTreeMap<&str, usize> = Default::default();
+    for p in &scan.prepared {
+        *langs.entry(p.lang).or_default() += 1;
+    }
+    let mut langs: Vec<_> = langs.into_iter().collect();
+    langs.sort_by(|x, y| y.1.cmp(&x.1).then(x.0.cmp(y.0)));
+    let l: Vec<String> = langs
+        .iter()
+        .take(12)
+        .map(|(k, n)| format!("{k} {n}"))
+        .collect();
+    let _ = writeln!(out, "languages: {}", l.join(", "));
+    let mut rels: Vec<&Relation> = scan.relations.iter().collect();
+    rels.sort_by(|x, y| {
+        y.score
+            .total_cmp(&x.score)
+            .then((x.a, x.b).cmp(&(y.a, y.b)))
+    });
+    for r in rels.iter().take(top) {
+        let _ = writeln!(
+            out,
+            "  {:<11} {:>5.1}% of {} ⟷ {:>5.1}% of {}  ({} passages)",
+            r.kind.as_str(),
+            100.0 * r.coverage_a,
+            scan.docs[r.a as usize].id,
+            100.0 * r.coverage_b,
+            scan.docs[r.b as usize].id,
+            r.evidence.len()
+        );
+    }
+    if rels.len() > top {
+        let _ = writeln!(out, "  ... {} more in pairs.jsonl", rels.len() - top);
+    }
+    let t: Vec<String> = s
+        .timings
+        .iter()
+        .map(|(k, v)| format!("{k} {v:.2}s"))
+        .collect();
+    let _ = writeln!(out, "time: {}", t.join(", "));
+    out
+}

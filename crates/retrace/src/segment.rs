@@ -1,0 +1,230 @@
+//! Segmentation: lines, paragraphs and sentences as byte ranges of the original text.
+//!
+//! Sentences end at terminal punctuation followed by a space and a likely sentence start, at
+//! ideographic terminal punctuation (。！？) without a space, and at line breaks. Initials and
+//! short abbreviations ("J. Smith", "Dr.", "z. B.", "U.S.") do not end sentences. Thai, which
+//! marks sentence ends with a space only, is split at spaces once a sentence is long enough.
+
+use std::ops::Range;
+
+/// Non-empty lines, trimmed, with the number of blank lines before each.
+pub fn lines(text: &str) -> Vec<(Range<usize>, usize)> {
+    let mut out = Vec::new();
+    let mut pos = 0;
+    let mut blanks = 0;
+    for raw in text.split_inclusive('\n') {
+        let start = pos;
+        pos += raw.len();
+        let body = raw.trim_end_matches(['\n', '\r']);
+        let lead = body.len() - body.trim_start().len();
+        let t = body.trim();
+        if t.is_empty() {
+            blanks += 1;
+            continue;
+        }
+        let s = start + lead;
+        out.push((s..s + t.len(), blanks));
+        blanks = 0;
+    }
+    out
+}
+
+/// Paragraphs: runs of lines with no blank line between them.
+pub fn paragraphs(lines: &[(Range<usize>, usize)]) -> Vec<Range<usize>> {
+    let mut out: Vec<Range<usize>> = Vec::new();
+    for (i, (r, blanks)) in lines.iter().enumerate() {
+        match out.last_mut() {
+            Some(p) if i > 0 && *blanks == 0 => p.end = r.end,
+            _ => out.push(r.clone()),
+        }
+    }
+    out
+}
+
+const ABBREVIATIONS: &[&str] = &[
+    "mr", "mrs", "ms", "dr", "prof", "st", "sr", "jr", "vs", "etc", "inc", "ltd", "co", "corp",
+    "gen", "col", "lt", "sgt", "capt", "gov", "sen", "rep", "rev", "no", "nr", "vol", "fig", "jan",
+    "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "z", "b", "u",
+    "a", "d", "h", "e", "i", "bzw", "ca", "vgl", "usw", "hr", "fr", "mme", "mlle", "m", "str", "г",
+    "гг", "т", "е", "др", "им", "ул", "пр", "тыс", "млн", "млрд", "см", "ст",
+];
+
+fn is_terminal(c: char) -> bool {
+    matches!(
+        c,
+        '.' | '!' | '?' | '…' | '。' | '！' | '？' | '؟' | '।' | '۔'
+    )
+}
+
+fn is_closing(c: char) -> bool {
+    matches!(
+        c,
+        '"' | '\'' | '”' | '’' | '»' | ')' | ']' | '」' | '』' | '）' | '“' | '«'
+    ) && c != '«'
+}
+
+fn is_thai(c: char) -> bool {
+    ('\u{0E00}'..='\u{0E7F}').contains(&c)
+}
+
+/// Append the sentences of `text[range]` (a paragraph or line) to `out`.
+pub fn sentences(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
+    let s = &text[range.clone()];
+    let base = range.start;
+    let mut start = 0usize;
+    let chars: Vec<(usize, char)> = s.char_indices().collect();
+    let mut i = 0;
+    let push = |out: &mut Vec<Range<usize>>, a: usize, b: usize| {
+        let seg = &s[a..b];
+        let lead = seg.len() - seg.trim_start().len();
+        let t = seg.trim();
+        if !t.is_empty() {
+            out.push(base + a + lead..base + a + lead + t.len());
+        }
+    };
+    while i < chars.len() {
+        let (pos, c) = chars[i];
+        if c == '\n' {
+            push(out, start, pos);
+            start = pos + 1;
+            i += 1;
+            continue;
+        }
+        if is_terminal(c) {
+            // Swallow runs of terminal punctuation and closing quotes.
+            let mut j = i + 1;
+            while j < chars.len() && (is_terminal(chars[j].1) || is_closing(chars[j].1)) {
+                j += 1;
+            }
+            let end = chars.get(j).map(|x| x.0).unwrap_or(s.len());
+            let ideographic = matches!(c, '。' | '！' | '？');
+            let next_space = chars.get(j).map(|x| x.1.is_whitespace()).unwrap_or(true);
+            if ideographic
+                || (next_space && !is_abbreviation(s, pos, c) && starts_sentence(&chars, j))
+            {
+                push(out, start, end);
+                start = end;
+            }
+            i = j;
+            continue;
+        }
+        if c == ' ' && i > 0 && is_thai(chars[i - 1].1) {
+            let len = s[start..pos].chars().count();
+            if len >= 40 && chars.get(i + 1).map(|x| is_thai(x.1)).unwrap_or(false) {
+                push(out, start, pos);
+                start = pos + 1;
+            }
+        }
+        i += 1;
+    }
+    push(out, start, s.len());
+}
+
+/// True when the next non-space character after `j` could start a sentence.
+fn starts_sentence(chars: &[(usize, char)], j: usize) -> bool {
+    let mut k = j;
+    while k < chars.len() && chars[k].1.is_whitespace() {
+        k += 1;
+    }
+    match chars.get(k) {
+        None => true,
+        Some(&(_, c)) => !c.is_lowercase(),
+    }
+}
+
+/// True when the '.' at byte `pos` ends an abbreviation or an initial, not a sentence.
+fn is_abbreviation(s: &str, pos: usize, c: char) -> bool {
+    if c != '.' {
+        return false;
+    }
+    let before = &s[..pos];
+    let word: String = before
+        .chars()
+        .rev()
+        .take_while(|c| c.is_alphanumeric() || *c == '.')
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+        .collect();
+    let last = word.rsplit('.').next().unwrap_or("");
+    if last.is_empty() {
+        return false;
+    }
+    // Initials and dotted abbreviations: "J.", "U.S."
+    if last.chars().count() == 1 && last.chars().all(|c| c.is_uppercase()) {
+        return true;
+    }
+    if word.contains('.') && last.chars().count() <= 2 {
+        return true;
+    }
+    // Numbers like "1." in dates ("1. April") are ordinals in many languages.
+    if last.chars().all(|c| c.is_ascii_digit()) && last.len() <= 2 {
+        return true;
+    }
+    ABBREVIATIONS.contains(&last.to_lowercase().as_str())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sents(t: &str) -> Vec<&str> {
+        let mut out = Vec::new();
+        sentences(t, 0..t.len(), &mut out);
+        out.into_iter().map(|r| &t[r]).collect()
+    }
+
+    #[test]
+    fn latin_sentences_and_abbreviations() {
+        assert_eq!(
+            sents("Dr. Smith met J. Doe in the U.S. on Monday. They talked! Did it work? Yes."),
+            vec![
+                "Dr. Smith met J. Doe in the U.S. on Monday.",
+                "They talked!",
+                "Did it work?",
+                "Yes."
+            ]
+        );
+        assert_eq!(
+            sents("He said: \"It is over.\" Then he left."),
+            vec!["He said: \"It is over.\"", "Then he left."]
+        );
+        assert_eq!(
+            sents("Am 1. April kam er. Gut."),
+            vec!["Am 1. April kam er.", "Gut."]
+        );
+    }
+
+    #[test]
+    fn cjk_cyrillic_arabic_thai() {
+        assert_eq!(
+            sents("今日は晴れ。明日は雨です！"),
+            vec!["今日は晴れ。", "明日は雨です！"]
+        );
+        assert_eq!(sents("Привет. Как дела?"), vec!["Привет.", "Как дела?"]);
+        assert_eq!(
+            sents("مرحبا بكم. كيف حالك؟ جيد."),
+            vec!["مرحبا بكم.", "كيف حالك؟", "جيد."]
+        );
+        let thai = "วันนี้อากาศดีมากและฉันอยากไปเที่ยวทะเลกับเพื่อนๆ ของฉัน พรุ่งนี้ฝนจะตก";
+        assert_eq!(sents(thai).len(), 2);
+    }
+
+    #[test]
+    fn lines_and_paragraphs() {
+        let t = "  Title\n\nFirst line\nsecond line\n\n\n Last \n";
+        let l = lines(t);
+        assert_eq!(
+            l.iter().map(|(r, _)| &t[r.clone()]).collect::<Vec<_>>(),
+            vec!["Title", "First line", "second line", "Last"]
+        );
+        let p = paragraphs(&l);
+        assert_eq!(
+            p.iter().map(|r| &t[r.clone()]).collect::<Vec<_>>(),
+            vec!["Title", "First line\nsecond line", "Last"]
+        );
+        let mut s = Vec::new();
+        sentences(t, p[1].clone(), &mut s);
+        assert_eq!(s.len(), 2, "a line break ends a sentence");
+    }
+}
