@@ -28,11 +28,7 @@ pub struct Embeddings {
 impl Embeddings {
     /// Number of vectors.
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// True when the batch holds no vector.

@@ -80,7 +80,7 @@ mod tests {
             ]
             .into_iter(),
         );
-        assert_eq!(idx.len(), 12);
+        assert_eq!(idx.len(), 13);
         assert_eq!(
             idx.shared_counts(3),
             vec![((0, 1), 2), ((0, 2), 1), ((1, 2), 1)]

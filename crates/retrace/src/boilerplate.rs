@@ -258,9 +258,9 @@ mod tests {
         let opts = BoilerplateOptions::default();
         let article = "The council voted on Tuesday to close the old bridge for repairs that will last until spring.";
         let mut texts = Vec::new();
-        for i in 0..5 {
+        for topic in ["rain", "trains", "schools", "taxes", "music"] {
             texts.push(format!(
-                "Menu\nPublished 2024-06-1{i}\n\nStory number {i} is about something else entirely and it is long enough to be prose.\n\nShare this"
+                "Menu\nPublished 2024-06-13\n\nThis story is about {topic}, something else entirely, and it is long enough to be prose.\n\nShare this"
             ));
         }
         for _ in 0..5 {

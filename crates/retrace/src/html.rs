@@ -44,7 +44,7 @@ const BLOCK: &[&str] = &[
     "title",
     "address",
 ];
-const SKIP: &[&str] = &["script", "style", "noscript", "template", "svg", "head"];
+const SKIP: &[&str] = &["script", "style", "noscript", "template", "svg"];
 
 /// Convert an HTML document to text. Never fails: malformed markup degrades to text.
 pub fn html_to_text(html: &str) -> HtmlText {

@@ -33,11 +33,7 @@ pub fn identify(text: &str) -> LangGuess {
         };
     };
     let mut code = iso639_1(info.lang());
-    if matches!(
-        code,
-        "da" | "no" | "sv" | "fi" | "et" | "nl" | "de" | "af" | "cy" | "la"
-    ) && icelandic_letters(sample)
-    {
+    if info.script() == whatlang::Script::Latin && icelandic_letters(sample) {
         code = "is";
     }
     LangGuess {

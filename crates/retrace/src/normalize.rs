@@ -63,25 +63,28 @@ impl Tokenizer {
         let mut word_start: Option<usize> = None;
         let mut ascii = true;
         for (i, c) in s.char_indices() {
+            // A combining mark right after an unspaced-script character extends it.
+            if word_start.is_none() && !c.is_ascii() && is_combining_mark(c) {
+                if let Some(last) = out.last_mut() {
+                    if last.is_char && last.end as usize == base + i {
+                        last.end = (base + i + c.len_utf8()) as u32;
+                        self.buf.clear();
+                        for ch in text[last.start as usize..last.end as usize].nfkc() {
+                            self.buf.extend(ch.to_lowercase());
+                        }
+                        last.hash = xxh3_64(self.buf.as_bytes());
+                        continue;
+                    }
+                }
+            }
             if is_unspaced_script(c) {
                 if let Some(ws) = word_start.take() {
                     self.push_word(s, ws, i, ascii, base, out);
                 }
-                let end = i + c.len_utf8();
-                // A following combining mark belongs to this character.
-                self.push_char(s, i, end, base, out);
+                self.push_char(s, i, i + c.len_utf8(), base, out);
                 ascii = true;
             } else if is_word_char(c) {
                 if word_start.is_none() {
-                    // A combining mark right after an unspaced-script character extends it.
-                    if is_combining_mark(c) {
-                        if let Some(last) = out.last_mut() {
-                            if last.is_char && last.end as usize == base + i {
-                                last.end = (base + i + c.len_utf8()) as u32;
-                                continue;
-                            }
-                        }
-                    }
                     word_start = Some(i);
                     ascii = true;
                 }

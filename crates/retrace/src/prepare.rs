@@ -76,7 +76,9 @@ pub struct PreparedCorpus {
 
 /// Prepare every document, learning boilerplate from the whole corpus first.
 pub fn prepare_corpus(docs: &[Document], opts: &PrepareOptions) -> PreparedCorpus {
-    let lines: Vec<(Vec<(Range<usize>, usize)>, LineShapes)> = docs
+    /// Lines (with blank lines before each) and their shapes.
+    type DocLines = (Vec<(Range<usize>, usize)>, LineShapes);
+    let lines: Vec<DocLines> = docs
         .par_iter()
         .map(|d| {
             let l = segment::lines(&d.text);

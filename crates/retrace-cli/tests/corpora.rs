@@ -1,0 +1,191 @@
+//! Tests on the shared corpora: the seed corpus and the dev collection (skipped with a
+//! notice when ../shared is absent, required under CI).
+
+mod common;
+use common::*;
+use std::collections::HashSet;
+
+fn range(v: &serde_json::Value) -> (f64, f64) {
+    (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
+}
+
+#[test]
+fn seed_corpus_copy_coverage_and_boilerplate() {
+    let Some(shared) = shared() else { return };
+    let seeds = shared.join("corpora/seeds");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seeds.join("expected.json")).unwrap())
+            .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    run_ok(
+        bin()
+            .args(["scan", "-q"])
+            .arg(&seeds)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    assert_eq!(docs.len(), 5);
+
+    // 000/002 is a copy with coverages in range.
+    let spec = expected["pairs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["a"] == "000_3a6c4f445c7f6ecb.txt" && p["b"] == "002_df49b81ec52edcc4.txt")
+        .unwrap();
+    assert_eq!(spec["kind"], "copy");
+    let (kind, cov_a, cov_b) = find_pair(
+        &pairs,
+        "000_3a6c4f445c7f6ecb.txt",
+        "002_df49b81ec52edcc4.txt",
+    )
+    .expect("000/002 found");
+    assert_eq!(kind, "copy");
+    let (lo, hi) = range(&spec["coverage_of_a_by_b"]);
+    assert!(
+        cov_a >= lo && cov_a <= hi,
+        "coverage of 000 by 002 = {cov_a}, want {lo}..{hi}"
+    );
+    let (lo, hi) = range(&spec["coverage_of_b_by_a"]);
+    assert!(
+        cov_b >= lo && cov_b <= hi,
+        "coverage of 002 by 000 = {cov_b}, want {lo}..{hi}"
+    );
+
+    // Nothing involving 004 is a copy; no pair the ground truth does not call a copy is one.
+    for p in &pairs {
+        let (a, b) = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+        if p["kind"] == "copy" {
+            assert!(
+                !a.starts_with("004") && !b.starts_with("004"),
+                "004 reported as copy: {p}"
+            );
+            let gold = expected["pairs"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|g| (g["a"] == a && g["b"] == b) || (g["a"] == b && g["b"] == a))
+                .unwrap();
+            assert_eq!(
+                gold["kind"], "copy",
+                "{a}/{b} is {} in the ground truth",
+                gold["kind"]
+            );
+        }
+    }
+
+    // Every listed boilerplate line is recognised, and no body paragraph is.
+    for (id, lines) in expected["boilerplate"].as_object().unwrap() {
+        let d = docs.iter().find(|d| d["id"] == id.as_str()).unwrap();
+        let found: HashSet<&str> = d["boilerplate_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for l in lines.as_array().unwrap() {
+            assert!(
+                found.contains(l.as_str().unwrap()),
+                "{id}: boilerplate {l} not recognised; found {found:?}"
+            );
+        }
+    }
+    for d in &docs {
+        let text = std::fs::read_to_string(seeds.join(d["id"].as_str().unwrap())).unwrap();
+        let flagged: HashSet<&str> = d["boilerplate_lines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        for para in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+            let words = para.split_whitespace().count();
+            if words >= 12 {
+                assert!(
+                    !flagged.contains(para),
+                    "{}: body paragraph flagged as boilerplate: {para}",
+                    d["id"]
+                );
+                for line in para.lines() {
+                    assert!(
+                        !flagged.contains(line.trim()) || line.split_whitespace().count() < 12,
+                        "{line}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn dev_collection_copy_f1_and_precision() {
+    let Some(shared) = shared() else { return };
+    let dev = shared.join("corpora/dev");
+    let out = tempfile::tempdir().unwrap();
+    run_ok(
+        bin()
+            .args(["scan", "-q"])
+            .arg(dev.join("docs.jsonl"))
+            .arg("--out")
+            .arg(out.path()),
+    );
+    let o = std::process::Command::new("python3")
+        .arg(shared.join("tools/score.py"))
+        .arg(dev.join("gold.json"))
+        .arg(out.path())
+        .output()
+        .expect("python3 runs the scorer");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{stdout}");
+    let last = stdout.lines().last().unwrap();
+    let figures: serde_json::Value = serde_json::from_str(last).unwrap();
+    let copy_f1 = figures["per_kind_f1"]["copy"].as_f64().unwrap();
+    assert!(copy_f1 >= 0.95, "copy F1 {copy_f1} < 0.95");
+    let copy_line = stdout
+        .lines()
+        .find(|l| l.trim_start().starts_with("copy"))
+        .unwrap();
+    let p: f64 = copy_line
+        .split_whitespace()
+        .nth(2)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(p >= 0.97, "copy precision {p} < 0.97 ({copy_line})");
+    assert_eq!(figures["unknown_ids"], 0);
+    assert_eq!(figures["bad_lines"], 0);
+
+    // No pair may rest on site headers and footers: every reported pair's evidence must lie
+    // in text that is not one of the collection's recurring template lines.
+    let mut df: std::collections::HashMap<String, usize> = Default::default();
+    let mut texts: std::collections::HashMap<String, String> = Default::default();
+    for rec in read_jsonl(&dev.join("docs.jsonl")) {
+        let t = rec["text"].as_str().unwrap().to_string();
+        let lines: HashSet<String> = t
+            .lines()
+            .map(|l| l.trim().to_string())
+            .filter(|l| !l.is_empty())
+            .collect();
+        for l in lines {
+            *df.entry(l).or_default() += 1;
+        }
+        texts.insert(rec["id"].as_str().unwrap().to_string(), t);
+    }
+    for p in read_jsonl(&out.path().join("pairs.jsonl")) {
+        let ta = &texts[p["a"].as_str().unwrap()];
+        for e in p["evidence"].as_array().unwrap() {
+            let r = e["a"].as_array().unwrap();
+            let s = &ta[r[0].as_u64().unwrap() as usize..r[1].as_u64().unwrap() as usize];
+            let template_only = s
+                .lines()
+                .all(|l| df.get(l.trim()).copied().unwrap_or(0) >= 20);
+            assert!(
+                !template_only,
+                "evidence is template text only: {s:?} in {p}"
+            );
+        }
+    }
+}

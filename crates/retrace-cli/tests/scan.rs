@@ -1,0 +1,379 @@
+//! End-to-end tests of `retrace scan` and `retrace compare` on the example corpus and on
+//! bad input.
+
+mod common;
+use common::*;
+use std::io::Write;
+
+#[test]
+fn example_corpus_copy_excerpt_and_unrelated() {
+    let out = tempfile::tempdir().unwrap();
+    let o = run_ok(
+        bin()
+            .args(["scan", "examples/news", "--out"])
+            .arg(out.path())
+            .current_dir(repo_root()),
+    );
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("related pairs"), "{stdout}");
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    let (kind, c_rep, c_orig) = find_pair(
+        &pairs,
+        "coastal-news-republished.txt",
+        "harbour-original.txt",
+    )
+    .expect("copy found");
+    assert_eq!(kind, "copy");
+    assert!(c_rep > 0.95 && c_orig > 0.95, "{c_rep} {c_orig}");
+    let (kind, c_ex, c_src) = find_pair(&pairs, "weekly-digest-excerpt.md", "harbour-original.txt")
+        .expect("excerpt found");
+    assert_eq!(kind, "copy");
+    assert!(c_ex > 0.8 && c_src < 0.35, "{c_ex} {c_src}");
+    // Documents that share only the site's header and footer are not related.
+    for p in &pairs {
+        let ids = [p["a"].as_str().unwrap(), p["b"].as_str().unwrap()];
+        assert!(
+            !ids.contains(&"coastal-news-festival.txt")
+                && !ids.contains(&"coastal-news-library.html"),
+            "template-only pair reported: {p}"
+        );
+    }
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    assert_eq!(docs.len(), 5);
+    let lib = docs
+        .iter()
+        .find(|d| d["id"] == "coastal-news-library.html")
+        .unwrap();
+    let bp: Vec<&str> = lib["boilerplate_lines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
+    assert!(
+        bp.contains(&"Coastal News Network | Home | Local | Weather"),
+        "{bp:?}"
+    );
+    assert!(
+        bp.contains(&"© 2024 Coastal News Network. All rights reserved."),
+        "{bp:?}"
+    );
+    assert_eq!(lib["title"], "New library opens");
+    assert_eq!(lib["lang"], "en");
+    for d in &docs {
+        for k in [
+            "id",
+            "lang",
+            "chars",
+            "boilerplate_lines",
+            "story",
+            "parent",
+        ] {
+            assert!(d.get(k).is_some(), "documents.jsonl lacks {k}: {d}");
+        }
+    }
+    for p in &pairs {
+        for k in [
+            "a",
+            "b",
+            "kind",
+            "coverage_a",
+            "coverage_b",
+            "score",
+            "evidence",
+        ] {
+            assert!(p.get(k).is_some(), "pairs.jsonl lacks {k}: {p}");
+        }
+    }
+}
+
+#[test]
+fn evidence_ranges_point_at_matching_text() {
+    let out = tempfile::tempdir().unwrap();
+    run_ok(
+        bin()
+            .args(["scan", "examples/news", "-q", "--out"])
+            .arg(out.path())
+            .current_dir(repo_root()),
+    );
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    let dir = repo_root().join("examples/news");
+    for p in pairs {
+        let ta = std::fs::read_to_string(dir.join(p["a"].as_str().unwrap())).unwrap();
+        let tb = std::fs::read_to_string(dir.join(p["b"].as_str().unwrap())).unwrap();
+        for e in p["evidence"].as_array().unwrap() {
+            let ra = e["a"].as_array().unwrap();
+            let rb = e["b"].as_array().unwrap();
+            let sa = &ta[ra[0].as_u64().unwrap() as usize..ra[1].as_u64().unwrap() as usize];
+            let sb = &tb[rb[0].as_u64().unwrap() as usize..rb[1].as_u64().unwrap() as usize];
+            let wa: Vec<String> = sa.split_whitespace().take(6).map(str::to_lowercase).collect();
+            let wb: Vec<String> = sb.split_whitespace().take(6).map(str::to_lowercase).collect();
+            assert_eq!(wa, wb, "evidence starts differ:\n{sa}\n{sb}");
+        }
+    }
+}
+
+#[test]
+fn output_is_deterministic() {
+    let a = tempfile::tempdir().unwrap();
+    let b = tempfile::tempdir().unwrap();
+    for d in [&a, &b] {
+        run_ok(
+            bin()
+                .args(["scan", "examples/news", "-q", "--out"])
+                .arg(d.path())
+                .current_dir(repo_root()),
+        );
+    }
+    for f in ["pairs.jsonl", "documents.jsonl"] {
+        assert_eq!(
+            std::fs::read(a.path().join(f)).unwrap(),
+            std::fs::read(b.path().join(f)).unwrap(),
+            "{f} differs between runs"
+        );
+    }
+}
+
+fn write(dir: &std::path::Path, name: &str, bytes: &[u8]) {
+    std::fs::write(dir.join(name), bytes).unwrap();
+}
+
+#[test]
+fn bad_files_are_skipped_or_decoded_with_warnings() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo_root().join("examples/news/harbour-original.txt")).unwrap();
+    write(input.path(), "good.txt", text.as_bytes());
+    let mut bad = text.clone().into_bytes();
+    bad.insert(40, 0xff);
+    write(input.path(), "latin1.txt", &bad);
+    write(
+        input.path(),
+        "binary.txt",
+        &[0u8, 1, 2, 3, 0, 159, 146, 150],
+    );
+    write(input.path(), "empty.txt", b"  \n\n ");
+    write(input.path(), "notes.pdf", b"%PDF-1.4");
+    std::os::unix::fs::symlink(
+        input.path().join("missing-target"),
+        input.path().join("dangling.txt"),
+    )
+    .unwrap();
+    let o = run_ok(
+        bin()
+            .args(["scan"])
+            .arg(input.path())
+            .arg("--out")
+            .arg(out.path()),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("latin1.txt") && err.contains("invalid UTF-8"),
+        "{err}"
+    );
+    assert!(
+        err.contains("binary.txt") && err.contains("binary"),
+        "{err}"
+    );
+    assert!(err.contains("empty.txt") && err.contains("empty"), "{err}");
+    assert!(
+        err.contains("dangling.txt") && err.contains("cannot read"),
+        "{err}"
+    );
+    assert!(err.contains("read 2 documents"), "{err}");
+    assert!(
+        err.contains("skipped 3 (1 binary file, 1 empty document, 1 unreadable file)"),
+        "{err}"
+    );
+    assert!(
+        err.contains("1 files with other extensions not read"),
+        "{err}"
+    );
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    assert_eq!(docs.len(), 2);
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    let (kind, _, _) =
+        find_pair(&pairs, "good.txt", "latin1.txt").expect("lossy copy still matched");
+    assert_eq!(kind, "copy");
+}
+
+#[test]
+fn malformed_jsonl_is_an_error_naming_file_and_line() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let f = input.path().join("docs.jsonl");
+    std::fs::write(&f, "{\"id\":\"a\",\"text\":\"hello there\"}\n{\"id\":\"b\",\"text\":\n{\"id\":\"c\",\"text\":\"more text\"}\n").unwrap();
+    let o = bin()
+        .args(["scan"])
+        .arg(&f)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("docs.jsonl:2") && err.contains("malformed record"),
+        "{err}"
+    );
+    // With --skip-bad-records the record is skipped with a warning and the rest is read.
+    let o = run_ok(
+        bin()
+            .args(["scan", "--skip-bad-records"])
+            .arg(&f)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("docs.jsonl:2") && err.contains("skipped 1 (1 malformed record)"),
+        "{err}"
+    );
+    assert_eq!(read_jsonl(&out.path().join("documents.jsonl")).len(), 2);
+}
+
+#[test]
+fn missing_text_field_and_duplicate_ids_are_errors() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let f = input.path().join("d.jsonl");
+    std::fs::write(&f, "{\"id\":\"a\",\"body\":\"x y\"}\n").unwrap();
+    let o = bin()
+        .args(["scan"])
+        .arg(&f)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("d.jsonl:1: malformed record: no \"text\" field"));
+    // Field mapping fixes it.
+    run_ok(
+        bin()
+            .args(["scan", "--text-field", "body"])
+            .arg(&f)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    std::fs::write(
+        &f,
+        "{\"id\":\"a\",\"text\":\"one two\"}\n{\"id\":\"a\",\"text\":\"three four\"}\n",
+    )
+    .unwrap();
+    let o = bin()
+        .args(["scan"])
+        .arg(&f)
+        .arg("--out")
+        .arg(out.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("d.jsonl:2: duplicate id \"a\""), "{err}");
+}
+
+#[test]
+fn gzip_jsonl_stdin_and_field_mapping() {
+    let input = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let text =
+        std::fs::read_to_string(repo_root().join("examples/news/harbour-original.txt")).unwrap();
+    let rec = |id: &str, t: &str| {
+        serde_json::json!({"doc": id, "body": t, "published": "2024-02-14", "link": format!("https://example.org/{id}"), "headline": "H"}).to_string()
+    };
+    let f = input.path().join("docs.jsonl.gz");
+    let mut gz = flate2::write::GzEncoder::new(
+        std::fs::File::create(&f).unwrap(),
+        flate2::Compression::default(),
+    );
+    writeln!(gz, "{}", rec("x1", &text)).unwrap();
+    gz.finish().unwrap();
+    let mut child = bin()
+        .args([
+            "scan",
+            "-q",
+            "--id-field",
+            "doc",
+            "--text-field",
+            "body",
+            "--date-field",
+            "published",
+            "--url-field",
+            "link",
+            "--title-field",
+            "headline",
+        ])
+        .arg(&f)
+        .arg("-")
+        .arg("--out")
+        .arg(out.path())
+        .stdin(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    writeln!(child.stdin.take().unwrap(), "{}", rec("x2", &text)).unwrap();
+    assert!(child.wait().unwrap().success());
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    assert_eq!(docs.len(), 2);
+    assert_eq!(docs[0]["id"], "x1");
+    assert_eq!(docs[0]["date"], "2024-02-14");
+    assert_eq!(docs[1]["url"], "https://example.org/x2");
+    assert_eq!(docs[1]["title"], "H");
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    assert_eq!(find_pair(&pairs, "x1", "x2").unwrap().0, "copy");
+}
+
+#[test]
+fn compare_explains_a_pair() {
+    let o = run_ok(
+        bin()
+            .args([
+                "compare",
+                "examples/news/weekly-digest-excerpt.md",
+                "examples/news/harbour-original.txt",
+            ])
+            .current_dir(repo_root()),
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("kind: copy"), "{s}");
+    assert!(s.contains("passage 1"), "{s}");
+    assert!(s.contains("moored their boats"), "{s}");
+    let o = run_ok(
+        bin()
+            .args([
+                "compare",
+                "examples/news/coastal-news-festival.txt",
+                "examples/news/harbour-original.txt",
+            ])
+            .current_dir(repo_root()),
+    );
+    assert!(String::from_utf8_lossy(&o.stdout).contains("kind: unrelated"));
+}
+
+#[test]
+fn usage_errors_exit_2_and_missing_input_exits_1() {
+    let o = bin().args(["scan"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let o = bin()
+        .args(["scan", "/nonexistent/path", "--out", "/tmp/x"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&o.stderr).contains("/nonexistent/path: no such file or directory")
+    );
+    let o = run_ok(bin().args(["scan", "--help"]));
+    let h = String::from_utf8_lossy(&o.stdout);
+    for flag in [
+        "--out",
+        "--id-field",
+        "--text-field",
+        "--date-field",
+        "--url-field",
+        "--title-field",
+        "--skip-bad-records",
+    ] {
+        assert!(h.contains(flag), "help lacks {flag}");
+    }
+}
