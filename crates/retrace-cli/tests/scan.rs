@@ -106,8 +106,16 @@ fn evidence_ranges_point_at_matching_text() {
             let rb = e["b"].as_array().unwrap();
             let sa = &ta[ra[0].as_u64().unwrap() as usize..ra[1].as_u64().unwrap() as usize];
             let sb = &tb[rb[0].as_u64().unwrap() as usize..rb[1].as_u64().unwrap() as usize];
-            let wa: Vec<String> = sa.split_whitespace().take(6).map(str::to_lowercase).collect();
-            let wb: Vec<String> = sb.split_whitespace().take(6).map(str::to_lowercase).collect();
+            let wa: Vec<String> = sa
+                .split_whitespace()
+                .take(6)
+                .map(str::to_lowercase)
+                .collect();
+            let wb: Vec<String> = sb
+                .split_whitespace()
+                .take(6)
+                .map(str::to_lowercase)
+                .collect();
             assert_eq!(wa, wb, "evidence starts differ:\n{sa}\n{sb}");
         }
     }

@@ -11,13 +11,11 @@ pub struct AnchorIndex {
 }
 
 impl AnchorIndex {
-    /// Build from each document's anchors (duplicates within a document are ignored).
-    pub fn build(per_doc: impl Iterator<Item = (u32, Vec<u64>)>) -> Self {
-        let mut entries = Vec::new();
-        for (d, mut anchors) in per_doc {
-            anchors.sort_unstable();
-            anchors.dedup();
-            entries.extend(anchors.into_iter().map(|h| (h, d)));
+    /// Build from each document's anchors, which must be sorted and deduplicated.
+    pub fn build(per_doc: &[Vec<u64>]) -> Self {
+        let mut entries = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
+        for (d, anchors) in per_doc.iter().enumerate() {
+            entries.extend(anchors.iter().map(|&h| (h, d as u32)));
         }
         entries.sort_unstable();
         AnchorIndex { entries }
@@ -33,35 +31,54 @@ impl AnchorIndex {
     }
 
     /// Pairs `(a, b)`, `a < b`, with the number of anchors they share, counting only anchors
-    /// held by at most `max_df` documents. Sorted by pair.
-    pub fn shared_counts(&self, max_df: usize) -> Vec<((u32, u32), u32)> {
-        let mut pairs: Vec<(u32, u32)> = Vec::new();
+    /// held by at most `max_df` documents, keeping pairs for which `keep(a, b, shared)` holds.
+    /// Sorted by pair. Runs per document in parallel; memory beyond the index is one buffer
+    /// per thread plus the kept pairs.
+    pub fn shared_counts(
+        &self,
+        per_doc: &[Vec<u64>],
+        max_df: usize,
+        keep: impl Fn(u32, u32, u32) -> bool + Sync,
+    ) -> Vec<((u32, u32), u32)> {
+        use rayon::prelude::*;
         let e = &self.entries;
-        let mut i = 0;
-        while i < e.len() {
-            let mut j = i + 1;
-            while j < e.len() && e[j].0 == e[i].0 {
-                j += 1;
+        // Posting ranges of the anchors held by 2..=max_df documents; the rest pair nothing.
+        let mut postings: foldhash::HashMap<u64, (u32, u32)> = Default::default();
+        for g in e.chunk_by(|x, y| x.0 == y.0) {
+            if (2..=max_df).contains(&g.len()) {
+                let lo =
+                    (g.as_ptr() as usize - e.as_ptr() as usize) / std::mem::size_of::<(u64, u32)>();
+                postings.insert(g[0].0, (lo as u32, (lo + g.len()) as u32));
             }
-            let n = j - i;
-            if (2..=max_df).contains(&n) {
-                for x in i..j {
-                    for y in x + 1..j {
-                        pairs.push((e[x].1.min(e[y].1), e[x].1.max(e[y].1)));
+        }
+        per_doc
+            .par_iter()
+            .enumerate()
+            .map_init(Vec::new, |others: &mut Vec<u32>, (a, anchors)| {
+                let a = a as u32;
+                others.clear();
+                for h in anchors {
+                    if let Some(&(lo, hi)) = postings.get(h) {
+                        others.extend(
+                            e[lo as usize..hi as usize]
+                                .iter()
+                                .map(|x| x.1)
+                                .filter(|&b| b > a),
+                        );
                     }
                 }
-            }
-            i = j;
-        }
-        pairs.sort_unstable();
-        let mut out: Vec<((u32, u32), u32)> = Vec::new();
-        for p in pairs {
-            match out.last_mut() {
-                Some((q, c)) if *q == p => *c += 1,
-                _ => out.push((p, 1)),
-            }
-        }
-        out
+                others.sort_unstable();
+                let mut out = Vec::new();
+                for g in others.chunk_by(|x, y| x == y) {
+                    let n = g.len() as u32;
+                    if keep(a, g[0], n) {
+                        out.push(((a, g[0]), n));
+                    }
+                }
+                out
+            })
+            .flatten()
+            .collect()
     }
 }
 
@@ -71,19 +88,21 @@ mod tests {
 
     #[test]
     fn counts_shared_anchors_and_caps_frequent_ones() {
-        let idx = AnchorIndex::build(
-            vec![
-                (0, vec![1, 2, 3, 99]),
-                (1, vec![2, 3, 4, 99]),
-                (2, vec![3, 5, 99, 99]),
-                (3, vec![7, 99]),
-            ]
-            .into_iter(),
-        );
+        let docs = vec![
+            vec![1, 2, 3, 99],
+            vec![2, 3, 4, 99],
+            vec![3, 5, 99],
+            vec![7, 99],
+        ];
+        let idx = AnchorIndex::build(&docs);
         assert_eq!(idx.len(), 13);
         assert_eq!(
-            idx.shared_counts(3),
+            idx.shared_counts(&docs, 3, |_, _, _| true),
             vec![((0, 1), 2), ((0, 2), 1), ((1, 2), 1)]
+        );
+        assert_eq!(
+            idx.shared_counts(&docs, 3, |_, _, n| n >= 2),
+            vec![((0, 1), 2)]
         );
     }
 }

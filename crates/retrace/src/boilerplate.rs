@@ -11,7 +11,7 @@
 //!    after the last prose line of a document (a scraped header, a byline-like credit, a
 //!    footer link) are boilerplate. A document with no prose line keeps all its lines.
 
-use crate::normalize::{is_unspaced_script, Tokenizer};
+use crate::normalize::is_unspaced_script;
 use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64;
@@ -86,7 +86,7 @@ impl LineShapes {
 }
 
 /// Documents examined per candidate shape.
-const SAMPLE_DOCS: usize = 64;
+const SAMPLE_DOCS: usize = 32;
 
 /// Corpus statistics of line shapes: which shapes are template text.
 #[derive(Debug, Default)]
@@ -127,7 +127,12 @@ impl BoilerplateModel {
         let mut holders: HashMap<u64, Vec<u32>> = HashMap::new();
         for (i, u) in uniq.iter().enumerate() {
             for s in u {
-                if df[s] as usize >= opts.min_docs {
+                let need = if long.contains(s) {
+                    opts.min_docs_long
+                } else {
+                    opts.min_docs
+                };
+                if df[s] as usize >= need {
                     let h = holders.entry(*s).or_default();
                     if h.len() < SAMPLE_DOCS {
                         h.push(i as u32);
@@ -211,9 +216,22 @@ impl BoilerplateModel {
 
 /// Word weight of a line: words count 1, characters of unspaced scripts 1/2.
 pub fn word_weight(line: &str) -> f32 {
-    let mut toks = Vec::new();
-    Tokenizer::default().tokenize(line, 0..line.len(), &mut toks);
-    toks.iter().map(|t| if t.is_char { 0.5 } else { 1.0 }).sum()
+    let mut w = 0.0;
+    let mut in_word = false;
+    for c in line.chars() {
+        if is_unspaced_script(c) {
+            w += 0.5;
+            in_word = false;
+        } else if c.is_alphanumeric() {
+            if !in_word {
+                w += 1.0;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+        }
+    }
+    w
 }
 
 /// A line is prose when it is long, or a sentence of a few words.

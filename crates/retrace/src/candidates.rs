@@ -13,6 +13,8 @@ pub struct CandidateOptions {
     pub max_df: usize,
     /// Shared anchors needed for a pair (a document with few anchors needs only one).
     pub min_shared: u32,
+    /// ... and at least this share of the smaller document's anchors.
+    pub min_shared_fraction: f64,
     pub lsh: LshOptions,
 }
 
@@ -21,6 +23,7 @@ impl Default for CandidateOptions {
         CandidateOptions {
             max_df: 64,
             min_shared: 2,
+            min_shared_fraction: 0.15,
             lsh: LshOptions::default(),
         }
     }
@@ -38,13 +41,28 @@ pub struct Candidate {
 
 /// Lexical candidates, sorted by `(a, b)`.
 pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<Candidate> {
-    let index = AnchorIndex::build(
-        fps.iter()
-            .enumerate()
-            .map(|(d, f)| (d as u32, f.anchors.clone())),
-    );
-    let shared = index.shared_counts(opts.max_df);
+    let per_doc: Vec<Vec<u64>> = fps
+        .iter()
+        .map(|f| {
+            let mut a = f.anchors.clone();
+            a.sort_unstable();
+            a.dedup();
+            a
+        })
+        .collect();
+    let index = AnchorIndex::build(&per_doc);
+    // A pair is worth aligning when it shares a fair part of the smaller document's anchors
+    // (a copy or excerpt shares most of them); a document with few anchors needs only one.
+    let keep = |a: u32, b: u32, n: u32| {
+        let small = per_doc[a as usize].len().min(per_doc[b as usize].len()) as f64;
+        if small <= 8.0 {
+            return true;
+        }
+        n >= opts.min_shared && n as f64 >= opts.min_shared_fraction * small
+    };
+    let shared = index.shared_counts(&per_doc, opts.max_df, keep);
     drop(index);
+    drop(per_doc);
     let sigs: Vec<_> = fps.iter().map(|f| f.signature.clone()).collect();
     let lsh = candidate_pairs(&sigs, &opts.lsh);
     drop(sigs);

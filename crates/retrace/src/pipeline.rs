@@ -57,7 +57,7 @@ pub fn scan(docs: Vec<Document>, opts: &ScanOptions, progress: &dyn Progress) ->
     let corpus = prepare_corpus(&docs, &opts.prepare);
     progress.finish();
     stats.template_shapes = corpus.template_shapes;
-    let prepared = corpus.docs;
+    let mut prepared = corpus.docs;
     stats.boilerplate_lines = prepared
         .iter()
         .map(|p| p.boilerplate.iter().filter(|&&b| b).count())
@@ -68,11 +68,12 @@ pub fn scan(docs: Vec<Document>, opts: &ScanOptions, progress: &dyn Progress) ->
     progress.start("fingerprint", docs.len() as u64);
     let fps: Vec<Fingerprint> = docs
         .par_iter()
-        .zip(prepared.par_iter())
+        .zip(prepared.par_iter_mut())
         .map_init(
             || (Tokenizer::default(), Fingerprinter::default()),
             |(tk, fp), (d, p)| {
                 let toks = p.tokens(&d.text, tk);
+                p.main_tokens = toks.len() as u32;
                 let f = fp.fingerprint(&toks);
                 progress.advance(1);
                 f

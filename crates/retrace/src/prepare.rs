@@ -24,7 +24,7 @@ pub struct Prepared {
     pub paragraphs: Vec<Range<u32>>,
     /// Sentences of the main text.
     pub sentences: Vec<Range<u32>>,
-    /// Tokens of the main text.
+    /// Tokens of the main text (set by the fingerprint stage, which tokenises it).
     pub main_tokens: u32,
     /// Characters of the main text.
     pub main_chars: u32,
@@ -133,25 +133,20 @@ pub fn prepare_one(
     }
     let mut sample = String::new();
     for p in &paragraphs {
-        if sample.len() > 4096 {
+        if sample.len() > 640 {
             break;
         }
         sample.push_str(&text[p.clone()]);
         sample.push('\n');
     }
     let guess = langid::identify(&sample);
-    let mut toks = Vec::new();
-    let mut main_tokens = 0u32;
-    let mut main_chars = 0u32;
-    for (r, &bp) in ranges.iter().zip(&flags) {
-        if bp {
-            continue;
-        }
-        toks.clear();
-        tk.tokenize(text, r.clone(), &mut toks);
-        main_tokens += toks.len() as u32;
-        main_chars += text[r.clone()].chars().count() as u32;
-    }
+    let _ = tk;
+    let main_chars = ranges
+        .iter()
+        .zip(&flags)
+        .filter(|(_, &bp)| !bp)
+        .map(|(r, _)| text[r.clone()].chars().count() as u32)
+        .sum();
     let to32 = |r: &Range<usize>| r.start as u32..r.end as u32;
     Prepared {
         lang: guess.code,
@@ -160,7 +155,7 @@ pub fn prepare_one(
         boilerplate: flags,
         paragraphs: paragraphs.iter().map(to32).collect(),
         sentences: sentences.iter().map(to32).collect(),
-        main_tokens,
+        main_tokens: 0,
         main_chars,
     }
 }

@@ -1,0 +1,100 @@
+#!/usr/bin/env python3
+"""Benchmark of retrace's lexical stage against the datasketch MinHash-LSH peer.
+
+Runs `retrace scan` and ../shared/tools/peers/datasketch_run.py on the same inputs in one run
+and prints a table: documents, MB, seconds, MB/s, peak memory (and per document, and as a
+multiple of the input text), and copy F1 on the dev collection for both.
+
+Inputs: the dev collection, ../shared/corpora/bench/wmt-versions.jsonl.gz (25k documents) and
+a 4x collection made from it (every document four times under new ids, the copies with their
+first paragraph dropped so they are excerpts rather than exact duplicates).
+
+Usage: python3 bench/lexical.py [--skip-peer-4x] [--threads N]
+The peer is installed into a virtualenv under /tmp by this script.
+"""
+import argparse, gzip, json, os, subprocess, sys, tempfile, time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SHARED = os.path.join(ROOT, "..", "shared")
+VENV = "/tmp/retrace-bench-venv"
+
+
+def run(cmd, env=None):
+    """Run cmd, return (seconds, peak RSS bytes) from the kernel's accounting of the child."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    _, status, ru = os.wait4(p.pid, 0)
+    secs = time.perf_counter() - t
+    err = p.stderr.read().decode(errors="replace")
+    if status != 0:
+        sys.exit(f"command failed ({status}): {' '.join(cmd)}\n{err}")
+    return secs, ru.ru_maxrss * 1024
+
+
+def copy_f1(out_dir):
+    o = subprocess.run([sys.executable, f"{SHARED}/tools/score.py", f"{SHARED}/corpora/dev/gold.json", out_dir],
+                       capture_output=True, text=True, check=True)
+    return json.loads(o.stdout.strip().splitlines()[-1])["per_kind_f1"]["copy"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--skip-peer-4x", action="store_true", help="do not run the peer on the 4x input")
+    ap.add_argument("--threads", type=int, default=0)
+    a = ap.parse_args()
+    if not os.path.isdir(f"{SHARED}/corpora"):
+        sys.exit("../shared is missing: nothing to benchmark")
+    subprocess.run(["cargo", "build", "--release", "-q", "-p", "retrace-cli"], cwd=ROOT, check=True)
+    exe = os.path.join(ROOT, "target/release/retrace")
+    if not os.path.exists(f"{VENV}/bin/python"):
+        subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
+        subprocess.run([f"{VENV}/bin/pip", "install", "-q", "datasketch"], check=True)
+    tmp = tempfile.mkdtemp(prefix="retrace-bench-")
+    # Inputs as plain JSONL (the peer reads plain JSONL).
+    inputs = [("dev", f"{SHARED}/corpora/dev/docs.jsonl")]
+    wmt = f"{tmp}/wmt.jsonl"
+    with gzip.open(f"{SHARED}/corpora/bench/wmt-versions.jsonl.gz", "rt", encoding="utf-8") as f, open(wmt, "w") as o:
+        docs = [json.loads(l) for l in f]
+        for d in docs:
+            o.write(json.dumps(d, ensure_ascii=False) + "\n")
+    inputs.append(("wmt 1x", wmt))
+    wmt4 = f"{tmp}/wmt4.jsonl"
+    with open(wmt4, "w") as o:
+        for k in range(4):
+            for d in docs:
+                t = d["text"]
+                if k > 0 and "\n\n" in t:
+                    t = t.split("\n\n", 1)[1]
+                o.write(json.dumps(dict(d, id=f"{d['id']}#{k}", text=t), ensure_ascii=False) + "\n")
+    inputs.append(("wmt 4x", wmt4))
+    rows = []
+    env = dict(os.environ)
+    if a.threads:
+        env["RAYON_NUM_THREADS"] = str(a.threads)
+    for name, path in inputs:
+        n = sum(1 for _ in open(path, encoding="utf-8"))
+        mb = sum(len(json.loads(l)["text"].encode()) for l in open(path, encoding="utf-8")) / 1e6
+        out = f"{tmp}/retrace-{name.replace(' ', '')}"
+        s, rss = run([exe, "scan", "-q", path, "--out", out], env)
+        f1 = copy_f1(out) if name == "dev" else None
+        rows.append((name, "retrace", n, mb, s, rss, f1))
+        if name == "wmt 4x" and a.skip_peer_4x:
+            continue
+        out = f"{tmp}/peer-{name.replace(' ', '')}"
+        s, rss = run([f"{VENV}/bin/python", f"{SHARED}/tools/peers/datasketch_run.py", path, out], env)
+        f1 = copy_f1(out) if name == "dev" else None
+        rows.append((name, "datasketch", n, mb, s, rss, f1))
+    print(f"{'input':8} {'tool':11} {'docs':>7} {'MB':>6} {'seconds':>8} {'MB/s':>7} {'peak MB':>8} {'B/doc':>7} {'mem/input':>9} {'copy F1':>8}")
+    for name, tool, n, mb, s, rss, f1 in rows:
+        print(f"{name:8} {tool:11} {n:7d} {mb:6.1f} {s:8.2f} {mb / s:7.2f} {rss / 1e6:8.1f} {rss / n:7.0f} {rss / 1e6 / mb:9.2f} {'' if f1 is None else f'{f1:.3f}':>8}")
+    by = {(r[0], r[1]): r for r in rows}
+    for name in ("dev", "wmt 1x", "wmt 4x"):
+        if (name, "datasketch") in by:
+            r, p = by[(name, "retrace")], by[(name, "datasketch")]
+            print(f"{name}: retrace throughput = {p[4] / r[4]:.1f}x datasketch")
+    r1, r4 = by[("wmt 1x", "retrace")], by[("wmt 4x", "retrace")]
+    print(f"retrace time 4x/1x = {r4[4] / r1[4]:.2f} for {r4[3] / r1[3]:.2f}x the text")
+
+
+if __name__ == "__main__":
+    main()
