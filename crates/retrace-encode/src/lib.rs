@@ -5,6 +5,8 @@
 //! encoder (a CPU model, a GPU model, a remote service) can be swapped without touching the
 //! stages around it.
 
+pub mod unigram;
+
 use thiserror::Error;
 
 /// Errors an encoder can report.
@@ -28,11 +30,7 @@ pub struct Embeddings {
 impl Embeddings {
     /// Number of vectors.
     pub fn len(&self) -> usize {
-        if self.dim == 0 {
-            0
-        } else {
-            self.data.len() / self.dim
-        }
+        self.data.len().checked_div(self.dim).unwrap_or(0)
     }
 
     /// True when the batch holds no vector.
