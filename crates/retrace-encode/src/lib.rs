@@ -66,6 +66,13 @@ pub trait Encoder: Send + Sync {
     /// Encode a batch of sentences.
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError>;
 
+    /// Number of tokens the model sees for `text` (for throughput statistics), if the
+    /// encoder tokenises; `None` by default.
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let _ = text;
+        None
+    }
+
     /// Whether vectors for language `lang` (ISO 639-1) can be trusted.
     fn covers(&self, lang: &str) -> bool {
         self.languages().contains(&lang)

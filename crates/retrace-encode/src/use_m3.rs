@@ -563,6 +563,12 @@ impl Encoder for UseM3 {
         LANGUAGES
     }
 
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let mut ids = Vec::new();
+        self.tokenize(text, &mut ids);
+        Some(ids.len())
+    }
+
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError> {
         let mut data = vec![0.0; batch.len() * DIM];
         self.encode_into(batch, &mut data);
