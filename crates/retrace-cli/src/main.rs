@@ -4,6 +4,8 @@
 //! 2 the command line is invalid.
 
 mod compare;
+mod embed;
+mod model;
 mod progress;
 mod scan;
 
@@ -30,6 +32,10 @@ enum Command {
     Scan(scan::Args),
     /// Explain one pair: kind, coverage and the aligned passages side by side.
     Compare(compare::Args),
+    /// Install and list models.
+    Model(model::ModelArgs),
+    /// Embed sentences (one per line) as JSON Lines.
+    Embed(embed::EmbedArgs),
 }
 
 fn main() {
@@ -59,6 +65,8 @@ fn main() {
     let result = match cli.command {
         Command::Scan(a) => scan::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Model(a) => model::run(a),
+        Command::Embed(a) => embed::run(a),
     };
     if let Err(e) = result {
         eprintln!("error: {e:#}");
