@@ -19,6 +19,8 @@ pub struct Args {
     pub corpus: Option<PathBuf>,
     #[command(flatten)]
     pub fields: crate::scan::FieldArgs,
+    #[command(flatten)]
+    pub encoder: crate::scan::EncoderArgs,
     /// Width of each column of the side-by-side view.
     #[arg(long, default_value_t = 60)]
     pub width: usize,
@@ -65,7 +67,8 @@ pub fn run(args: Args) -> Result<()> {
     if ia == ib {
         bail!("A and B are the same document");
     }
-    let s = scan(docs, &ScanOptions::default(), &NoProgress);
+    let encoder = args.encoder.load(false)?;
+    let s = scan(docs, &ScanOptions::new(), encoder.as_deref(), &NoProgress)?;
     let (lo, hi) = (ia.min(ib) as u32, ia.max(ib) as u32);
     let rel = s.relations.iter().find(|r| r.a == lo && r.b == hi);
     let (da, db) = (&s.docs[ia], &s.docs[ib]);
@@ -73,7 +76,7 @@ pub fn run(args: Args) -> Result<()> {
     println!("A: {} ({}, {} tokens)", da.id, pa.lang, pa.main_tokens);
     println!("B: {} ({}, {} tokens)", db.id, pb.lang, pb.main_tokens);
     let Some(r) = rel else {
-        println!("kind: unrelated (no reused passage found)");
+        println!("kind: unrelated (no reused passage or shared story found)");
         return Ok(());
     };
     let swap = ia > ib;
@@ -93,13 +96,17 @@ pub fn run(args: Args) -> Result<()> {
     for (k, p) in r.evidence.iter().enumerate() {
         let (ra, rb) = if swap { (&p.b, &p.a) } else { (&p.a, &p.b) };
         println!(
-            "\n── passage {} (A bytes {}..{}, B bytes {}..{}, {:.0}% verbatim) {}",
+            "\n── passage {} (A bytes {}..{}, B bytes {}..{}, {}) {}",
             k + 1,
             ra.start,
             ra.end,
             rb.start,
             rb.end,
-            100.0 * p.score,
+            if p.matched > 0 {
+                format!("{:.0}% verbatim", 100.0 * p.score)
+            } else {
+                format!("similarity {:.2}", p.score)
+            },
             "─".repeat(20)
         );
         let la = wrap(&da.text[ra.clone()], w);

@@ -30,6 +30,47 @@ pub struct Args {
     pub quiet: bool,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
+}
+
+/// Sentence-encoder choice.
+#[derive(clap::Args)]
+pub struct EncoderArgs {
+    /// Sentence encoder for rewrites, translations and same-story pairs: a model name
+    /// (use-m3), a model directory, `auto` (use-m3 when installed, else lexical only with a
+    /// warning) or `none` (lexical only).
+    #[arg(long, default_value = "auto")]
+    pub encoder: String,
+    /// Model cache directory (default: $RETRACE_MODEL_DIR or the XDG cache).
+    #[arg(long, value_name = "DIR")]
+    pub model_dir: Option<PathBuf>,
+}
+
+impl EncoderArgs {
+    /// Load the chosen encoder; `None` for lexical only.
+    pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
+        use retrace::encode::{load_encoder, models};
+        match self.encoder.as_str() {
+            "none" => Ok(None),
+            "auto" => match load_encoder(models::DEFAULT_MODEL, self.model_dir.as_deref()) {
+                Ok(e) => Ok(Some(e)),
+                Err(e) => {
+                    if !quiet {
+                        eprintln!(
+                            "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
+                            models::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
+                        );
+                    }
+                    Ok(None)
+                }
+            },
+            name => Ok(Some(
+                load_encoder(name, self.model_dir.as_deref())
+                    .with_context(|| format!("loading encoder {name}"))?,
+            )),
+        }
+    }
 }
 
 /// Relation thresholds (defaults calibrated on the dev collection; see README).
@@ -44,6 +85,15 @@ pub struct ThresholdArgs {
     /// Coverage of the better-covered side of a copy (0..1).
     #[arg(long)]
     pub copy_min_coverage: Option<f64>,
+    /// Cosine a pair of sentences needs to be aligned by meaning (0..1).
+    #[arg(long)]
+    pub sentence_min_sim: Option<f32>,
+    /// Aligned share of the better-covered side of a rewrite or translation (0..1).
+    #[arg(long)]
+    pub semantic_min_coverage: Option<f64>,
+    /// Document-vector cosine of a same-story pair (0..1).
+    #[arg(long)]
+    pub story_min_cos: Option<f64>,
 }
 
 impl ThresholdArgs {
@@ -56,6 +106,15 @@ impl ThresholdArgs {
         }
         if let Some(v) = self.copy_min_coverage {
             o.relate.copy_min_coverage = v;
+        }
+        if let Some(v) = self.sentence_min_sim {
+            o.semalign.min_sim = v;
+        }
+        if let Some(v) = self.semantic_min_coverage {
+            o.semantic.min_coverage = v;
+        }
+        if let Some(v) = self.story_min_cos {
+            o.semantic.story_min_cos = v;
         }
     }
 }
@@ -129,10 +188,11 @@ pub fn run(args: Args) -> Result<()> {
     if ing.docs.is_empty() {
         bail!("no documents to scan ({line})");
     }
+    let encoder = args.encoder.load(args.quiet)?;
     let bars = Bars::new(args.quiet);
-    let mut scan_opts = ScanOptions::default();
+    let mut scan_opts = ScanOptions::new();
     args.thresholds.apply(&mut scan_opts);
-    let result = scan(ing.docs, &scan_opts, &bars);
+    let result = scan(ing.docs, &scan_opts, encoder.as_deref(), &bars).context("encoding sentences")?;
     let info = serde_json::json!({
         "retrace": env!("CARGO_PKG_VERSION"),
         "inputs": args.inputs,
@@ -144,12 +204,19 @@ pub fn run(args: Args) -> Result<()> {
             "ignored_files": ing.report.ignored_files,
             "warnings": ing.report.warnings.iter().map(|w| format!("{}: {}", w.source, w.message)).collect::<Vec<_>>(),
         },
+        "encoder": result.encoder.as_ref().map(|e| serde_json::json!({
+            "name": e.name,
+            "dim": e.dim,
+            "languages": e.languages,
+        })),
         "stats": {
             "documents": result.stats.documents,
             "template_shapes": result.stats.template_shapes,
             "boilerplate_lines": result.stats.boilerplate_lines,
             "anchors": result.stats.anchors,
             "candidates": result.stats.candidates,
+            "sentences_embedded": result.stats.sentences_embedded,
+            "semantic_candidates": result.stats.semantic_candidates,
             "relations": result.stats.relations,
             "seconds": result.stats.timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
         },

@@ -7,8 +7,10 @@
 //! - prepare: [`normalize`], [`segment`], [`langid`], [`boilerplate`], [`prepare`]
 //! - fingerprint: [`shingle`], [`minhash`], [`fingerprint`]
 //! - candidates: [`anchors`], [`lsh`], [`candidates`]
-//! - align: [`align`]
-//! - relate: [`relate`]
+//! - embed: [`sentvec`] (sentence and document vectors from an [`encode::Encoder`])
+//! - candidates by meaning: [`neighbors`]
+//! - align: [`align`] (lexical), [`semalign`] (sentences, by meaning)
+//! - relate: [`relate`], [`stories`], [`dates`], [`provenance`]
 //! - report: [`report`]
 //!
 //! [`pipeline::scan`] runs them all.
@@ -17,6 +19,7 @@ pub mod align;
 pub mod anchors;
 pub mod boilerplate;
 pub mod candidates;
+pub mod dates;
 pub mod document;
 pub mod fingerprint;
 pub mod html;
@@ -24,13 +27,18 @@ pub mod ingest;
 pub mod langid;
 pub mod lsh;
 pub mod minhash;
+pub mod neighbors;
 pub mod normalize;
 pub mod pipeline;
 pub mod prepare;
 pub mod progress;
+pub mod provenance;
 pub mod relate;
 pub mod report;
 pub mod segment;
+pub mod semalign;
+pub mod sentvec;
 pub mod shingle;
+pub mod stories;
 
 pub use retrace_encode as encode;

@@ -8,8 +8,16 @@ use crate::fingerprint::{Fingerprint, Fingerprinter};
 use crate::normalize::Tokenizer;
 use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
 use crate::progress::Progress;
-use crate::relate::{lexical_relation, RelateOptions, Relation};
+use crate::align::Passage;
+use crate::dates::{document_date, Date};
+use crate::neighbors::knn_pairs;
+use crate::provenance::{provenance, Parent, ProvenanceOptions};
+use crate::relate::{lexical_relation, semantic_relation, Kind, RelateOptions, Relation, SemanticOptions};
+use crate::semalign::{align_sentences, SemAlignOptions};
+use crate::sentvec::{dot, embed_corpus, SentenceVectors};
+use crate::stories::{stories, StoryOptions};
 use rayon::prelude::*;
+use retrace_encode::{EncodeError, Encoder};
 use std::time::Instant;
 
 /// Every setting of a scan.
@@ -19,6 +27,33 @@ pub struct ScanOptions {
     pub candidates: CandidateOptions,
     pub align: AlignOptions,
     pub relate: RelateOptions,
+    pub semalign: SemAlignOptions,
+    pub semantic: SemanticOptions,
+    /// Nearest neighbours per document searched for relations by meaning.
+    pub neighbors: usize,
+    /// Document-vector cosine below which neighbours are not considered.
+    pub neighbor_min_cos: f32,
+    pub stories: StoryOptions,
+    pub provenance: ProvenanceOptions,
+}
+
+impl ScanOptions {
+    /// Defaults for every stage.
+    pub fn new() -> Self {
+        ScanOptions {
+            neighbors: 24,
+            neighbor_min_cos: 0.3,
+            ..ScanOptions::default()
+        }
+    }
+}
+
+/// The encoder a scan used, with the languages whose vectors it trusts.
+#[derive(Debug, Clone)]
+pub struct EncoderInfo {
+    pub name: String,
+    pub dim: usize,
+    pub languages: Vec<&'static str>,
 }
 
 /// Counters and timings of a scan.
@@ -30,6 +65,8 @@ pub struct ScanStats {
     pub boilerplate_lines: usize,
     pub anchors: usize,
     pub candidates: usize,
+    pub sentences_embedded: usize,
+    pub semantic_candidates: usize,
     pub relations: usize,
     /// (stage, seconds)
     pub timings: Vec<(&'static str, f64)>,
@@ -42,11 +79,24 @@ pub struct Scan {
     pub prepared: Vec<Prepared>,
     /// Sorted by `(a, b)`; `a < b` are document indices.
     pub relations: Vec<Relation>,
+    /// Story label per document: the index of its story's first document.
+    pub stories: Vec<u32>,
+    pub parents: Vec<Option<Parent>>,
+    pub dates: Vec<Option<Date>>,
+    /// Whether the encoder covers each document's language (all false without an encoder).
+    pub covered: Vec<bool>,
+    pub encoder: Option<EncoderInfo>,
     pub stats: ScanStats,
 }
 
-/// Run the pipeline over `docs`.
-pub fn scan(docs: Vec<Document>, opts: &ScanOptions, progress: &dyn Progress) -> Scan {
+/// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
+/// same-story pairs when an encoder is given.
+pub fn scan(
+    docs: Vec<Document>,
+    opts: &ScanOptions,
+    encoder: Option<&dyn Encoder>,
+    progress: &dyn Progress,
+) -> Result<Scan, EncodeError> {
     let mut stats = ScanStats {
         documents: docs.len(),
         bytes: docs.iter().map(|d| d.text.len()).sum(),
@@ -95,15 +145,115 @@ pub fn scan(docs: Vec<Document>, opts: &ScanOptions, progress: &dyn Progress) ->
         .push(("candidates", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let relations = align_candidates(&docs, &prepared, &cands, opts, progress);
-    stats.relations = relations.len();
+    let mut relations = align_candidates(&docs, &prepared, &cands, opts, progress);
     stats.timings.push(("align", t.elapsed().as_secs_f64()));
-    Scan {
+
+    let mut covered = vec![false; docs.len()];
+    let mut info = None;
+    let mut doc_vectors: Option<SentenceVectors> = None;
+    if let Some(enc) = encoder {
+        let t = Instant::now();
+        let sv = embed_corpus(&docs, &prepared, enc, progress)?;
+        stats.sentences_embedded = sv.weights.len();
+        stats.timings.push(("embed", t.elapsed().as_secs_f64()));
+        let t = Instant::now();
+        let sem = semantic_relations(&docs, &prepared, &sv, &relations, opts, &mut stats, progress);
+        relations.extend(sem);
+        relations.sort_by_key(|r| (r.a, r.b));
+        stats.timings.push(("semantic", t.elapsed().as_secs_f64()));
+        covered = sv.covered.clone();
+        info = Some(EncoderInfo {
+            name: enc.name().to_string(),
+            dim: enc.dim(),
+            languages: enc.languages().to_vec(),
+        });
+        doc_vectors = Some(sv);
+    }
+    stats.relations = relations.len();
+
+    let t = Instant::now();
+    let cos = |a: u32, b: u32| -> f64 {
+        match &doc_vectors {
+            Some(sv) => dot(sv.doc(a as usize), sv.doc(b as usize)) as f64,
+            None => 0.0,
+        }
+    };
+    let story = stories(docs.len(), &relations, cos, &opts.stories);
+    let dates: Vec<Option<Date>> = docs
+        .iter()
+        .zip(&prepared)
+        .map(|(d, p)| {
+            document_date(
+                d.meta.date.as_deref(),
+                p.lines.iter().map(|r| &d.text[r.start as usize..r.end as usize]),
+            )
+        })
+        .collect();
+    let sizes: Vec<u32> = prepared.iter().map(|p| p.main_tokens).collect();
+    let parents = provenance(docs.len(), &relations, &dates, &sizes, &opts.provenance);
+    stats.timings.push(("relate", t.elapsed().as_secs_f64()));
+    Ok(Scan {
         docs,
         prepared,
         relations,
+        stories: story,
+        parents,
+        dates,
+        covered,
+        encoder: info,
         stats,
-    }
+    })
+}
+
+/// Rewrites, translations and same-story pairs among documents' nearest neighbours by
+/// meaning (pairs already related as copies are left as they are).
+fn semantic_relations(
+    docs: &[Document],
+    prepared: &[Prepared],
+    sv: &SentenceVectors,
+    lexical: &[Relation],
+    opts: &ScanOptions,
+    stats: &mut ScanStats,
+    progress: &dyn Progress,
+) -> Vec<Relation> {
+    let active: Vec<bool> = (0..docs.len()).map(|d| sv.has_vectors(d)).collect();
+    let pairs = knn_pairs(&sv.doc_vectors, sv.dim, &active, opts.neighbors, opts.neighbor_min_cos);
+    let copies: std::collections::HashSet<(u32, u32)> = lexical
+        .iter()
+        .filter(|r| r.kind == Kind::Copy)
+        .map(|r| (r.a, r.b))
+        .collect();
+    let pairs: Vec<(u32, u32, f32)> = pairs.into_iter().filter(|p| !copies.contains(&(p.0, p.1))).collect();
+    stats.semantic_candidates = pairs.len();
+    progress.start("align by meaning", pairs.len() as u64);
+    let out = pairs
+        .par_iter()
+        .filter_map(|&(a, b, cos)| {
+            let (ai, bi) = (a as usize, b as usize);
+            let al = align_sentences(sv, ai, bi, &opts.semalign);
+            let evidence: Vec<Passage> = al
+                .beads
+                .iter()
+                .map(|bd| {
+                    let ra = &prepared[ai].sentences;
+                    let rb = &prepared[bi].sentences;
+                    Passage {
+                        tokens_a: bd.a.start as u32..bd.a.end as u32,
+                        tokens_b: bd.b.start as u32..bd.b.end as u32,
+                        a: ra[bd.a.start].start as usize..ra[bd.a.end - 1].end as usize,
+                        b: rb[bd.b.start].start as usize..rb[bd.b.end - 1].end as usize,
+                        matched: 0,
+                        score: bd.sim,
+                    }
+                })
+                .collect();
+            let same_language = prepared[ai].lang == prepared[bi].lang;
+            progress.advance(1);
+            semantic_relation(a, b, same_language, &al, cos as f64, evidence, &opts.semantic)
+        })
+        .collect();
+    progress.finish();
+    out
 }
 
 /// Align every candidate pair and keep those that relate.

@@ -39,8 +39,10 @@ pub struct Relation {
     pub coverage_a: f64,
     pub coverage_b: f64,
     pub score: f64,
-    /// Verbatim tokens over aligned tokens.
+    /// Verbatim tokens over aligned tokens (lexical), or mean bead similarity (by meaning).
     pub density: f64,
+    /// Cosine of the two documents' vectors, when they have vectors.
+    pub similarity: Option<f64>,
     pub evidence: Vec<Passage>,
 }
 
@@ -86,6 +88,93 @@ pub fn lexical_relation(a: u32, b: u32, al: Alignment, opts: &RelateOptions) -> 
         coverage_b: cb,
         score: ca.max(cb) * density,
         density,
+        similarity: None,
         evidence: al.passages,
+    })
+}
+
+/// Thresholds for the relations found by meaning. Calibrated on the dev collection (see
+/// README, "Thresholds").
+#[derive(Debug, Clone)]
+pub struct SemanticOptions {
+    /// Aligned share of the better-covered side for a rewrite or translation.
+    pub min_coverage: f64,
+    /// ... and of the other side.
+    pub min_coverage_other: f64,
+    /// Mean bead similarity for that.
+    pub min_mean_sim: f64,
+    /// A partial translation sharing only a few passages: at least `partial_min_beads` beads
+    /// with mean similarity `partial_min_mean_sim` covering `partial_min_coverage` of both
+    /// sides (independent reports share facts, rarely several translated passages).
+    pub partial_min_beads: usize,
+    pub partial_min_mean_sim: f64,
+    pub partial_min_coverage: f64,
+    /// Document-vector cosine for a same-story pair (when there is no reuse).
+    pub story_min_cos: f64,
+}
+
+impl Default for SemanticOptions {
+    fn default() -> Self {
+        SemanticOptions {
+            min_coverage: 0.7,
+            min_coverage_other: 0.2,
+            min_mean_sim: 0.55,
+            partial_min_beads: 3,
+            partial_min_mean_sim: 0.78,
+            partial_min_coverage: 0.1,
+            story_min_cos: 0.5,
+        }
+    }
+}
+
+/// A rewrite, translation or same-story relation from a sentence alignment, or `None`.
+pub fn semantic_relation(
+    a: u32,
+    b: u32,
+    same_language: bool,
+    al: &crate::semalign::SemAlignment,
+    doc_cos: f64,
+    evidence: Vec<Passage>,
+    opts: &SemanticOptions,
+) -> Option<Relation> {
+    let (ca, cb) = (al.coverage_a, al.coverage_b);
+    let full = !al.beads.is_empty()
+        && ca.max(cb) >= opts.min_coverage
+        && ca.min(cb) >= opts.min_coverage_other
+        && al.mean_sim >= opts.min_mean_sim;
+    let partial = al.beads.len() >= opts.partial_min_beads
+        && al.mean_sim >= opts.partial_min_mean_sim
+        && ca.min(cb) >= opts.partial_min_coverage;
+    let reuse = full || partial;
+    let kind = if reuse {
+        if same_language {
+            Kind::Rewrite
+        } else {
+            Kind::Translation
+        }
+    } else if doc_cos >= opts.story_min_cos {
+        Kind::SameStory
+    } else {
+        return None;
+    };
+    let (coverage_a, coverage_b, evidence) = if kind == Kind::SameStory {
+        (0.0, 0.0, Vec::new())
+    } else {
+        (ca, cb, evidence)
+    };
+    Some(Relation {
+        a,
+        b,
+        kind,
+        coverage_a,
+        coverage_b,
+        score: if kind == Kind::SameStory {
+            doc_cos
+        } else {
+            ca.max(cb) * al.mean_sim
+        },
+        density: al.mean_sim,
+        similarity: Some(doc_cos),
+        evidence,
     })
 }

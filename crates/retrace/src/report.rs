@@ -31,6 +31,8 @@ struct PairOut<'a> {
     coverage_b: f64,
     score: f64,
     density: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    similarity: Option<f64>,
     evidence: Vec<EvidenceOut>,
 }
 
@@ -43,12 +45,18 @@ struct DocOut<'a> {
     tokens: u32,
     sentences: usize,
     boilerplate_lines: Vec<&'a str>,
-    story: Option<String>,
+    /// Whether the encoder trusts vectors in this document's language (null: no encoder).
+    encoder_covered: Option<bool>,
+    story: Option<&'a str>,
     parent: Option<&'a str>,
+    why: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     date: Option<&'a str>,
+    /// The date provenance used (metadata or dateline), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dated: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     title: Option<&'a str>,
 }
@@ -71,6 +79,7 @@ pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
         coverage_b: round4(cb),
         score: round4(r.score),
         density: round4(r.density),
+        similarity: r.similarity.map(round4),
         evidence: r
             .evidence
             .iter()
@@ -110,7 +119,8 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> s
     w.flush()?;
 
     let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-    for (d, p) in scan.docs.iter().zip(&scan.prepared) {
+    for (i, (d, p)) in scan.docs.iter().zip(&scan.prepared).enumerate() {
+        let parent = scan.parents.get(i).and_then(|p| p.as_ref());
         let out = DocOut {
             id: &d.id,
             lang: p.lang,
@@ -119,10 +129,16 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> s
             tokens: p.main_tokens,
             sentences: p.sentences.len(),
             boilerplate_lines: p.boilerplate_lines(&d.text),
-            story: None,
-            parent: None,
+            encoder_covered: scan.encoder.as_ref().map(|_| scan.covered[i]),
+            story: scan
+                .stories
+                .get(i)
+                .map(|&s| scan.docs[s as usize].id.as_str()),
+            parent: parent.map(|p| scan.docs[p.parent as usize].id.as_str()),
+            why: parent.map(|p| p.why.as_str()),
             url: d.meta.url.as_deref(),
             date: d.meta.date.as_deref(),
+            dated: scan.dates.get(i).and_then(|x| x.map(|x| x.to_string())),
             title: d.meta.title.as_deref(),
         };
         serde_json::to_writer(&mut w, &out)?;
