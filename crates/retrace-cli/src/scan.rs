@@ -192,7 +192,8 @@ pub fn run(args: Args) -> Result<()> {
     let bars = Bars::new(args.quiet);
     let mut scan_opts = ScanOptions::new();
     args.thresholds.apply(&mut scan_opts);
-    let result = scan(ing.docs, &scan_opts, encoder.as_deref(), &bars).context("encoding sentences")?;
+    let result =
+        scan(ing.docs, &scan_opts, encoder.as_deref(), &bars).context("encoding sentences")?;
     let info = serde_json::json!({
         "retrace": env!("CARGO_PKG_VERSION"),
         "inputs": args.inputs,

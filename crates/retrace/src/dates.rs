@@ -46,8 +46,18 @@ impl std::fmt::Display for Date {
 }
 
 const MONTHS: [&str; 12] = [
-    "january", "february", "march", "april", "may", "june", "july", "august", "september",
-    "october", "november", "december",
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
 ];
 
 fn month_of(word: &str) -> Option<u8> {
@@ -77,7 +87,11 @@ pub fn parse_iso(s: &str) -> Option<Date> {
     if !(1800..=2200).contains(&year) {
         return None;
     }
-    let mut date = Date { year, month: None, day: None };
+    let mut date = Date {
+        year,
+        month: None,
+        day: None,
+    };
     if b.get(4) == Some(&b'-') {
         if let Some(m) = num(5..7).filter(|m| (1..=12).contains(m)) {
             date.month = Some(m as u8);
@@ -128,17 +142,28 @@ pub fn find_date(line: &str) -> Option<Date> {
                 .filter(|d| (1..=31).contains(d))
         };
         if let (Some(d), Some(m), Some(y)) = (day(w0), month_of(w1), year(w2)) {
-            return Some(Date { year: y, month: Some(m), day: Some(d) });
+            return Some(Date {
+                year: y,
+                month: Some(m),
+                day: Some(d),
+            });
         }
         if let (Some(m), Some(d), Some(y)) = (month_of(w0), day(w1), year(w2)) {
-            return Some(Date { year: y, month: Some(m), day: Some(d) });
+            return Some(Date {
+                year: y,
+                month: Some(m),
+                day: Some(d),
+            });
         }
     }
     None
 }
 
 /// The document's date: metadata first, else a dateline among its first `head` lines.
-pub fn document_date<'a>(meta: Option<&str>, first_lines: impl Iterator<Item = &'a str>) -> Option<Date> {
+pub fn document_date<'a>(
+    meta: Option<&str>,
+    first_lines: impl Iterator<Item = &'a str>,
+) -> Option<Date> {
     if let Some(d) = meta.and_then(|m| parse_iso(m.trim())) {
         return Some(d);
     }
@@ -151,14 +176,35 @@ mod tests {
 
     #[test]
     fn parses_datelines() {
-        assert_eq!(find_date("date 2024-04-05 Connect with us").unwrap().to_string(), "2024-04-05");
-        assert_eq!(find_date(" date 2024-04 Mercredi, les").unwrap().to_string(), "2024-04");
+        assert_eq!(
+            find_date("date 2024-04-05 Connect with us")
+                .unwrap()
+                .to_string(),
+            "2024-04-05"
+        );
+        assert_eq!(
+            find_date(" date 2024-04 Mercredi, les")
+                .unwrap()
+                .to_string(),
+            "2024-04"
+        );
         assert_eq!(find_date("4 April 2024").unwrap().to_string(), "2024-04-04");
-        assert_eq!(find_date("Posted April 4, 2024 by admin").unwrap().to_string(), "2024-04-04");
+        assert_eq!(
+            find_date("Posted April 4, 2024 by admin")
+                .unwrap()
+                .to_string(),
+            "2024-04-04"
+        );
         assert_eq!(find_date("Published 12345-67"), None);
         assert_eq!(find_date("Shoigu spoke with Lecornu"), None);
-        assert_eq!(find_date("This undated photo provided Thursday January 5, 2023 by the army"), None);
-        assert_eq!(parse_iso("2024-06-13T10:00:00Z").unwrap().to_string(), "2024-06-13");
+        assert_eq!(
+            find_date("This undated photo provided Thursday January 5, 2023 by the army"),
+            None
+        );
+        assert_eq!(
+            parse_iso("2024-06-13T10:00:00Z").unwrap().to_string(),
+            "2024-06-13"
+        );
     }
 
     #[test]
@@ -168,6 +214,9 @@ mod tests {
         let m = parse_iso("2024-04").unwrap();
         assert_eq!(a.strictly_cmp(&b), Some(Ordering::Less));
         assert_eq!(a.strictly_cmp(&m), None);
-        assert_eq!(parse_iso("2023-12-31").unwrap().strictly_cmp(&m), Some(Ordering::Less));
+        assert_eq!(
+            parse_iso("2023-12-31").unwrap().strictly_cmp(&m),
+            Some(Ordering::Less)
+        );
     }
 }

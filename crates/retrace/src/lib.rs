@@ -21,6 +21,7 @@ pub mod boilerplate;
 pub mod candidates;
 pub mod dates;
 pub mod document;
+pub mod entities;
 pub mod fingerprint;
 pub mod html;
 pub mod ingest;

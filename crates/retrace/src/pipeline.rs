@@ -1,18 +1,20 @@
 //! The scan pipeline: prepare → fingerprint → candidates → align → relate, over a whole
 //! collection, with the time spent in each stage.
 
+use crate::align::Passage;
 use crate::align::{align, AlignOptions};
 use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
+use crate::dates::{document_date, Date};
 use crate::document::Document;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
+use crate::neighbors::knn_pairs;
 use crate::normalize::Tokenizer;
 use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
 use crate::progress::Progress;
-use crate::align::Passage;
-use crate::dates::{document_date, Date};
-use crate::neighbors::knn_pairs;
 use crate::provenance::{provenance, Parent, ProvenanceOptions};
-use crate::relate::{lexical_relation, semantic_relation, Kind, RelateOptions, Relation, SemanticOptions};
+use crate::relate::{
+    lexical_relation, semantic_relation, Kind, RelateOptions, Relation, SemanticOptions,
+};
 use crate::semalign::{align_sentences, SemAlignOptions};
 use crate::sentvec::{dot, embed_corpus, SentenceVectors};
 use crate::stories::{stories, StoryOptions};
@@ -157,7 +159,9 @@ pub fn scan(
         stats.sentences_embedded = sv.weights.len();
         stats.timings.push(("embed", t.elapsed().as_secs_f64()));
         let t = Instant::now();
-        let sem = semantic_relations(&docs, &prepared, &sv, &relations, opts, &mut stats, progress);
+        let sem = semantic_relations(
+            &docs, &prepared, &sv, &relations, opts, &mut stats, progress,
+        );
         relations.extend(sem);
         relations.sort_by_key(|r| (r.a, r.b));
         stats.timings.push(("semantic", t.elapsed().as_secs_f64()));
@@ -185,7 +189,9 @@ pub fn scan(
         .map(|(d, p)| {
             document_date(
                 d.meta.date.as_deref(),
-                p.lines.iter().map(|r| &d.text[r.start as usize..r.end as usize]),
+                p.lines
+                    .iter()
+                    .map(|r| &d.text[r.start as usize..r.end as usize]),
             )
         })
         .collect();
@@ -217,14 +223,24 @@ fn semantic_relations(
     progress: &dyn Progress,
 ) -> Vec<Relation> {
     let active: Vec<bool> = (0..docs.len()).map(|d| sv.has_vectors(d)).collect();
-    let pairs = knn_pairs(&sv.doc_vectors, sv.dim, &active, opts.neighbors, opts.neighbor_min_cos);
+    let pairs = knn_pairs(
+        &sv.doc_vectors,
+        sv.dim,
+        &active,
+        opts.neighbors,
+        opts.neighbor_min_cos,
+    );
     let copies: std::collections::HashSet<(u32, u32)> = lexical
         .iter()
         .filter(|r| r.kind == Kind::Copy)
         .map(|r| (r.a, r.b))
         .collect();
-    let pairs: Vec<(u32, u32, f32)> = pairs.into_iter().filter(|p| !copies.contains(&(p.0, p.1))).collect();
+    let pairs: Vec<(u32, u32, f32)> = pairs
+        .into_iter()
+        .filter(|p| !copies.contains(&(p.0, p.1)))
+        .collect();
     stats.semantic_candidates = pairs.len();
+    let entities = crate::entities::Entities::build(docs, prepared);
     progress.start("align by meaning", pairs.len() as u64);
     let out = pairs
         .par_iter()
@@ -249,7 +265,17 @@ fn semantic_relations(
                 .collect();
             let same_language = prepared[ai].lang == prepared[bi].lang;
             progress.advance(1);
-            semantic_relation(a, b, same_language, &al, cos as f64, evidence, &opts.semantic)
+            let shared = entities.shared_weight(ai, bi);
+            semantic_relation(
+                a,
+                b,
+                same_language,
+                &al,
+                cos as f64,
+                shared,
+                evidence,
+                &opts.semantic,
+            )
         })
         .collect();
     progress.finish();

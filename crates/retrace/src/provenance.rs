@@ -67,7 +67,9 @@ fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> 
     if let (Some(da), Some(db)) = (dates[r.a as usize], dates[r.b as usize]) {
         match da.strictly_cmp(&db) {
             Some(Ordering::Less) => return (Dir::Forward, format!("dated earlier ({da} < {db})")),
-            Some(Ordering::Greater) => return (Dir::Backward, format!("dated earlier ({db} < {da})")),
+            Some(Ordering::Greater) => {
+                return (Dir::Backward, format!("dated earlier ({db} < {da})"))
+            }
             _ => {}
         }
     }
@@ -75,16 +77,27 @@ fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> 
     if r.coverage_b - r.coverage_a > opts.containment_margin {
         return (
             Dir::Forward,
-            format!("contains it ({:.0}% of it vs {:.0}% of the parent)", 100.0 * r.coverage_b, 100.0 * r.coverage_a),
+            format!(
+                "contains it ({:.0}% of it vs {:.0}% of the parent)",
+                100.0 * r.coverage_b,
+                100.0 * r.coverage_a
+            ),
         );
     }
     if r.coverage_a - r.coverage_b > opts.containment_margin {
         return (
             Dir::Backward,
-            format!("contains it ({:.0}% of it vs {:.0}% of the parent)", 100.0 * r.coverage_a, 100.0 * r.coverage_b),
+            format!(
+                "contains it ({:.0}% of it vs {:.0}% of the parent)",
+                100.0 * r.coverage_a,
+                100.0 * r.coverage_b
+            ),
         );
     }
-    (Dir::Unknown, "no date or containment tells the direction".into())
+    (
+        Dir::Unknown,
+        "no date or containment tells the direction".into(),
+    )
 }
 
 /// Parents for `n` documents from the reuse relations. `size` is a completeness measure
@@ -104,8 +117,18 @@ pub fn provenance(
             Dir::Backward => (Dir::Backward, Dir::Forward),
             Dir::Unknown => (Dir::Unknown, Dir::Unknown),
         };
-        adj[r.b as usize].push(Edge { other: r.a, rel: r, dir: to_b, reason: why.clone() });
-        adj[r.a as usize].push(Edge { other: r.b, rel: r, dir: to_a, reason: why });
+        adj[r.b as usize].push(Edge {
+            other: r.a,
+            rel: r,
+            dir: to_b,
+            reason: why.clone(),
+        });
+        adj[r.a as usize].push(Edge {
+            other: r.b,
+            rel: r,
+            dir: to_a,
+            reason: why,
+        });
     }
     // Connected groups.
     let mut group = vec![u32::MAX; n];
@@ -147,7 +170,9 @@ pub fn provenance(
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             };
-            by_date.then(size[y as usize].cmp(&size[x as usize])).then(x.cmp(&y))
+            by_date
+                .then(size[y as usize].cmp(&size[x as usize]))
+                .then(x.cmp(&y))
         });
         let root = cands[0];
         // Distance from the root.
@@ -170,10 +195,26 @@ pub fn provenance(
                 .iter()
                 .filter(|e| e.dir != Dir::Backward)
                 .min_by(|x, y| {
-                    let kx = (x.dir != Dir::Forward, kind_rank(x.rel.kind), dist[x.other as usize]);
-                    let ky = (y.dir != Dir::Forward, kind_rank(y.rel.kind), dist[y.other as usize]);
-                    let cov = |e: &Edge| if e.rel.a == v { e.rel.coverage_a } else { e.rel.coverage_b };
-                    kx.cmp(&ky).then(cov(y).total_cmp(&cov(x))).then(x.other.cmp(&y.other))
+                    let kx = (
+                        x.dir != Dir::Forward,
+                        kind_rank(x.rel.kind),
+                        dist[x.other as usize],
+                    );
+                    let ky = (
+                        y.dir != Dir::Forward,
+                        kind_rank(y.rel.kind),
+                        dist[y.other as usize],
+                    );
+                    let cov = |e: &Edge| {
+                        if e.rel.a == v {
+                            e.rel.coverage_a
+                        } else {
+                            e.rel.coverage_b
+                        }
+                    };
+                    kx.cmp(&ky)
+                        .then(cov(y).total_cmp(&cov(x)))
+                        .then(x.other.cmp(&y.other))
                 });
             out[v as usize] = match best {
                 Some(e) => Some(Parent {

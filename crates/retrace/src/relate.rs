@@ -43,6 +43,8 @@ pub struct Relation {
     pub density: f64,
     /// Cosine of the two documents' vectors, when they have vectors.
     pub similarity: Option<f64>,
+    /// Weight of the names and numbers both documents hold (see [`crate::entities`]).
+    pub shared_entities: Option<f64>,
     pub evidence: Vec<Passage>,
 }
 
@@ -89,6 +91,7 @@ pub fn lexical_relation(a: u32, b: u32, al: Alignment, opts: &RelateOptions) -> 
         score: ca.max(cb) * density,
         density,
         similarity: None,
+        shared_entities: None,
         evidence: al.passages,
     })
 }
@@ -103,7 +106,8 @@ pub struct SemanticOptions {
     pub min_coverage_other: f64,
     /// Mean bead similarity for that.
     pub min_mean_sim: f64,
-    /// A partial translation sharing only a few passages: at least `partial_min_beads` beads
+    /// A partial translation (different languages) sharing only a few passages: at least
+    /// `partial_min_beads` beads
     /// with mean similarity `partial_min_mean_sim` covering `partial_min_coverage` of both
     /// sides (independent reports share facts, rarely several translated passages).
     pub partial_min_beads: usize,
@@ -111,6 +115,8 @@ pub struct SemanticOptions {
     pub partial_min_coverage: f64,
     /// Document-vector cosine for a same-story pair (when there is no reuse).
     pub story_min_cos: f64,
+    /// ... and summed inverse document frequency of the names and numbers they share.
+    pub story_min_entities: f64,
 }
 
 impl Default for SemanticOptions {
@@ -120,9 +126,10 @@ impl Default for SemanticOptions {
             min_coverage_other: 0.2,
             min_mean_sim: 0.55,
             partial_min_beads: 3,
-            partial_min_mean_sim: 0.78,
+            partial_min_mean_sim: 0.7,
             partial_min_coverage: 0.1,
-            story_min_cos: 0.5,
+            story_min_cos: 0.7,
+            story_min_entities: 50.0,
         }
     }
 }
@@ -134,6 +141,7 @@ pub fn semantic_relation(
     same_language: bool,
     al: &crate::semalign::SemAlignment,
     doc_cos: f64,
+    shared_entities: f64,
     evidence: Vec<Passage>,
     opts: &SemanticOptions,
 ) -> Option<Relation> {
@@ -142,7 +150,9 @@ pub fn semantic_relation(
         && ca.max(cb) >= opts.min_coverage
         && ca.min(cb) >= opts.min_coverage_other
         && al.mean_sim >= opts.min_mean_sim;
-    let partial = al.beads.len() >= opts.partial_min_beads
+    // Same-language partial reuse is a copy (lexical) or a same-story report.
+    let partial = !same_language
+        && al.beads.len() >= opts.partial_min_beads
         && al.mean_sim >= opts.partial_min_mean_sim
         && ca.min(cb) >= opts.partial_min_coverage;
     let reuse = full || partial;
@@ -152,7 +162,7 @@ pub fn semantic_relation(
         } else {
             Kind::Translation
         }
-    } else if doc_cos >= opts.story_min_cos {
+    } else if doc_cos >= opts.story_min_cos && shared_entities >= opts.story_min_entities {
         Kind::SameStory
     } else {
         return None;
@@ -175,6 +185,7 @@ pub fn semantic_relation(
         },
         density: al.mean_sim,
         similarity: Some(doc_cos),
+        shared_entities: Some(shared_entities),
         evidence,
     })
 }

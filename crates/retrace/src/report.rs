@@ -33,6 +33,8 @@ struct PairOut<'a> {
     density: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     similarity: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared_entities: Option<f64>,
     evidence: Vec<EvidenceOut>,
 }
 
@@ -80,6 +82,7 @@ pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
         score: round4(r.score),
         density: round4(r.density),
         similarity: r.similarity.map(round4),
+        shared_entities: r.shared_entities.map(round4),
         evidence: r
             .evidence
             .iter()

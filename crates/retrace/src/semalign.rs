@@ -55,7 +55,12 @@ enum Step {
 }
 
 /// Align documents `a` and `b` (indices into `sv`).
-pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlignOptions) -> SemAlignment {
+pub fn align_sentences(
+    sv: &SentenceVectors,
+    a: usize,
+    b: usize,
+    opts: &SemAlignOptions,
+) -> SemAlignment {
     let ra = sv.sentences(a);
     let rb = sv.sentences(b);
     let (m, n) = (ra.len(), rb.len());
@@ -94,17 +99,26 @@ pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlign
                 consider(best[i * w + j - 1], Step::SkipB);
             }
             if i > 0 && j > 0 {
-                consider(best[(i - 1) * w + j - 1] + gain(s[(i - 1) * n + j - 1]), Step::One);
+                consider(
+                    best[(i - 1) * w + j - 1] + gain(s[(i - 1) * n + j - 1]),
+                    Step::One,
+                );
             }
             if i > 1 && j > 0 {
                 let c = (s[(i - 2) * n + j - 1] + s[(i - 1) * n + j - 1])
                     / (2.0 + 2.0 * sa[i - 2]).max(1e-6).sqrt();
-                consider(best[(i - 2) * w + j - 1] + gain(c) - opts.merge_penalty, Step::TwoOne);
+                consider(
+                    best[(i - 2) * w + j - 1] + gain(c) - opts.merge_penalty,
+                    Step::TwoOne,
+                );
             }
             if i > 0 && j > 1 {
                 let c = (s[(i - 1) * n + j - 2] + s[(i - 1) * n + j - 1])
                     / (2.0 + 2.0 * sb[j - 2]).max(1e-6).sqrt();
-                consider(best[(i - 1) * w + j - 2] + gain(c) - opts.merge_penalty, Step::OneTwo);
+                consider(
+                    best[(i - 1) * w + j - 2] + gain(c) - opts.merge_penalty,
+                    Step::OneTwo,
+                );
             }
             best[i * w + j] = bv;
             step[i * w + j] = bs;
@@ -120,7 +134,11 @@ pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlign
             Step::One => {
                 let c = s[(i - 1) * n + j - 1];
                 if c >= opts.min_sim {
-                    beads.push(Bead { a: i - 1..i, b: j - 1..j, sim: c });
+                    beads.push(Bead {
+                        a: i - 1..i,
+                        b: j - 1..j,
+                        sim: c,
+                    });
                 }
                 i -= 1;
                 j -= 1;
@@ -129,7 +147,11 @@ pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlign
                 let c = (s[(i - 2) * n + j - 1] + s[(i - 1) * n + j - 1])
                     / (2.0 + 2.0 * sa[i - 2]).max(1e-6).sqrt();
                 if c >= opts.min_sim {
-                    beads.push(Bead { a: i - 2..i, b: j - 1..j, sim: c });
+                    beads.push(Bead {
+                        a: i - 2..i,
+                        b: j - 1..j,
+                        sim: c,
+                    });
                 }
                 i -= 2;
                 j -= 1;
@@ -138,7 +160,11 @@ pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlign
                 let c = (s[(i - 1) * n + j - 2] + s[(i - 1) * n + j - 1])
                     / (2.0 + 2.0 * sb[j - 2]).max(1e-6).sqrt();
                 if c >= opts.min_sim {
-                    beads.push(Bead { a: i - 1..i, b: j - 2..j, sim: c });
+                    beads.push(Bead {
+                        a: i - 1..i,
+                        b: j - 2..j,
+                        sim: c,
+                    });
                 }
                 i -= 1;
                 j -= 2;
@@ -150,8 +176,14 @@ pub fn align_sentences(sv: &SentenceVectors, a: usize, b: usize, opts: &SemAlign
     let total = |r: &Range<usize>| -> u64 { sv.weights[r.clone()].iter().map(|&x| x as u64).sum() };
     let ta = total(&ra).max(1);
     let tb = total(&rb).max(1);
-    let ca: u64 = beads.iter().map(|bd| total(&(ra.start + bd.a.start..ra.start + bd.a.end))).sum();
-    let cb: u64 = beads.iter().map(|bd| total(&(rb.start + bd.b.start..rb.start + bd.b.end))).sum();
+    let ca: u64 = beads
+        .iter()
+        .map(|bd| total(&(ra.start + bd.a.start..ra.start + bd.a.end)))
+        .sum();
+    let cb: u64 = beads
+        .iter()
+        .map(|bd| total(&(rb.start + bd.b.start..rb.start + bd.b.end)))
+        .sum();
     let mean_sim = if beads.is_empty() {
         0.0
     } else {
@@ -177,7 +209,12 @@ mod tests {
     #[test]
     fn aligns_partial_translation_monotonically() {
         // Document 0 has four sentences; document 1 translates sentences 0, 2 and 3.
-        let basis = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 0.0, 1.0]];
+        let basis = [
+            [1.0, 0.0, 0.0, 0.0],
+            [0.0, 1.0, 0.0, 0.0],
+            [0.0, 0.0, 1.0, 0.0],
+            [0.0, 0.0, 0.0, 1.0],
+        ];
         let mut data = Vec::new();
         for b in &basis {
             data.extend(unit(b));
@@ -196,7 +233,11 @@ mod tests {
             covered: vec![true, true],
         };
         let al = align_sentences(&sv, 0, 1, &SemAlignOptions::default());
-        let pairs: Vec<(Range<usize>, Range<usize>)> = al.beads.iter().map(|b| (b.a.clone(), b.b.clone())).collect();
+        let pairs: Vec<(Range<usize>, Range<usize>)> = al
+            .beads
+            .iter()
+            .map(|b| (b.a.clone(), b.b.clone()))
+            .collect();
         assert_eq!(pairs, vec![(0..1, 0..1), (2..3, 1..2), (3..4, 2..3)]);
         assert!((al.coverage_a - 0.75).abs() < 1e-9);
         assert!((al.coverage_b - 1.0).abs() < 1e-9);

@@ -13,7 +13,7 @@ pub struct StoryOptions {
 
 impl Default for StoryOptions {
     fn default() -> Self {
-        StoryOptions { min_link_cos: 0.6 }
+        StoryOptions { min_link_cos: 0.8 }
     }
 }
 
@@ -32,7 +32,12 @@ fn find(p: &mut [u32], x: u32) -> u32 {
 }
 
 /// A story index per document (the smallest document index of its story).
-pub fn stories(n: usize, relations: &[Relation], doc_cos: impl Fn(u32, u32) -> f64, opts: &StoryOptions) -> Vec<u32> {
+pub fn stories(
+    n: usize,
+    relations: &[Relation],
+    doc_cos: impl Fn(u32, u32) -> f64,
+    opts: &StoryOptions,
+) -> Vec<u32> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
         let (x, y) = (find(&mut parent, r.a), find(&mut parent, r.b));
