@@ -5,6 +5,9 @@
 //! encoder (a CPU model, a GPU model, a remote service) can be swapped without touching the
 //! stages around it.
 
+pub mod e5;
+#[cfg(feature = "hf")]
+pub mod hf;
 pub mod unigram;
 
 use thiserror::Error;

@@ -1,0 +1,3 @@
+//! Hugging Face model directories.
+
+pub struct HfEncoder;
