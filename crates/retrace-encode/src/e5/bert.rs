@@ -209,7 +209,8 @@ impl Bert {
     }
 
     /// Encode `n_texts` texts given as windows (see [`windows`]): returns `n_texts` rows of
-    /// `hidden` floats, L2-normalised. Windows must have passed [`Bert::check`].
+    /// `hidden` floats, each the weighted mean of its windows' pooled vectors (not yet
+    /// normalised). Windows must have passed [`Bert::check`].
     pub fn encode_windows(&self, windows: &[Window], n_texts: usize, pooling: Pooling) -> Vec<f32> {
         let h = self.config.hidden;
         // Group consecutive windows into chunks under a token budget; spread the work over
@@ -250,7 +251,6 @@ impl Bert {
         for (row, &wt) in out.chunks_exact_mut(h).zip(&weight) {
             let inv = if wt > 0.0 { 1.0 / wt } else { 1.0 };
             row.iter_mut().for_each(|x| *x *= inv);
-            l2_normalize(row);
         }
         out
     }

@@ -165,12 +165,14 @@ impl Encoder for E5Encoder {
             })
             .collect();
         self.bert.check(&windows).map_err(EncodeError::Failed)?;
-        Ok(Embeddings {
-            dim: self.dim(),
-            data: self
-                .bert
-                .encode_windows(&windows, batch.len(), Pooling::Mean),
-        })
+        let mut data = self
+            .bert
+            .encode_windows(&windows, batch.len(), Pooling::Mean);
+        let dim = self.dim();
+        for row in data.chunks_exact_mut(dim) {
+            bert::l2_normalize(row);
+        }
+        Ok(Embeddings { dim, data })
     }
 }
 
