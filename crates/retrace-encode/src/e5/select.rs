@@ -9,21 +9,20 @@ use crate::{EncodeError, Encoder};
 /// The `--encoder` values this module resolves, for help texts.
 pub const ENCODER_CHOICES: &str = "use-m3 | e5-small | PATH (a Hugging Face model directory)";
 
-/// Open the encoder `spec` names: `e5-small`, or an existing directory holding a Hugging Face
-/// model. Returns `Ok(None)` for any other name so the caller can try its own encoders.
-pub fn open_encoder(spec: &str) -> Result<Option<Box<dyn Encoder>>, EncodeError> {
+/// Open the encoder `spec` names if it is one of this module's: `e5-small` (installed in the
+/// model dir `model_dir`, or the default one), or a directory holding a Hugging Face model
+/// (it has a `config.json`). Returns `Ok(None)` for anything else (such as `use-m3` or a
+/// USE-m3 directory) so the caller can try its own encoders.
+pub fn open_encoder(
+    spec: &str,
+    model_dir: Option<&Path>,
+) -> Result<Option<Box<dyn Encoder>>, EncodeError> {
     if spec == super::NAME {
-        return Ok(Some(Box::new(super::E5Encoder::open_installed()?)));
+        return Ok(Some(Box::new(super::E5Encoder::open_installed(model_dir)?)));
     }
     let path = Path::new(spec);
-    if path.is_dir() {
+    if path.is_dir() && path.join("config.json").is_file() {
         return open_hf(path).map(Some);
-    }
-    if spec.contains('/') || spec.contains(std::path::MAIN_SEPARATOR) {
-        return Err(EncodeError::Model {
-            name: spec.to_string(),
-            reason: "no such directory (a Hugging Face model directory was expected)".into(),
-        });
     }
     Ok(None)
 }

@@ -277,6 +277,11 @@ impl Encoder for HfEncoder {
         self.languages
     }
 
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let n = self.content_ids(text).ok()?.len();
+        Some(n + self.prefix.len() + self.suffix.len())
+    }
+
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError> {
         let max_len = self.bert.config.max_len;
         let per_text: Vec<Vec<Window>> = batch

@@ -1,0 +1,113 @@
+//! `retrace embed [FILE|-]`: embed one sentence per input line and write JSON Lines.
+//!
+//! Output: one object per input line, in input order:
+//! `{"text": "<the line>", "vector": [f32, ...]}` with an L2-normalised vector of the
+//! encoder's dimension (512 for `use-m3`). Empty lines are embedded too, so output line `i`
+//! always belongs to input line `i`.
+
+use std::io::{BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use clap::Args;
+use retrace_encode::load_encoder;
+
+/// Embed sentences (one per line) from a file or stdin; JSONL on stdout.
+#[derive(Args)]
+pub struct EmbedArgs {
+    /// Input file, one sentence per line; `-` or nothing reads stdin.
+    input: Option<PathBuf>,
+    /// Model name (e.g. `use-m3`) or a directory holding the model files.
+    #[arg(long, default_value = retrace_encode::models::DEFAULT_MODEL)]
+    model: String,
+    /// Model cache directory (see `retrace model install`).
+    #[arg(long, value_name = "DIR")]
+    model_dir: Option<PathBuf>,
+    /// Worker threads (default: all cores).
+    #[arg(long)]
+    threads: Option<usize>,
+    /// Sentences per encoder call.
+    #[arg(long, default_value_t = 8192)]
+    batch: usize,
+    /// Print throughput (sentences/s, tokens/s, time in the encoder) to stderr.
+    #[arg(long)]
+    stats: bool,
+    /// Do not write vectors (for timing the encoder alone).
+    #[arg(long)]
+    discard: bool,
+}
+
+#[derive(serde::Serialize)]
+struct Row<'a> {
+    text: &'a str,
+    vector: &'a [f32],
+}
+
+pub fn run(args: EmbedArgs) -> Result<()> {
+    if let Some(threads) = args.threads {
+        rayon::ThreadPoolBuilder::new()
+            .num_threads(threads.max(1))
+            .build_global()
+            .context("cannot configure the thread pool")?;
+    }
+    let load = Instant::now();
+    let encoder = load_encoder(&args.model, args.model_dir.as_deref())?;
+    let load = load.elapsed();
+    let reader: Box<dyn BufRead> = match &args.input {
+        Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(
+            std::fs::File::open(p).with_context(|| format!("cannot open {}", p.display()))?,
+        )),
+        _ => Box::new(std::io::stdin().lock()),
+    };
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut lines = reader.lines();
+    let mut batch: Vec<String> = Vec::with_capacity(args.batch.max(1));
+    let (mut sentences, mut tokens, mut spent) = (0usize, 0usize, Duration::ZERO);
+    loop {
+        batch.clear();
+        for line in lines.by_ref().take(args.batch.max(1)) {
+            batch.push(line.context("cannot read input")?);
+        }
+        if batch.is_empty() {
+            break;
+        }
+        let texts: Vec<&str> = batch.iter().map(String::as_str).collect();
+        let t = Instant::now();
+        let emb = encoder.encode(&texts)?;
+        spent += t.elapsed();
+        sentences += texts.len();
+        if args.stats {
+            tokens += texts
+                .iter()
+                .filter_map(|t| encoder.count_tokens(t))
+                .sum::<usize>();
+        }
+        if !args.discard {
+            for (i, text) in texts.iter().enumerate() {
+                serde_json::to_writer(
+                    &mut out,
+                    &Row {
+                        text,
+                        vector: emb.row(i),
+                    },
+                )?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush()?;
+    if args.stats {
+        let s = spent.as_secs_f64().max(1e-9);
+        eprintln!(
+            "encoder {} threads {} load_s {:.3} sentences {sentences} tokens {tokens} encode_s {:.3} sentences_per_s {:.1} tokens_per_s {:.1}",
+            encoder.name(),
+            rayon::current_num_threads(),
+            load.as_secs_f64(),
+            s,
+            sentences as f64 / s,
+            tokens as f64 / s,
+        );
+    }
+    Ok(())
+}

