@@ -15,6 +15,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 
 use super::format::E5File;
+use super::gemm::{self, PackedWeights};
 use super::q4::{self, BLOCK_BYTES, QK};
 
 /// Feed-forward activation.
@@ -50,15 +51,37 @@ pub struct BertConfig {
     pub position_offset: usize,
 }
 
-/// A linear layer `y = x Wᵀ + b`, `W` stored row-major as `[out, in]`.
+/// A linear layer `y = x Wᵀ + b`, `W` stored row-major as `[out, in]` (or, after
+/// [`Linear::pack`], only in the packed form of the fast kernel).
 pub struct Linear {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
     pub nin: usize,
     pub nout: usize,
+    packed: Option<PackedWeights>,
 }
 
 impl Linear {
+    /// A layer from row-major `w` (`[nout, nin]`) and `b` (`[nout]`).
+    pub fn new(w: Vec<f32>, b: Vec<f32>, nin: usize, nout: usize) -> Self {
+        Linear {
+            w,
+            b,
+            nin,
+            nout,
+            packed: None,
+        }
+    }
+
+    /// Repack the weights for the fast kernel when the CPU has one (frees the row-major
+    /// copy).
+    pub fn pack(&mut self) {
+        if self.packed.is_none() && gemm::fast_path_available() {
+            self.packed = Some(PackedWeights::new(&self.w, &self.b, self.nin, self.nout));
+            self.w = Vec::new();
+        }
+    }
+
     /// Stack several layers with the same input size into one (outputs concatenated).
     pub fn concat(parts: Vec<Linear>) -> Linear {
         let nin = parts.first().map_or(0, |p| p.nin);
@@ -71,11 +94,15 @@ impl Linear {
             b.extend_from_slice(&p.b);
             nout += p.nout;
         }
-        Linear { w, b, nin, nout }
+        Linear::new(w, b, nin, nout)
     }
 
     /// `y[t, :] = x[t, :] Wᵀ + b` for the `t` rows of `x`.
     fn forward(&self, x: &[f32], y: &mut [f32], rows: usize) {
+        if let Some(p) = &self.packed {
+            p.forward(x, y, rows);
+            return;
+        }
         for r in y.chunks_exact_mut(self.nout).take(rows) {
             r.copy_from_slice(&self.b);
         }
@@ -186,6 +213,15 @@ pub fn windows(
 const CHUNK_TOKENS: usize = 1024;
 
 impl Bert {
+    /// Repack every layer's weights for the fast kernel where the CPU has one.
+    pub fn pack(&mut self) {
+        for l in &mut self.layers {
+            for lin in [&mut l.qkv, &mut l.attn_out, &mut l.ffn_in, &mut l.ffn_out] {
+                lin.pack();
+            }
+        }
+    }
+
     pub fn hidden(&self) -> usize {
         self.config.hidden
     }
@@ -258,11 +294,41 @@ impl Bert {
     /// Run the encoder over `windows` (concatenated); returns one pooled row per window.
     pub fn forward(&self, windows: &[Window], pooling: Pooling) -> Vec<f32> {
         WORKSPACE.with(|cell| match cell.try_borrow_mut() {
-            Ok(mut ws) => self.forward_with(windows, pooling, &mut ws),
-            Err(_) => self.forward_with(windows, pooling, &mut Workspace::default()),
+            Ok(mut ws) => self.forward_dispatch(windows, pooling, &mut ws),
+            Err(_) => self.forward_dispatch(windows, pooling, &mut Workspace::default()),
         })
     }
 
+    /// Run the element-wise parts (attention, LayerNorm, GELU) compiled for AVX-512 when
+    /// the CPU has it; the arithmetic is the same either way.
+    fn forward_dispatch(
+        &self,
+        windows: &[Window],
+        pooling: Pooling,
+        ws: &mut Workspace,
+    ) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU features were just checked.
+            return unsafe { self.forward_avx512(windows, pooling, ws) };
+        }
+        self.forward_with(windows, pooling, ws)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn forward_avx512(
+        &self,
+        windows: &[Window],
+        pooling: Pooling,
+        ws: &mut Workspace,
+    ) -> Vec<f32> {
+        self.forward_with(windows, pooling, ws)
+    }
+
+    #[inline(always)]
     fn forward_with(&self, windows: &[Window], pooling: Pooling, ws: &mut Workspace) -> Vec<f32> {
         let cfg = &self.config;
         let (h, ff) = (cfg.hidden, cfg.ffn);
@@ -372,6 +438,7 @@ pub fn l2_normalize(v: &mut [f32]) {
 }
 
 /// Scaled dot-product attention of one window: `qkv` is `[n, 3h]`, `ctx` gets `[n, h]`.
+#[inline(always)]
 fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: &mut Vec<f32>) {
     let hd = h / heads;
     let scale = 1.0 / (hd as f32).sqrt();
@@ -386,7 +453,7 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
                 let r = &mut s[i * n..(i + 1) * n];
                 for (j, sj) in r.iter_mut().enumerate() {
                     let k = &qkv[j * 3 * h + ko..][..hd];
-                    *sj = q.iter().zip(k).map(|(a, b)| a * b).sum::<f32>() * scale;
+                    *sj = dot(q, k) * scale;
                 }
                 softmax(r);
                 let c = &mut ctx[i * h + head * hd..][..hd];
@@ -406,7 +473,7 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
         let k = &qkv[h + head * hd..];
         let v = &qkv[2 * h + head * hd..];
         // s = q kᵀ
-        sgemm_raw(
+        gemm::sgemm(
             n,
             hd,
             n,
@@ -420,7 +487,7 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
             softmax(r);
         }
         // ctx_head = s v
-        sgemm_raw(
+        gemm::sgemm(
             n,
             n,
             hd,
@@ -436,19 +503,63 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
 /// Windows up to this many tokens use direct attention loops.
 const SMALL_WINDOW: usize = 48;
 
+/// Dot product with 16 independent partial sums, so the loop vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Sum with 16 independent partial sums.
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let c = a.chunks_exact(16);
+    let tail: f32 = c.remainder().iter().sum();
+    for x in c {
+        for i in 0..16 {
+            acc[i] += x[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `Σ (a - m)²` with 16 independent partial sums.
+#[inline(always)]
+fn sum_sq_dev(a: &[f32], m: f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let c = a.chunks_exact(16);
+    let tail: f32 = c.remainder().iter().map(|v| (v - m) * (v - m)).sum();
+    for x in c {
+        for i in 0..16 {
+            acc[i] += (x[i] - m) * (x[i] - m);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
 fn softmax(r: &mut [f32]) {
     let mx = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0;
-    for v in r.iter_mut() {
-        *v = exp_f32(*v - mx);
-        sum += *v;
-    }
-    let inv = 1.0 / sum;
+    r.iter_mut().for_each(|v| *v = exp_f32(*v - mx));
+    let inv = 1.0 / sum(r);
     r.iter_mut().for_each(|v| *v *= inv);
 }
 
 /// `e^x` in f32 (relative error about 2e-7), branch-free so loops over it vectorise.
-#[inline]
+#[inline(always)]
 pub fn exp_f32(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_145_75;
@@ -465,6 +576,7 @@ pub fn exp_f32(x: f32) -> f32 {
 }
 
 /// `x = LayerNorm(x + y)` row by row (or `LayerNorm(x)` without `y`).
+#[inline(always)]
 fn layer_norm(x: &mut [f32], y: Option<&[f32]>, ln: &(Vec<f32>, Vec<f32>), h: usize, eps: f32) {
     for (t, r) in x.chunks_exact_mut(h).enumerate() {
         if let Some(y) = y {
@@ -472,8 +584,8 @@ fn layer_norm(x: &mut [f32], y: Option<&[f32]>, ln: &(Vec<f32>, Vec<f32>), h: us
                 *a += b;
             }
         }
-        let mean = r.iter().sum::<f32>() / h as f32;
-        let var = r.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / h as f32;
+        let mean = sum(r) / h as f32;
+        let var = sum_sq_dev(r, mean) / h as f32;
         let inv = 1.0 / (var + eps).sqrt();
         for ((v, w), b) in r.iter_mut().zip(&ln.0).zip(&ln.1) {
             *v = (*v - mean) * inv * w + b;
@@ -481,6 +593,7 @@ fn layer_norm(x: &mut [f32], y: Option<&[f32]>, ln: &(Vec<f32>, Vec<f32>), h: us
     }
 }
 
+#[inline(always)]
 fn activate(x: &mut [f32], act: Activation) {
     match act {
         Activation::Gelu => x
@@ -496,7 +609,7 @@ fn activate(x: &mut [f32], act: Activation) {
 
 /// The error function in f32 (absolute error about 1e-7): the rational approximation on
 /// [-4, 4] used by Eigen and XLA, branch-free so GELU loops vectorise.
-#[inline]
+#[inline(always)]
 pub fn erf(x: f32) -> f32 {
     let x = x.clamp(-4.0, 4.0);
     let x2 = x * x;
@@ -528,7 +641,7 @@ pub fn sgemm_nt(
     ldc: usize,
     beta: f32,
 ) {
-    sgemm_raw(
+    gemm::sgemm(
         m,
         k,
         n,
@@ -538,50 +651,6 @@ pub fn sgemm_nt(
         beta,
         (c, ldc as isize, 1),
     );
-}
-
-/// Strided single-precision GEMM on slices: every element addressed by the strides is
-/// checked to lie inside its slice before the call.
-#[allow(clippy::too_many_arguments)]
-fn sgemm_raw(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: (&[f32], isize, isize),
-    b: (&[f32], isize, isize),
-    beta: f32,
-    c: (&mut [f32], isize, isize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: isize, cs: isize| {
-        (rows as isize - 1) * rs + (cols as isize - 1) * cs
-    };
-    assert!(k == 0 || last(m, k, a.1, a.2) < a.0.len() as isize);
-    assert!(k == 0 || last(k, n, b.1, b.2) < b.0.len() as isize);
-    assert!(last(m, n, c.1, c.2) < c.0.len() as isize);
-    // SAFETY: the assertions above keep every accessed element inside its slice; all
-    // strides are non-negative and `c` does not alias `a` or `b` (distinct borrows).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.0.as_ptr(),
-            a.1,
-            a.2,
-            b.0.as_ptr(),
-            b.1,
-            b.2,
-            beta,
-            c.0.as_mut_ptr(),
-            c.1,
-            c.2,
-        );
-    }
 }
 
 #[cfg(test)]

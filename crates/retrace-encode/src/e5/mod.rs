@@ -11,6 +11,7 @@
 
 pub mod bert;
 pub mod format;
+pub mod gemm;
 pub mod q4;
 pub mod select;
 pub mod tokenizer;
@@ -95,7 +96,8 @@ impl E5Encoder {
     pub fn open(path: &Path) -> Result<Self, E5Error> {
         let file = Arc::new(E5File::open(path)?);
         let tokenizer = E5Tokenizer::new(&file.tokenizer)?;
-        let bert = load_bert(&file)?;
+        let mut bert = load_bert(&file)?;
+        bert.pack();
         Ok(E5Encoder {
             bert,
             tokenizer,
@@ -182,12 +184,12 @@ fn load_bert(file: &Arc<E5File>) -> Result<Bert, E5FileError> {
         if let Some(r) = file.tensor_range(&format!("{name}.w")) {
             file.release(r);
         }
-        Ok(Linear {
+        Ok(Linear::new(
             w,
-            b: file.f32_tensor(&format!("{name}.b"), nout)?,
+            file.f32_tensor(&format!("{name}.b"), nout)?,
             nin,
             nout,
-        })
+        ))
     };
     let ln = |name: &str| -> Result<(Vec<f32>, Vec<f32>), E5FileError> {
         Ok((

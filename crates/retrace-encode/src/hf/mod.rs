@@ -165,7 +165,8 @@ impl HfEncoder {
             return Err(HfError::NoWeights(dir.display().to_string()));
         }
         let st = SafeTensors::open(&files)?;
-        let bert = load_bert(&config, &st)?;
+        let mut bert = load_bert(&config, &st)?;
+        bert.pack();
 
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| HfError::Tokenizer(e.to_string()))?;
@@ -383,12 +384,7 @@ fn load_dense(dir: &Path) -> Result<Dense, HfError> {
         vec![0.0; c.out_features]
     };
     Ok(Dense {
-        linear: Linear {
-            w,
-            b,
-            nin: c.in_features,
-            nout: c.out_features,
-        },
+        linear: Linear::new(w, b, c.in_features, c.out_features),
         tanh,
     })
 }
@@ -441,12 +437,12 @@ fn load_bert(c: &Config, st: &SafeTensors) -> Result<Bert, HfError> {
         }
     };
     let linear = |name: &str, nout: usize, nin: usize| -> Result<Linear, HfError> {
-        Ok(Linear {
-            w: st.f32(&format!("{pre}{name}.weight"), &[nout, nin])?,
-            b: st.f32(&format!("{pre}{name}.bias"), &[nout])?,
+        Ok(Linear::new(
+            st.f32(&format!("{pre}{name}.weight"), &[nout, nin])?,
+            st.f32(&format!("{pre}{name}.bias"), &[nout])?,
             nin,
             nout,
-        })
+        ))
     };
     let mut layers = Vec::with_capacity(c.num_hidden_layers);
     for l in 0..c.num_hidden_layers {
