@@ -53,7 +53,7 @@ pub struct Header {
 }
 
 /// The tokenizer stored in the file.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Default)]
 pub struct TokenizerData {
     /// Pieces with their log-probability scores, indexed by id.
     pub pieces: Vec<(String, f32)>,

