@@ -13,6 +13,8 @@ use foldhash::HashMap;
 pub struct Entities {
     pub per_doc: Vec<Vec<u64>>,
     idf: HashMap<u64, f32>,
+    /// Summed inverse document frequency of each document's entities.
+    totals: Vec<f64>,
 }
 
 impl Entities {
@@ -43,11 +45,34 @@ impl Entities {
             per_doc.push(ents);
         }
         let n = docs.len().max(1) as f32;
-        let idf = df
+        let idf: HashMap<u64, f32> = df
             .into_iter()
-            .map(|(k, v)| (k, (n / v as f32).ln()))
+            .map(|(k, v)| (k, (1.0 + n / v as f32).ln()))
             .collect();
-        Entities { per_doc, idf }
+        let totals = per_doc
+            .iter()
+            .map(|e| {
+                e.iter()
+                    .map(|h| idf.get(h).copied().unwrap_or(0.0) as f64)
+                    .sum()
+            })
+            .collect();
+        Entities {
+            per_doc,
+            idf,
+            totals,
+        }
+    }
+
+    /// Share of the smaller entity weight of `a` and `b` that they share (0..1): a
+    /// weighted containment, independent of the size of the collection.
+    pub fn overlap(&self, a: usize, b: usize) -> f64 {
+        let m = self.totals[a].min(self.totals[b]);
+        if m <= 0.0 {
+            0.0
+        } else {
+            self.shared_weight(a, b) / m
+        }
     }
 
     /// Summed inverse document frequency of the entities `a` and `b` share.
@@ -96,5 +121,6 @@ mod tests {
         let e = Entities::build(&s.docs, &s.prepared);
         assert!(e.shared_weight(0, 1) > 1.0);
         assert_eq!(e.shared_weight(0, 2), 0.0);
+        assert!(e.overlap(0, 1) > 0.3 && e.overlap(0, 1) <= 1.0);
     }
 }

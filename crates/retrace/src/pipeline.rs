@@ -16,7 +16,7 @@ use crate::relate::{
     lexical_relation, semantic_relation, Kind, RelateOptions, Relation, SemanticOptions,
 };
 use crate::semalign::{align_sentences, SemAlignOptions};
-use crate::sentvec::{dot, embed_corpus, SentenceVectors};
+use crate::sentvec::{embed_corpus, SentenceVectors};
 use crate::stories::{stories, StoryOptions};
 use rayon::prelude::*;
 use retrace_encode::{EncodeError, Encoder};
@@ -176,13 +176,8 @@ pub fn scan(
     stats.relations = relations.len();
 
     let t = Instant::now();
-    let cos = |a: u32, b: u32| -> f64 {
-        match &doc_vectors {
-            Some(sv) => dot(sv.doc(a as usize), sv.doc(b as usize)) as f64,
-            None => 0.0,
-        }
-    };
-    let story = stories(docs.len(), &relations, cos, &opts.stories);
+    drop(doc_vectors);
+    let story = stories(docs.len(), &relations, &opts.stories);
     let dates: Vec<Option<Date>> = docs
         .iter()
         .zip(&prepared)
@@ -265,7 +260,7 @@ fn semantic_relations(
                 .collect();
             let same_language = prepared[ai].lang == prepared[bi].lang;
             progress.advance(1);
-            let shared = entities.shared_weight(ai, bi);
+            let shared = entities.overlap(ai, bi);
             semantic_relation(
                 a,
                 b,

@@ -1,14 +1,16 @@
 //! Provenance: the document each one most likely derives from, with a short reason.
 //!
 //! Over the reuse relations (copy, rewrite, translation), each relation gets a direction
-//! when the evidence gives one: an earlier date (metadata or dateline) marks the source;
-//! otherwise containment does (an excerpt, or a partial translation, derives from the
-//! fuller text: the side covered clearly more is the derived one). Each connected group has
+//! when the evidence gives one: containment (an excerpt, or a partial translation, derives
+//! from the fuller text: the side covered clearly more is the derived one) and an earlier
+//! date (metadata or dateline) mark the source; containment speaks first for copies, dates
+//! for rewrites and translations. Each connected group has
 //! one root: a document nothing is known to precede, the earliest dated, then the most
 //! complete. Every other document takes as parent a neighbour that is not known to derive
-//! from it, preferring a known direction, then the most direct kind of reuse (copy, then
-//! rewrite, then translation), then the neighbour closest to the root, then the one covering
-//! it most. Cycles are broken by attaching to the root.
+//! from it, preferring a known direction, then a copy (verbatim reuse is the most direct
+//! derivation), then the neighbour closest to the root (two translations of one source are
+//! siblings, not parent and child), then rewrite over translation, then the one covering it
+//! most. Cycles are broken by attaching to the root.
 
 use crate::dates::Date;
 use crate::relate::{Kind, Relation};
@@ -62,42 +64,53 @@ fn kind_rank(k: Kind) -> u8 {
     }
 }
 
-/// Direction of relation `r` between `a`=r.a and `b`=r.b, with the reason.
+/// Direction of relation `r` between `a`=r.a and `b`=r.b, with the reason. For a copy,
+/// containment speaks first (an excerpt derives from the fuller text whatever the dates
+/// say: republications are often dated by when they were scraped); for a rewrite or a
+/// translation, dates speak first.
 fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> (Dir, String) {
-    if let (Some(da), Some(db)) = (dates[r.a as usize], dates[r.b as usize]) {
-        match da.strictly_cmp(&db) {
-            Some(Ordering::Less) => return (Dir::Forward, format!("dated earlier ({da} < {db})")),
-            Some(Ordering::Greater) => {
-                return (Dir::Backward, format!("dated earlier ({db} < {da})"))
-            }
-            _ => {}
+    let by_date = || -> Option<(Dir, String)> {
+        let (da, db) = (dates[r.a as usize]?, dates[r.b as usize]?);
+        match da.strictly_cmp(&db)? {
+            Ordering::Less => Some((Dir::Forward, format!("is dated earlier ({da} < {db})"))),
+            Ordering::Greater => Some((Dir::Backward, format!("is dated earlier ({db} < {da})"))),
+            Ordering::Equal => None,
         }
-    }
+    };
     // coverage_b = share of b covered by a: b contained in a → a is the source.
-    if r.coverage_b - r.coverage_a > opts.containment_margin {
-        return (
-            Dir::Forward,
-            format!(
-                "contains it ({:.0}% of it vs {:.0}% of the parent)",
-                100.0 * r.coverage_b,
-                100.0 * r.coverage_a
-            ),
-        );
-    }
-    if r.coverage_a - r.coverage_b > opts.containment_margin {
-        return (
-            Dir::Backward,
-            format!(
-                "contains it ({:.0}% of it vs {:.0}% of the parent)",
-                100.0 * r.coverage_a,
-                100.0 * r.coverage_b
-            ),
-        );
-    }
-    (
+    let by_containment = || -> Option<(Dir, String)> {
+        let m = opts.containment_margin;
+        if r.coverage_b - r.coverage_a > m {
+            Some((
+                Dir::Forward,
+                format!(
+                    "contains it ({:.0}% of it vs {:.0}% of the parent)",
+                    100.0 * r.coverage_b,
+                    100.0 * r.coverage_a
+                ),
+            ))
+        } else if r.coverage_a - r.coverage_b > m {
+            Some((
+                Dir::Backward,
+                format!(
+                    "contains it ({:.0}% of it vs {:.0}% of the parent)",
+                    100.0 * r.coverage_a,
+                    100.0 * r.coverage_b
+                ),
+            ))
+        } else {
+            None
+        }
+    };
+    let found = if r.kind == Kind::Copy {
+        by_containment().or_else(by_date)
+    } else {
+        by_date().or_else(by_containment)
+    };
+    found.unwrap_or((
         Dir::Unknown,
         "no date or containment tells the direction".into(),
-    )
+    ))
 }
 
 /// Parents for `n` documents from the reuse relations. `size` is a completeness measure

@@ -115,7 +115,8 @@ pub struct SemanticOptions {
     pub partial_min_coverage: f64,
     /// Document-vector cosine for a same-story pair (when there is no reuse).
     pub story_min_cos: f64,
-    /// ... and summed inverse document frequency of the names and numbers they share.
+    /// ... and the weighted share of names and numbers they share (see
+    /// [`crate::entities::Entities::overlap`]).
     pub story_min_entities: f64,
 }
 
@@ -129,7 +130,7 @@ impl Default for SemanticOptions {
             partial_min_mean_sim: 0.7,
             partial_min_coverage: 0.1,
             story_min_cos: 0.7,
-            story_min_entities: 50.0,
+            story_min_entities: 0.1,
         }
     }
 }

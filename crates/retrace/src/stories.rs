@@ -1,7 +1,8 @@
 //! Stories: documents connected by reuse or same-story relations. Reuse links always join;
 //! a same-story link joins two groups only when it is strong (cosine of the document vectors
-//! at least `min_link_cos`, stricter than what reports a same-story pair), so that one weak
-//! link cannot chain unrelated stories together.
+//! and shared names and numbers above `min_link_cos` and `min_link_entities`, stricter than
+//! what reports a same-story pair), so that one weak link cannot chain unrelated stories
+//! together.
 
 use crate::relate::{Kind, Relation};
 
@@ -9,11 +10,16 @@ use crate::relate::{Kind, Relation};
 #[derive(Debug, Clone)]
 pub struct StoryOptions {
     pub min_link_cos: f64,
+    /// ... and this weighted share of names and numbers.
+    pub min_link_entities: f64,
 }
 
 impl Default for StoryOptions {
     fn default() -> Self {
-        StoryOptions { min_link_cos: 0.8 }
+        StoryOptions {
+            min_link_cos: 0.8,
+            min_link_entities: 0.5,
+        }
     }
 }
 
@@ -32,12 +38,7 @@ fn find(p: &mut [u32], x: u32) -> u32 {
 }
 
 /// A story index per document (the smallest document index of its story).
-pub fn stories(
-    n: usize,
-    relations: &[Relation],
-    doc_cos: impl Fn(u32, u32) -> f64,
-    opts: &StoryOptions,
-) -> Vec<u32> {
+pub fn stories(n: usize, relations: &[Relation], opts: &StoryOptions) -> Vec<u32> {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
         let (x, y) = (find(&mut parent, r.a), find(&mut parent, r.b));
@@ -49,7 +50,8 @@ pub fn stories(
     let mut links: Vec<(f64, u32, u32)> = relations
         .iter()
         .filter(|r| r.kind == Kind::SameStory)
-        .map(|r| (doc_cos(r.a, r.b), r.a, r.b))
+        .filter(|r| r.shared_entities.unwrap_or(0.0) >= opts.min_link_entities)
+        .map(|r| (r.similarity.unwrap_or(0.0), r.a, r.b))
         .filter(|l| l.0 >= opts.min_link_cos)
         .collect();
     links.sort_by(|x, y| y.0.total_cmp(&x.0).then((x.1, x.2).cmp(&(y.1, y.2))));
