@@ -5,6 +5,16 @@ mod common;
 use common::*;
 use std::collections::HashSet;
 
+/// The default sentence encoder is not installed: a notice outside CI, a failure under CI.
+fn model_missing(what: &str) {
+    if std::env::var_os("CI").is_some() {
+        panic!("{what}: the default encoder is not installed under CI");
+    }
+    eprintln!(
+        "NOTICE: {what}: skipped, the sentence encoder is not installed (retrace model install)"
+    );
+}
+
 fn range(v: &serde_json::Value) -> (f64, f64) {
     (v[0].as_f64().unwrap(), v[1].as_f64().unwrap())
 }
@@ -120,7 +130,7 @@ fn seed_corpus_copy_coverage_and_boilerplate() {
 }
 
 #[test]
-fn dev_collection_copy_f1_and_precision() {
+fn dev_collection_scores() {
     let Some(shared) = shared() else { return };
     let dev = shared.join("corpora/dev");
     let out = tempfile::tempdir().unwrap();
@@ -131,6 +141,9 @@ fn dev_collection_copy_f1_and_precision() {
             .arg("--out")
             .arg(out.path()),
     );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
+            .unwrap();
     let o = std::process::Command::new("python3")
         .arg(shared.join("tools/score.py"))
         .arg(dev.join("gold.json"))
@@ -157,6 +170,43 @@ fn dev_collection_copy_f1_and_precision() {
     assert!(p >= 0.97, "copy precision {p} < 0.97 ({copy_line})");
     assert_eq!(figures["unknown_ids"], 0);
     assert_eq!(figures["bad_lines"], 0);
+
+    // Part 2: relations by meaning, stories and provenance, with the default encoder.
+    if run["encoder"].is_null() {
+        model_missing("dev collection: rewrites, translations, stories, provenance");
+    } else {
+        let f = |k: &str| figures[k].as_f64().unwrap_or(0.0);
+        // Targets of the issue that hold today.
+        assert!(
+            f("kind_accuracy") >= 0.90,
+            "kind accuracy {}",
+            f("kind_accuracy")
+        );
+        assert!(f("story_ari") >= 0.80, "story ARI {}", f("story_ari"));
+        assert!(
+            f("reuse_precision") >= 0.95,
+            "reuse precision {}",
+            f("reuse_precision")
+        );
+        for (lp, p) in figures["precision_by_language_pair"].as_object().unwrap() {
+            if let Some(p) = p.as_f64() {
+                assert!(p >= 0.95, "reuse precision {p} for {lp} < 0.95");
+            }
+        }
+        // Regression floors below the issue's targets (reuse F1 0.85, parent 0.80, roots
+        // 0.95), which are not reached yet: measured 0.835, 0.650, 0.905.
+        assert!(f("reuse_f1") >= 0.82, "reuse F1 {}", f("reuse_f1"));
+        assert!(
+            f("parent_accuracy") >= 0.63,
+            "parent accuracy {}",
+            f("parent_accuracy")
+        );
+        assert!(
+            f("root_accuracy") >= 0.89,
+            "root accuracy {}",
+            f("root_accuracy")
+        );
+    }
 
     // No pair may rest on site headers and footers: every reported pair's evidence must lie
     // in text that is not one of the collection's recurring template lines.
@@ -187,5 +237,86 @@ fn dev_collection_copy_f1_and_precision() {
                 "evidence is template text only: {s:?} in {p}"
             );
         }
+    }
+}
+
+#[test]
+fn seed_corpus_kinds_coverage_stories_and_provenance() {
+    let Some(shared) = shared() else { return };
+    let seeds = shared.join("corpora/seeds");
+    let expected: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(seeds.join("expected.json")).unwrap())
+            .unwrap();
+    let out = tempfile::tempdir().unwrap();
+    run_ok(
+        bin()
+            .args(["scan", "-q"])
+            .arg(&seeds)
+            .arg("--out")
+            .arg(out.path()),
+    );
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
+            .unwrap();
+    if run["encoder"].is_null() {
+        return model_missing("seed corpus: kinds of all pairs, stories, provenance");
+    }
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    for spec in expected["pairs"].as_array().unwrap() {
+        let (a, b) = (spec["a"].as_str().unwrap(), spec["b"].as_str().unwrap());
+        let (kind, ca, cb) =
+            find_pair(&pairs, a, b).unwrap_or_else(|| panic!("{a}/{b} not reported"));
+        assert_eq!(kind, spec["kind"].as_str().unwrap(), "{a}/{b}");
+        if let Some(r) = spec.get("coverage_of_a_by_b") {
+            let (lo, hi) = range(r);
+            assert!(
+                ca >= lo && ca <= hi,
+                "{a}/{b}: coverage of a {ca} not in {lo}..{hi}"
+            );
+        }
+        if let Some(r) = spec.get("coverage_of_b_by_a") {
+            let (lo, hi) = range(r);
+            assert!(
+                cb >= lo && cb <= hi,
+                "{a}/{b}: coverage of b {cb} not in {lo}..{hi}"
+            );
+        }
+    }
+    // One story of five documents.
+    let stories: HashSet<&str> = docs.iter().map(|d| d["story"].as_str().unwrap()).collect();
+    assert_eq!(stories.len(), 1, "{stories:?}");
+    assert_eq!(expected["stories"][0].as_array().unwrap().len(), docs.len());
+    // Provenance edges and roots.
+    let parent = |id: &str| {
+        docs.iter().find(|d| d["id"] == id).unwrap()["parent"]
+            .as_str()
+            .map(str::to_string)
+    };
+    for e in expected["provenance"]["edges"].as_array().unwrap() {
+        let child = e["child"].as_str().unwrap();
+        let got = parent(child).unwrap_or_else(|| panic!("{child} has no parent"));
+        let ok: Vec<&str> = e["parent"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v.as_str().unwrap())
+            .collect();
+        assert!(
+            ok.contains(&got.as_str()),
+            "{child}: parent {got}, want one of {ok:?}"
+        );
+        let why = docs.iter().find(|d| d["id"] == child).unwrap()["why"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert!(!why.is_empty());
+    }
+    for r in expected["provenance"]["roots"].as_array().unwrap() {
+        assert_eq!(
+            parent(r.as_str().unwrap()),
+            None,
+            "{r} should have no parent"
+        );
     }
 }

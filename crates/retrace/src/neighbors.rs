@@ -44,7 +44,7 @@ pub fn knn_pairs(
                 .map(move |(c, b)| (a.min(b) as u32, a.max(b) as u32, c))
         })
         .collect();
-    pairs.sort_by(|x, y| (x.0, x.1).cmp(&(y.0, y.1)));
+    pairs.sort_by_key(|x| (x.0, x.1));
     pairs.dedup_by_key(|x| (x.0, x.1));
     pairs
 }

@@ -13,7 +13,8 @@ use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
 use crate::progress::Progress;
 use crate::provenance::{provenance, Parent, ProvenanceOptions};
 use crate::relate::{
-    lexical_relation, semantic_relation, Kind, RelateOptions, Relation, SemanticOptions,
+    lexical_relation, semantic_relation, Kind, PairSignals, RelateOptions, Relation,
+    SemanticOptions,
 };
 use crate::semalign::{align_sentences, SemAlignOptions};
 use crate::sentvec::{embed_corpus, SentenceVectors};
@@ -260,17 +261,12 @@ fn semantic_relations(
                 .collect();
             let same_language = prepared[ai].lang == prepared[bi].lang;
             progress.advance(1);
-            let shared = entities.overlap(ai, bi);
-            semantic_relation(
-                a,
-                b,
+            let sig = PairSignals {
                 same_language,
-                &al,
-                cos as f64,
-                shared,
-                evidence,
-                &opts.semantic,
-            )
+                doc_cos: cos as f64,
+                shared_entities: entities.overlap(ai, bi),
+            };
+            semantic_relation(a, b, &al, sig, evidence, &opts.semantic)
         })
         .collect();
     progress.finish();

@@ -259,3 +259,52 @@ pub fn provenance(
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dates::parse_iso;
+
+    fn rel(a: u32, b: u32, kind: Kind, ca: f64, cb: f64) -> Relation {
+        Relation {
+            a,
+            b,
+            kind,
+            coverage_a: ca,
+            coverage_b: cb,
+            score: 1.0,
+            density: 1.0,
+            similarity: None,
+            shared_entities: None,
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn excerpt_derives_from_fuller_text_and_translations_from_the_dated_original() {
+        // 0: original (dated first), 1: translation of 0, 2: excerpt of 1, 3: unrelated.
+        let rels = vec![
+            rel(0, 1, Kind::Translation, 0.95, 0.97),
+            rel(1, 2, Kind::Copy, 0.3, 1.0),
+            rel(0, 2, Kind::Translation, 0.3, 0.95),
+        ];
+        let dates = vec![parse_iso("2024-01-01"), parse_iso("2024-01-03"), None, None];
+        let p = provenance(
+            4,
+            &rels,
+            &dates,
+            &[100, 100, 30, 50],
+            &ProvenanceOptions::default(),
+        );
+        assert_eq!(p[0], None);
+        assert_eq!(p[1].as_ref().unwrap().parent, 0);
+        assert!(p[1].as_ref().unwrap().why.contains("dated earlier"));
+        assert_eq!(
+            p[2].as_ref().unwrap().parent,
+            1,
+            "a copy beats a translation"
+        );
+        assert!(p[2].as_ref().unwrap().why.contains("contains it"));
+        assert_eq!(p[3], None);
+    }
+}

@@ -135,17 +135,30 @@ impl Default for SemanticOptions {
     }
 }
 
+/// What is known of a pair besides its sentence alignment.
+#[derive(Debug, Clone, Copy)]
+pub struct PairSignals {
+    pub same_language: bool,
+    /// Cosine of the document vectors.
+    pub doc_cos: f64,
+    /// Weighted share of names and numbers (see [`crate::entities::Entities::overlap`]).
+    pub shared_entities: f64,
+}
+
 /// A rewrite, translation or same-story relation from a sentence alignment, or `None`.
 pub fn semantic_relation(
     a: u32,
     b: u32,
-    same_language: bool,
     al: &crate::semalign::SemAlignment,
-    doc_cos: f64,
-    shared_entities: f64,
+    sig: PairSignals,
     evidence: Vec<Passage>,
     opts: &SemanticOptions,
 ) -> Option<Relation> {
+    let PairSignals {
+        same_language,
+        doc_cos,
+        shared_entities,
+    } = sig;
     let (ca, cb) = (al.coverage_a, al.coverage_b);
     let full = !al.beads.is_empty()
         && ca.max(cb) >= opts.min_coverage

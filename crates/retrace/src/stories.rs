@@ -63,3 +63,34 @@ pub fn stories(n: usize, relations: &[Relation], opts: &StoryOptions) -> Vec<u32
     }
     (0..n as u32).map(|d| find(&mut parent, d)).collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(a: u32, b: u32, kind: Kind, cos: f64, ent: f64) -> Relation {
+        Relation {
+            a,
+            b,
+            kind,
+            coverage_a: 0.0,
+            coverage_b: 0.0,
+            score: 0.0,
+            density: 0.0,
+            similarity: Some(cos),
+            shared_entities: Some(ent),
+            evidence: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn reuse_joins_and_weak_same_story_links_do_not() {
+        let rels = vec![
+            rel(0, 1, Kind::Copy, 0.9, 0.9),
+            rel(1, 2, Kind::SameStory, 0.85, 0.7),
+            rel(2, 3, Kind::SameStory, 0.72, 0.2),
+        ];
+        let s = stories(5, &rels, &StoryOptions::default());
+        assert_eq!(s, vec![0, 0, 0, 3, 4]);
+    }
+}
