@@ -68,7 +68,11 @@ pub fn run(args: Args) -> Result<()> {
         bail!("A and B are the same document");
     }
     let encoder = args.encoder.load(false)?;
-    let s = scan(docs, &ScanOptions::new(), encoder.as_deref(), &NoProgress)?;
+    let opts = match &encoder {
+        Some(e) => ScanOptions::for_encoder(e.name()),
+        None => ScanOptions::new(),
+    };
+    let s = scan(docs, &opts, encoder.as_deref(), &NoProgress)?;
     let (lo, hi) = (ia.min(ib) as u32, ia.max(ib) as u32);
     let rel = s.relations.iter().find(|r| r.a == lo && r.b == hi);
     let (da, db) = (&s.docs[ia], &s.docs[ib]);

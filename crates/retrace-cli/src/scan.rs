@@ -190,7 +190,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let encoder = args.encoder.load(args.quiet)?;
     let bars = Bars::new(args.quiet);
-    let mut scan_opts = ScanOptions::new();
+    let mut scan_opts = match &encoder {
+        Some(e) => ScanOptions::for_encoder(e.name()),
+        None => ScanOptions::new(),
+    };
     args.thresholds.apply(&mut scan_opts);
     let result =
         scan(ing.docs, &scan_opts, encoder.as_deref(), &bars).context("encoding sentences")?;

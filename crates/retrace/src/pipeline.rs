@@ -41,13 +41,34 @@ pub struct ScanOptions {
 }
 
 impl ScanOptions {
-    /// Defaults for every stage.
+    /// Defaults for every stage (thresholds by meaning calibrated for `use-m3`).
     pub fn new() -> Self {
         ScanOptions {
             neighbors: 24,
             neighbor_min_cos: 0.3,
             ..ScanOptions::default()
         }
+    }
+
+    /// Defaults with the thresholds by meaning calibrated for the named encoder. Encoders
+    /// differ in how similar unrelated sentences look (e5 models place almost every pair
+    /// above 0.7), so each known encoder has its own calibration on the dev collection;
+    /// unknown encoders (Hugging Face directories) get the e5 one, the closest in kind.
+    pub fn for_encoder(name: &str) -> Self {
+        let mut o = ScanOptions::new();
+        if name != "use-m3" {
+            o.semalign.min_sim = 0.85;
+            o.semantic.min_coverage = 0.8;
+            o.semantic.min_coverage_other = 0.2;
+            o.semantic.min_mean_sim = 0.9;
+            o.semantic.partial_min_mean_sim = 0.9;
+            o.semantic.story_min_cos = 0.92;
+            o.semantic.story_min_entities = 0.5;
+            o.stories.min_link_cos = 0.92;
+            o.stories.min_link_entities = 0.6;
+            o.neighbor_min_cos = 0.7;
+        }
+        o
     }
 }
 
