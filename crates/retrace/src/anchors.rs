@@ -6,7 +6,8 @@
 
 use rayon::prelude::*;
 
-/// Anchors of all documents, sorted by hash.
+/// The anchors held by at least two documents, sorted by hash (an anchor of one document
+/// pairs nothing, so it is not kept).
 #[derive(Debug, Default)]
 pub struct AnchorIndex {
     entries: Vec<(u32, u32)>,
@@ -20,10 +21,26 @@ impl AnchorIndex {
             entries.extend(anchors.as_ref().iter().map(|&h| (h, d as u32)));
         }
         entries.par_sort_unstable();
+        // Keep only the anchors held by two documents or more, in place.
+        let mut kept = 0;
+        let mut i = 0;
+        while i < entries.len() {
+            let mut j = i + 1;
+            while j < entries.len() && entries[j].0 == entries[i].0 {
+                j += 1;
+            }
+            if j - i >= 2 {
+                entries.copy_within(i..j, kept);
+                kept += j - i;
+            }
+            i = j;
+        }
+        entries.truncate(kept);
+        entries.shrink_to_fit();
         AnchorIndex { entries }
     }
 
-    /// Number of (anchor, document) entries.
+    /// Number of (anchor, document) entries kept.
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -96,7 +113,7 @@ mod tests {
             vec![7, 99],
         ];
         let idx = AnchorIndex::build(&docs);
-        assert_eq!(idx.len(), 13);
+        assert_eq!(idx.len(), 9);
         assert_eq!(
             idx.shared_counts(&docs, 3, |_, _, _| true),
             vec![((0, 1), 2), ((0, 2), 1), ((1, 2), 1)]

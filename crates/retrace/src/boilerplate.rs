@@ -45,10 +45,21 @@ impl Default for BoilerplateOptions {
 
 /// The shape of a line: case-folded, whitespace-collapsed, digits masked.
 pub fn line_shape(line: &str) -> u64 {
-    let mut s = String::with_capacity(line.len());
+    line_shape_with(line, &mut String::new())
+}
+
+/// [`line_shape`] with a reusable buffer.
+fn line_shape_with(line: &str, s: &mut String) -> u64 {
+    s.clear();
     let mut space = false;
     for c in line.chars() {
-        if c.is_whitespace() {
+        if c.is_ascii() {
+            // The ASCII characters of `char::is_whitespace`.
+            if matches!(c, '\t'..='\r' | ' ') {
+                space = true;
+                continue;
+            }
+        } else if c.is_whitespace() {
             space = true;
             continue;
         }
@@ -56,7 +67,13 @@ pub fn line_shape(line: &str) -> u64 {
             s.push(' ');
         }
         space = false;
-        if c.is_numeric() {
+        if c.is_ascii() {
+            if c.is_ascii_digit() {
+                s.push('#');
+            } else {
+                s.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_numeric() {
             s.push('#');
         } else {
             s.extend(c.to_lowercase());
@@ -76,7 +93,13 @@ pub struct LineShapes {
 impl LineShapes {
     pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
         LineShapes {
-            shapes: lines.iter().map(|r| line_shape(&text[r.clone()])).collect(),
+            shapes: {
+                let mut buf = String::new();
+                lines
+                    .iter()
+                    .map(|r| line_shape_with(&text[r.clone()], &mut buf))
+                    .collect()
+            },
             long: lines
                 .iter()
                 .map(|r| word_weight(&text[r.clone()]) >= opts.prose_words)

@@ -24,22 +24,26 @@ pub fn get_trigrams_with_positions(text: &LowercaseText) -> TrigramsWithPosition
 }
 
 #[inline]
-#[allow(clippy::unnecessary_sort_by)]
 fn trigram_occurances_to_positions(
     trigram_occurances: HashMap<Trigram, u32>,
 ) -> HashMap<Trigram, u32> {
-    // Sort in descending order by number of occurrences and trigrams
-    let mut count_vec: Vec<_> = trigram_occurances
+    // Sort in descending order by number of occurrences and trigrams.
+    // retrace patch: on one packed integer key (count, then the three chars, 21 bits each:
+    // the same order as the tuple), which sorts several times faster.
+    let mut count_vec: Vec<u128> = trigram_occurances
         .into_iter()
-        .map(|(trigram, count)| (count, trigram))
+        .map(|(Trigram(a, b, c), count)| {
+            ((count as u128) << 64) | ((a as u128) << 42) | ((b as u128) << 21) | (c as u128)
+        })
         .collect();
     count_vec.sort_unstable_by(|a, b| b.cmp(a));
 
+    let ch = |x: u128| char::from_u32((x & 0x1F_FFFF) as u32).unwrap_or(' ');
     count_vec
         .into_iter()
         .take(TEXT_TRIGRAMS_SIZE) // we're interested only in the first 600 (2 * MAX_TRIGRAM_DISTANCE)
         .enumerate()
-        .map(|(i, (_, trigram))| (trigram, i as u32))
+        .map(|(i, k)| (Trigram(ch(k >> 42), ch(k >> 21), ch(k)), i as u32))
         .collect()
 }
 
