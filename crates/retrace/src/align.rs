@@ -127,7 +127,7 @@ pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
     let mut sb = Vec::new();
     shingles(ta, &mut sa);
     shingles(tb, &mut sb);
-    let mut index: Vec<(u64, u32, u32)> = sb.clone();
+    let mut index = sb;
     index.sort_unstable_by_key(|x| (x.0, x.1));
 
     // 1. Seeds → runs on diagonals.
