@@ -1,5 +1,7 @@
 use hashbrown::HashMap;
 
+use super::utils::{pack_trigram, top_trigrams_packed};
+#[cfg(test)]
 use super::utils::{TrigramsWithPositions, get_trigrams_with_positions};
 use super::{ARABIC_LANGS, CYRILLIC_LANGS, DEVANAGARI_LANGS, HEBREW_LANGS, LATIN_LANGS};
 #[cfg(test)]
@@ -69,24 +71,20 @@ fn calculate_scores_in_profiles(
 ) -> RawOutcome {
     let mut lang_distances: Vec<(Lang, u32)> = vec![];
 
-    let TrigramsWithPositions {
-        trigram_positions, ..
-    } = get_trigrams_with_positions(&text.lowercase());
-    let unique_trigrams_count = trigram_positions.len();
-
     // retrace patch: the distances of all the list's languages in one pass over the text's
     // trigrams (an inverted index of the profiles), instead of one look-up per profile
     // trigram per language. The sums are the same integers as `calculate_distance`'s.
+    let top = top_trigrams_packed(&text.lowercase());
+    let unique_trigrams_count = top.len();
     let inverted = inverted_index(lang_profile_list);
     let mut sums: Vec<i64> = lang_profile_list
         .iter()
         .map(|(_, p)| p.len() as i64 * MAX_TRIGRAM_DISTANCE as i64)
         .collect();
-    for (trigram, &n) in trigram_positions.iter() {
-        if let Some(&(lo, hi)) = inverted.map.get(trigram) {
+    for (n, key) in top.iter().enumerate() {
+        if let Some(&(lo, hi)) = inverted.map.get(key) {
             for &(l, i) in &inverted.postings[lo as usize..hi as usize] {
-                sums[l as usize] +=
-                    (n as i64 - i as i64).abs() - MAX_TRIGRAM_DISTANCE as i64;
+                sums[l as usize] += (n as i64 - i as i64).abs() - MAX_TRIGRAM_DISTANCE as i64;
             }
         }
     }
@@ -95,7 +93,7 @@ fn calculate_scores_in_profiles(
         if !filter_list.is_allowed(lang) {
             continue;
         }
-        let dist = finish_distance(sums[k] as u32, &trigram_positions);
+        let dist = finish_distance(sums[k] as u32, unique_trigrams_count as u32);
         lang_distances.push(((lang), dist));
     }
 
@@ -116,9 +114,10 @@ fn calculate_scores_in_profiles(
     }
 }
 
-/// retrace patch: profile trigram -> (language index in the list, rank in its profile).
+/// retrace patch: profile trigram (packed) -> (language index in the list, rank in its
+/// profile).
 struct InvertedProfiles {
-    map: HashMap<Trigram, (u32, u32)>,
+    map: HashMap<u64, (u32, u32)>,
     postings: Vec<(u16, u16)>,
 }
 
@@ -135,7 +134,8 @@ fn build_inverted(list: LangProfileList) -> InvertedProfiles {
     for g in all.chunk_by(|x, y| x.0 == y.0) {
         let lo = postings.len() as u32;
         postings.extend(g.iter().map(|x| (x.1, x.2)));
-        map.insert(g[0].0, (lo, postings.len() as u32));
+        let Trigram(a, b, c) = g[0].0;
+        map.insert(pack_trigram(a, b, c), (lo, postings.len() as u32));
     }
     InvertedProfiles { map, postings }
 }
@@ -164,9 +164,7 @@ fn inverted_index(list: LangProfileList) -> &'static InvertedProfiles {
 
 /// The end of `calculate_distance` given the sum of the per-trigram distances.
 #[inline]
-fn finish_distance(mut total_dist: u32, text_trigrams: &HashMap<Trigram, u32>) -> u32 {
-    let count = text_trigrams.len() as u32;
-
+fn finish_distance(mut total_dist: u32, count: u32) -> u32 {
     if MAX_TRIGRAM_DISTANCE > count {
         let delta = MAX_TRIGRAM_DISTANCE - count;
         total_dist -= delta * MAX_TRIGRAM_DISTANCE;

@@ -1,3 +1,6 @@
+// retrace patch: the original counting code is kept for the tests that compare with it.
+#![cfg_attr(not(test), allow(dead_code))]
+
 use hashbrown::HashMap;
 
 use super::TEXT_TRIGRAMS_SIZE;
@@ -45,6 +48,42 @@ fn trigram_occurances_to_positions(
         .enumerate()
         .map(|(i, k)| (Trigram(ch(k >> 42), ch(k >> 21), ch(k)), i as u32))
         .collect()
+}
+
+/// retrace patch: the text's trigrams packed into integers (three 21-bit chars), the most
+/// frequent first (ties: the greater trigram first), at most `TEXT_TRIGRAMS_SIZE`: the keys
+/// of `get_trigrams_with_positions`'s map in the order of their positions, counted by
+/// sorting instead of hashing.
+pub fn top_trigrams_packed(text: &LowercaseText) -> Vec<u64> {
+    let mut all: Vec<u64> = Vec::with_capacity(text.len() + 1);
+    let mut chars_iter = text.chars().map(to_trigram_char).chain(Some(' '));
+    let mut c1 = ' ';
+    // unwrap is safe, because we always chain a space character on the end of the iterator
+    let mut c2 = chars_iter.next().unwrap();
+    for c3 in chars_iter {
+        if !(c2 == ' ' && (c1 == ' ' || c3 == ' ')) {
+            all.push(pack_trigram(c1, c2, c3));
+        }
+        c1 = c2;
+        c2 = c3;
+    }
+    all.sort_unstable();
+    let mut counted: Vec<u128> = Vec::with_capacity(all.len());
+    for g in all.chunk_by(|x, y| x == y) {
+        counted.push(((g.len() as u128) << 64) | g[0] as u128);
+    }
+    counted.sort_unstable_by(|a, b| b.cmp(a));
+    counted
+        .into_iter()
+        .take(TEXT_TRIGRAMS_SIZE)
+        .map(|k| k as u64)
+        .collect()
+}
+
+/// retrace patch: a trigram as one integer, ordered as `Trigram`.
+#[inline]
+pub fn pack_trigram(a: char, b: char, c: char) -> u64 {
+    ((a as u64) << 42) | ((b as u64) << 21) | (c as u64)
 }
 
 struct CountResult {
