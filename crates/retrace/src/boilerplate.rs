@@ -88,10 +88,16 @@ pub struct LineShapes {
     pub shapes: Vec<u64>,
     /// Lines of at least `prose_words` words.
     pub long: Vec<bool>,
+    /// Word weight of each line ([`word_weight`]).
+    pub weights: Vec<f32>,
 }
 
 impl LineShapes {
     pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
+        let weights: Vec<f32> = lines
+            .iter()
+            .map(|r| word_weight(&text[r.clone()]))
+            .collect();
         LineShapes {
             shapes: {
                 let mut buf = String::new();
@@ -100,10 +106,8 @@ impl LineShapes {
                     .map(|r| line_shape_with(&text[r.clone()], &mut buf))
                     .collect()
             },
-            long: lines
-                .iter()
-                .map(|r| word_weight(&text[r.clone()]) >= opts.prose_words)
-                .collect(),
+            long: weights.iter().map(|&w| w >= opts.prose_words).collect(),
+            weights,
         }
     }
 }
@@ -222,7 +226,15 @@ impl BoilerplateModel {
         let prose: Vec<bool> = lines
             .iter()
             .zip(&flags)
-            .map(|(r, &t)| !t && is_prose(&text[r.clone()], opts))
+            .enumerate()
+            .map(|(i, (r, &t))| {
+                let line = &text[r.clone()];
+                let w = match shapes.weights.get(i) {
+                    Some(&w) if shapes.weights.len() == lines.len() => w,
+                    _ => word_weight(line),
+                };
+                !t && is_prose_weighted(line, w, opts)
+            })
             .collect();
         let first = prose.iter().position(|&p| p);
         let last = prose.iter().rposition(|&p| p);
@@ -259,7 +271,11 @@ pub fn word_weight(line: &str) -> f32 {
 
 /// A line is prose when it is long, or a sentence of a few words.
 pub fn is_prose(line: &str, opts: &BoilerplateOptions) -> bool {
-    let w = word_weight(line);
+    is_prose_weighted(line, word_weight(line), opts)
+}
+
+/// [`is_prose`] given the line's [`word_weight`] `w`.
+fn is_prose_weighted(line: &str, w: f32, opts: &BoilerplateOptions) -> bool {
     if w >= opts.prose_words {
         return true;
     }
