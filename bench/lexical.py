@@ -10,7 +10,7 @@ a 4x collection made from it (the collection four times under new ids; copies 1-
 letter rotated within its alphabet, so that they keep the structure of the original - lengths,
 the reuse among its documents - but relate neither to it nor to each other).
 
-Usage: python3 bench/lexical.py [--skip-peer-4x] [--threads N]
+Usage: python3 bench/lexical.py [--skip-peer-4x] [--threads N] [--exe PATH]
 The peer is installed into a virtualenv under /tmp by this script.
 """
 import argparse, gzip, json, os, subprocess, sys, tempfile, time
@@ -20,16 +20,31 @@ SHARED = os.path.join(ROOT, "..", "shared")
 VENV = "/tmp/retrace-bench-venv"
 
 
+TIME = "/usr/bin/time"
+
+
 def run(cmd, env=None):
-    """Run cmd, return (seconds, peak RSS bytes) from the kernel's accounting of the child."""
+    """Run cmd, return (seconds, peak RSS bytes).
+
+    The peak comes from GNU time where it is installed: a child forked from this Python
+    process inherits its resident size as the starting high-water mark, so the kernel's
+    accounting of a direct child reports at least this script's own memory (tens of MB here).
+    """
+    timed = os.path.exists(TIME)
+    full = [TIME, "-f", "BENCH_MAXRSS_KB %M", *cmd] if timed else cmd
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
     _, status, ru = os.wait4(p.pid, 0)
     secs = time.perf_counter() - t
     err = p.stderr.read().decode(errors="replace")
     if status != 0:
         sys.exit(f"command failed ({status}): {' '.join(cmd)}\n{err}")
-    return secs, ru.ru_maxrss * 1024
+    peak = ru.ru_maxrss * 1024
+    if timed:
+        kb = [l.split()[1] for l in err.splitlines() if l.startswith("BENCH_MAXRSS_KB ")]
+        if kb:
+            peak = int(kb[-1]) * 1024
+    return secs, peak
 
 
 def rotate(text, k):
@@ -59,11 +74,15 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-peer-4x", action="store_true", help="do not run the peer on the 4x input")
     ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--exe", help="retrace binary to time (default: build target/release/retrace)")
     a = ap.parse_args()
     if not os.path.isdir(f"{SHARED}/corpora"):
         sys.exit("../shared is missing: nothing to benchmark")
-    subprocess.run(["cargo", "build", "--release", "-q", "-p", "retrace-cli"], cwd=ROOT, check=True)
-    exe = os.path.join(ROOT, "target/release/retrace")
+    if a.exe:
+        exe = os.path.abspath(a.exe)
+    else:
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "retrace-cli"], cwd=ROOT, check=True)
+        exe = os.path.join(ROOT, "target/release/retrace")
     if not os.path.exists(f"{VENV}/bin/python"):
         subprocess.run([sys.executable, "-m", "venv", VENV], check=True)
         subprocess.run([f"{VENV}/bin/pip", "install", "-q", "datasketch"], check=True)
@@ -83,7 +102,9 @@ def main():
                 t = rotate(d["text"], k)
                 o.write(json.dumps(dict(d, id=f"{d['id']}#{k}", text=t), ensure_ascii=False) + "\n")
     inputs.append(("wmt 4x", wmt4))
+    del docs
     rows = []
+    stages = {}
     env = dict(os.environ)
     if a.threads:
         env["RAYON_NUM_THREADS"] = str(a.threads)
@@ -94,6 +115,8 @@ def main():
         s, rss = run([exe, "scan", "-q", path, "--out", out], env)
         f1 = copy_f1(out) if name == "dev" else None
         rows.append((name, "retrace", n, mb, s, rss, f1))
+        with open(f"{out}/run.json", encoding="utf-8") as f:
+            stages[name] = json.load(f)["stats"]["seconds"]
         if name == "wmt 4x" and a.skip_peer_4x:
             continue
         out = f"{tmp}/peer-{name.replace(' ', '')}"
@@ -108,6 +131,9 @@ def main():
         if (name, "datasketch") in by:
             r, p = by[(name, "retrace")], by[(name, "datasketch")]
             print(f"{name}: retrace throughput = {p[4] / r[4]:.1f}x datasketch")
+    for name, sec in stages.items():
+        parts = ", ".join(f"{k} {v:.2f}" for k, v in sec.items())
+        print(f"{name}: retrace stage seconds: {parts}")
     r1, r4 = by[("wmt 1x", "retrace")], by[("wmt 4x", "retrace")]
     print(f"retrace time 4x/1x = {r4[4] / r1[4]:.2f} for {r4[3] / r1[3]:.2f}x the text")
 

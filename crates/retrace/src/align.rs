@@ -108,6 +108,10 @@ fn ratio(a: u32, b: u32) -> f64 {
     }
 }
 
+/// Bits of a shingle's position in the sorted index of `b`'s shingles.
+const INDEX_BITS: u32 = 20;
+const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
+
 /// Longest shingle in tokens (ten characters of an unspaced script).
 const MAX_SHINGLE_TOKENS: i64 = 10;
 
@@ -127,38 +131,67 @@ pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
     let mut sb = Vec::new();
     shingles(ta, &mut sa);
     shingles(tb, &mut sb);
-    let mut index: Vec<(u64, u32, u32)> = sb.clone();
-    index.sort_unstable_by_key(|x| (x.0, x.1));
-
     // 1. Seeds → runs on diagonals.
     let mut open: foldhash::HashMap<i64, Run> = Default::default();
     let mut runs: Vec<Run> = Vec::new();
-    for &(h, i0, i1) in &sa {
-        let lo = index.partition_point(|x| x.0 < h);
-        for &(h2, j0, j1) in index[lo..].iter().take(opts.max_occurrences) {
-            if h2 != h {
-                break;
+    let mut seed = |i0: u32, i1: u32, j0: u32, j1: u32| {
+        let d = j0 as i64 - i0 as i64;
+        match open.get_mut(&d) {
+            Some(r) if r.a0 < i0 && i0 <= r.a1 => {
+                r.a1 = r.a1.max(i1);
+                r.b1 = r.b1.max(j1);
             }
-            let d = j0 as i64 - i0 as i64;
-            match open.get_mut(&d) {
-                Some(r) if r.a0 < i0 && i0 <= r.a1 => {
-                    r.a1 = r.a1.max(i1);
-                    r.b1 = r.b1.max(j1);
+            _ => {
+                if let Some(r) = open.insert(
+                    d,
+                    Run {
+                        a0: i0,
+                        a1: i1,
+                        b0: j0,
+                        b1: j1,
+                        len: 0,
+                    },
+                ) {
+                    runs.push(r);
                 }
-                _ => {
-                    if let Some(r) = open.insert(
-                        d,
-                        Run {
-                            a0: i0,
-                            a1: i1,
-                            b0: j0,
-                            b1: j1,
-                            len: 0,
-                        },
-                    ) {
-                        runs.push(r);
-                    }
+            }
+        }
+    };
+    // Each shingle of `a` seeds with its first `max_occurrences` occurrences in `b`, in
+    // order. `sb[k]` starts at token `k`, so the index of `b` is one sorted `u64` a shingle:
+    // the high bits of its hash and `k` (the full hash is checked on use).
+    if sb.len() < 1 << INDEX_BITS {
+        let mut index: Vec<u64> = sb
+            .iter()
+            .enumerate()
+            .map(|(k, x)| (x.0 & !INDEX_MASK) | k as u64)
+            .collect();
+        index.sort_unstable();
+        for &(h, i0, i1) in &sa {
+            let hk = h & !INDEX_MASK;
+            let lo = index.partition_point(|&x| x < hk);
+            let mut taken = 0;
+            for &x in &index[lo..] {
+                if x & !INDEX_MASK != hk || taken == opts.max_occurrences {
+                    break;
                 }
+                let (h2, j0, j1) = sb[(x & INDEX_MASK) as usize];
+                if h2 == h {
+                    taken += 1;
+                    seed(i0, i1, j0, j1);
+                }
+            }
+        }
+    } else {
+        let mut index = sb;
+        index.sort_unstable_by_key(|x| (x.0, x.1));
+        for &(h, i0, i1) in &sa {
+            let lo = index.partition_point(|x| x.0 < h);
+            for &(h2, j0, j1) in index[lo..].iter().take(opts.max_occurrences) {
+                if h2 != h {
+                    break;
+                }
+                seed(i0, i1, j0, j1);
             }
         }
     }

@@ -45,10 +45,21 @@ impl Default for BoilerplateOptions {
 
 /// The shape of a line: case-folded, whitespace-collapsed, digits masked.
 pub fn line_shape(line: &str) -> u64 {
-    let mut s = String::with_capacity(line.len());
+    line_shape_with(line, &mut String::new())
+}
+
+/// [`line_shape`] with a reusable buffer.
+fn line_shape_with(line: &str, s: &mut String) -> u64 {
+    s.clear();
     let mut space = false;
     for c in line.chars() {
-        if c.is_whitespace() {
+        if c.is_ascii() {
+            // The ASCII characters of `char::is_whitespace`.
+            if matches!(c, '\t'..='\r' | ' ') {
+                space = true;
+                continue;
+            }
+        } else if c.is_whitespace() {
             space = true;
             continue;
         }
@@ -56,7 +67,13 @@ pub fn line_shape(line: &str) -> u64 {
             s.push(' ');
         }
         space = false;
-        if c.is_numeric() {
+        if c.is_ascii() {
+            if c.is_ascii_digit() {
+                s.push('#');
+            } else {
+                s.push(c.to_ascii_lowercase());
+            }
+        } else if c.is_numeric() {
             s.push('#');
         } else {
             s.extend(c.to_lowercase());
@@ -71,16 +88,26 @@ pub struct LineShapes {
     pub shapes: Vec<u64>,
     /// Lines of at least `prose_words` words.
     pub long: Vec<bool>,
+    /// Word weight of each line ([`word_weight`]).
+    pub weights: Vec<f32>,
 }
 
 impl LineShapes {
     pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
+        let weights: Vec<f32> = lines
+            .iter()
+            .map(|r| word_weight(&text[r.clone()]))
+            .collect();
         LineShapes {
-            shapes: lines.iter().map(|r| line_shape(&text[r.clone()])).collect(),
-            long: lines
-                .iter()
-                .map(|r| word_weight(&text[r.clone()]) >= opts.prose_words)
-                .collect(),
+            shapes: {
+                let mut buf = String::new();
+                lines
+                    .iter()
+                    .map(|r| line_shape_with(&text[r.clone()], &mut buf))
+                    .collect()
+            },
+            long: weights.iter().map(|&w| w >= opts.prose_words).collect(),
+            weights,
         }
     }
 }
@@ -199,7 +226,15 @@ impl BoilerplateModel {
         let prose: Vec<bool> = lines
             .iter()
             .zip(&flags)
-            .map(|(r, &t)| !t && is_prose(&text[r.clone()], opts))
+            .enumerate()
+            .map(|(i, (r, &t))| {
+                let line = &text[r.clone()];
+                let w = match shapes.weights.get(i) {
+                    Some(&w) if shapes.weights.len() == lines.len() => w,
+                    _ => word_weight(line),
+                };
+                !t && is_prose_weighted(line, w, opts)
+            })
             .collect();
         let first = prose.iter().position(|&p| p);
         let last = prose.iter().rposition(|&p| p);
@@ -236,7 +271,11 @@ pub fn word_weight(line: &str) -> f32 {
 
 /// A line is prose when it is long, or a sentence of a few words.
 pub fn is_prose(line: &str, opts: &BoilerplateOptions) -> bool {
-    let w = word_weight(line);
+    is_prose_weighted(line, word_weight(line), opts)
+}
+
+/// [`is_prose`] given the line's [`word_weight`] `w`.
+fn is_prose_weighted(line: &str, w: f32, opts: &BoilerplateOptions) -> bool {
     if w >= opts.prose_words {
         return true;
     }

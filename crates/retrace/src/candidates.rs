@@ -41,15 +41,8 @@ pub struct Candidate {
 
 /// Lexical candidates, sorted by `(a, b)`.
 pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<Candidate> {
-    let per_doc: Vec<Vec<u64>> = fps
-        .iter()
-        .map(|f| {
-            let mut a = f.anchors.clone();
-            a.sort_unstable();
-            a.dedup();
-            a
-        })
-        .collect();
+    // Each fingerprint's anchors are sorted and deduplicated already.
+    let per_doc: Vec<&[u32]> = fps.iter().map(|f| f.anchors.as_slice()).collect();
     let index = AnchorIndex::build(&per_doc);
     // A pair is worth aligning when it shares a fair part of the smaller document's anchors
     // (a copy or excerpt shares most of them); a document with few anchors needs only one.
@@ -63,7 +56,7 @@ pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<C
     let shared = index.shared_counts(&per_doc, opts.max_df, keep);
     drop(index);
     drop(per_doc);
-    let sigs: Vec<_> = fps.iter().map(|f| f.signature.clone()).collect();
+    let sigs: Vec<_> = fps.iter().map(|f| f.signature.as_ref()).collect();
     let lsh = candidate_pairs(&sigs, &opts.lsh);
     drop(sigs);
     // Exact duplicates.

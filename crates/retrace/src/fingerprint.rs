@@ -9,12 +9,21 @@ use xxhash_rust::xxh3::Xxh3;
 /// Winnowing window: a shared passage spanning this many shingles always yields an anchor.
 pub const WINNOW_WINDOW: usize = 4;
 
+/// The anchor kept for a winnowed shingle hash.
+#[inline]
+pub fn anchor_of(shingle_hash: u64) -> u32 {
+    (shingle_hash >> 32) as u32
+}
+
 /// Fingerprints of one document.
 #[derive(Debug, Clone, Default)]
 pub struct Fingerprint {
     /// Hash of the whole normalised main text (0 for an empty one).
     pub exact: u64,
-    pub anchors: Vec<u64>,
+    /// Passage anchors: the high 32 bits of the winnowed shingle hashes, sorted and
+    /// deduplicated (half the memory of the full hashes; the rare collision only proposes a
+    /// candidate pair that alignment then checks).
+    pub anchors: Vec<u32>,
     pub signature: Option<Signature>,
 }
 
@@ -39,7 +48,13 @@ impl Fingerprinter {
         self.hashes.clear();
         self.hashes.extend(self.sh.iter().map(|s| s.0));
         winnow(&self.hashes, WINNOW_WINDOW, &mut self.picks);
-        let anchors = self.picks.iter().map(|&i| self.hashes[i]).collect();
+        let mut anchors: Vec<u32> = self
+            .picks
+            .iter()
+            .map(|&i| anchor_of(self.hashes[i]))
+            .collect();
+        anchors.sort_unstable();
+        anchors.dedup();
         Fingerprint {
             exact: x.digest(),
             anchors,

@@ -26,7 +26,7 @@ impl Default for LshOptions {
 }
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted and deduplicated.
-pub fn candidate_pairs(sigs: &[Option<Signature>], opts: &LshOptions) -> Vec<(u32, u32)> {
+pub fn candidate_pairs(sigs: &[Option<&Signature>], opts: &LshOptions) -> Vec<(u32, u32)> {
     assert!(
         opts.bands * opts.rows <= BINS,
         "bands × rows exceeds the signature length"
@@ -44,7 +44,7 @@ pub fn candidate_pairs(sigs: &[Option<Signature>], opts: &LshOptions) -> Vec<(u3
             keys.push((xxh3_64(&bytes[..8 + 4 * opts.rows]), d as u32));
         }
     }
-    keys.sort_unstable();
+    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
     let mut pairs = Vec::new();
     let mut i = 0;
     while i < keys.len() {
@@ -82,13 +82,14 @@ mod tests {
         let base: Vec<u64> = (0..400).collect();
         let near: Vec<u64> = (0..380).chain(1000..1020).collect();
         let other: Vec<u64> = (5000..5400).collect();
-        let sigs = vec![
+        let sigs = [
             Signature::of(base.into_iter()),
             Signature::of(near.into_iter()),
             Signature::of(other.into_iter()),
             None,
         ];
-        let pairs = candidate_pairs(&sigs, &LshOptions::default());
+        let refs: Vec<Option<&Signature>> = sigs.iter().map(Option::as_ref).collect();
+        let pairs = candidate_pairs(&refs, &LshOptions::default());
         assert_eq!(pairs, vec![(0, 1)]);
     }
 }

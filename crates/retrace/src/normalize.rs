@@ -49,6 +49,53 @@ fn is_word_char(c: char) -> bool {
     c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
 }
 
+/// ASCII bytes that are word characters (letters and digits).
+const ASCII_WORD: [bool; 128] = {
+    let mut t = [false; 128];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = (b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
+/// Hash of the normalised form of an ASCII word: its lower-cased bytes.
+#[inline]
+fn hash_ascii_lower(w: &[u8], buf: &mut String) -> u64 {
+    let mut stack = [0u8; 64];
+    if w.len() <= stack.len() {
+        for (d, &b) in stack.iter_mut().zip(w) {
+            *d = b.to_ascii_lowercase();
+        }
+        xxh3_64(&stack[..w.len()])
+    } else {
+        buf.clear();
+        buf.extend(w.iter().map(|&b| b.to_ascii_lowercase() as char));
+        xxh3_64(buf.as_bytes())
+    }
+}
+
+/// NFKC then lower case, appended to `buf` (cleared first). Text that is already in NFKC
+/// (nearly all of it) skips the normaliser: the result is the same.
+#[inline]
+fn fold_into(w: &str, buf: &mut String) {
+    buf.clear();
+    if unicode_normalization::is_nfkc_quick(w.chars()) == unicode_normalization::IsNormalized::Yes {
+        for c in w.chars() {
+            if c.is_ascii() {
+                buf.push(c.to_ascii_lowercase());
+            } else {
+                buf.extend(c.to_lowercase());
+            }
+        }
+    } else {
+        for c in w.nfkc() {
+            buf.extend(c.to_lowercase());
+        }
+    }
+}
+
 /// Reusable buffers for [`tokenize`].
 #[derive(Default)]
 pub struct Tokenizer {
@@ -60,19 +107,35 @@ impl Tokenizer {
     pub fn tokenize(&mut self, text: &str, range: Range<usize>, out: &mut Vec<Token>) {
         let base = range.start;
         let s = &text[range];
+        let bytes = s.as_bytes();
         let mut word_start: Option<usize> = None;
         let mut ascii = true;
-        for (i, c) in s.char_indices() {
+        let mut i = 0;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if b < 0x80 {
+                // ASCII: a letter or digit continues or starts a word, anything else ends it.
+                if ASCII_WORD[b as usize] {
+                    if word_start.is_none() {
+                        word_start = Some(i);
+                        ascii = true;
+                    }
+                } else if let Some(ws) = word_start.take() {
+                    self.push_word(s, ws, i, ascii, base, out);
+                }
+                i += 1;
+                continue;
+            }
+            let c = s[i..].chars().next().expect("char boundary");
+            let len = c.len_utf8();
             // A combining mark right after an unspaced-script character extends it.
-            if word_start.is_none() && !c.is_ascii() && is_combining_mark(c) {
+            if word_start.is_none() && is_combining_mark(c) {
                 if let Some(last) = out.last_mut() {
                     if last.is_char && last.end as usize == base + i {
-                        last.end = (base + i + c.len_utf8()) as u32;
-                        self.buf.clear();
-                        for ch in text[last.start as usize..last.end as usize].nfkc() {
-                            self.buf.extend(ch.to_lowercase());
-                        }
+                        last.end = (base + i + len) as u32;
+                        fold_into(&text[last.start as usize..last.end as usize], &mut self.buf);
                         last.hash = xxh3_64(self.buf.as_bytes());
+                        i += len;
                         continue;
                     }
                 }
@@ -81,17 +144,17 @@ impl Tokenizer {
                 if let Some(ws) = word_start.take() {
                     self.push_word(s, ws, i, ascii, base, out);
                 }
-                self.push_char(s, i, i + c.len_utf8(), base, out);
+                self.push_char(s, i, i + len, base, out);
                 ascii = true;
             } else if is_word_char(c) {
                 if word_start.is_none() {
                     word_start = Some(i);
-                    ascii = true;
                 }
-                ascii &= c.is_ascii();
+                ascii = false;
             } else if let Some(ws) = word_start.take() {
                 self.push_word(s, ws, i, ascii, base, out);
             }
+            i += len;
         }
         if let Some(ws) = word_start {
             self.push_word(s, ws, s.len(), ascii, base, out);
@@ -108,27 +171,22 @@ impl Tokenizer {
         out: &mut Vec<Token>,
     ) {
         let w = &s[start..end];
-        self.buf.clear();
-        if ascii {
-            self.buf.extend(w.chars().map(|c| c.to_ascii_lowercase()));
+        let hash = if ascii {
+            hash_ascii_lower(w.as_bytes(), &mut self.buf)
         } else {
-            for c in w.nfkc() {
-                self.buf.extend(c.to_lowercase());
-            }
-        }
+            fold_into(w, &mut self.buf);
+            xxh3_64(self.buf.as_bytes())
+        };
         out.push(Token {
             start: (base + start) as u32,
             end: (base + end) as u32,
-            hash: xxh3_64(self.buf.as_bytes()),
+            hash,
             is_char: false,
         });
     }
 
     fn push_char(&mut self, s: &str, start: usize, end: usize, base: usize, out: &mut Vec<Token>) {
-        self.buf.clear();
-        for c in s[start..end].nfkc() {
-            self.buf.extend(c.to_lowercase());
-        }
+        fold_into(&s[start..end], &mut self.buf);
         out.push(Token {
             start: (base + start) as u32,
             end: (base + end) as u32,

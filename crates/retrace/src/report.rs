@@ -103,20 +103,22 @@ pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
 /// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    let mut pairs: Vec<(String, String, serde_json::Value)> = scan
+    // Pairs in id order, each turned into JSON only when written (holding every pair's
+    // JSON at once was the peak of a scan's memory).
+    let mut order: Vec<(&str, &str, usize)> = scan
         .relations
         .iter()
-        .map(|r| {
-            let v = pair_json(scan, r);
-            let a = v["a"].as_str().unwrap_or_default().to_string();
-            let b = v["b"].as_str().unwrap_or_default().to_string();
-            (a, b, v)
+        .enumerate()
+        .map(|(i, r)| {
+            let (ia, ib) = (&scan.docs[r.a as usize].id, &scan.docs[r.b as usize].id);
+            let (a, b) = if ia > ib { (ib, ia) } else { (ia, ib) };
+            (a.as_str(), b.as_str(), i)
         })
         .collect();
-    pairs.sort_by(|x, y| (&x.0, &x.1).cmp(&(&y.0, &y.1)));
+    order.sort_unstable();
     let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
-    for (_, _, v) in &pairs {
-        serde_json::to_writer(&mut w, v)?;
+    for &(_, _, i) in &order {
+        serde_json::to_writer(&mut w, &pair_json(scan, &scan.relations[i]))?;
         w.write_all(b"\n")?;
     }
     w.flush()?;
