@@ -75,6 +75,9 @@ def main():
     ap.add_argument("--skip-peer-4x", action="store_true", help="do not run the peer on the 4x input")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--exe", help="retrace binary to time (default: build target/release/retrace)")
+    ap.add_argument("--semantic", action="store_true",
+                    help="also run the whole pipeline with the default encoder (use-m3) on dev and wmt 1x "
+                         "and print documents/s, peak memory and seconds per stage")
     a = ap.parse_args()
     if not os.path.isdir(f"{SHARED}/corpora"):
         sys.exit("../shared is missing: nothing to benchmark")
@@ -112,7 +115,7 @@ def main():
         n = sum(1 for _ in open(path, encoding="utf-8"))
         mb = sum(len(json.loads(l)["text"].encode()) for l in open(path, encoding="utf-8")) / 1e6
         out = f"{tmp}/retrace-{name.replace(' ', '')}"
-        s, rss = run([exe, "scan", "-q", path, "--out", out], env)
+        s, rss = run([exe, "scan", "-q", "--encoder", "none", path, "--out", out], env)
         f1 = copy_f1(out) if name == "dev" else None
         rows.append((name, "retrace", n, mb, s, rss, f1))
         with open(f"{out}/run.json", encoding="utf-8") as f:
@@ -136,6 +139,17 @@ def main():
         print(f"{name}: retrace stage seconds: {parts}")
     r1, r4 = by[("wmt 1x", "retrace")], by[("wmt 4x", "retrace")]
     print(f"retrace time 4x/1x = {r4[4] / r1[4]:.2f} for {r4[3] / r1[3]:.2f}x the text")
+    if a.semantic:
+        print()
+        print(f"{'input':8} {'pipeline':16} {'docs':>7} {'seconds':>8} {'docs/s':>8} {'peak MB':>8} {'sentences':>9}  seconds per stage")
+        for name, path in inputs[:2]:
+            n = sum(1 for _ in open(path, encoding="utf-8"))
+            out = f"{tmp}/semantic-{name.replace(' ', '')}"
+            s, rss = run([exe, "scan", "-q", "--encoder", "use-m3", path, "--out", out], env)
+            with open(f"{out}/run.json", encoding="utf-8") as f:
+                st = json.load(f)["stats"]
+            parts = ", ".join(f"{k} {v:.2f}" for k, v in st["seconds"].items())
+            print(f"{name:8} {'full (use-m3)':16} {n:7d} {s:8.2f} {n / s:8.0f} {rss / 1e6:8.1f} {st['sentences_embedded']:9d}  {parts}")
 
 
 if __name__ == "__main__":
