@@ -320,3 +320,42 @@ fn seed_corpus_kinds_coverage_stories_and_provenance() {
         );
     }
 }
+
+#[test]
+fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let f = dir.path().join("docs.jsonl");
+    let is1 = "Ráðherrann sagði á miðvikudag að ríkisstjórnin myndi ekki breyta áætlunum sínum fyrir næsta ár. Þingið fjallar um málið í næstu viku og búist er við hörðum umræðum.";
+    let is2 = "Forsætisráðherra sagði í gær að ríkisstjórnin héldi fast við áætlanir sínar fyrir komandi ár. Búist er við að þingið ræði málið í næstu viku.";
+    let en = "The minister said on Wednesday that the government would not change its plans for next year. Parliament will discuss the matter next week and a heated debate is expected.";
+    let lines: Vec<String> = [("i1", is1), ("i2", is2), ("e1", en)]
+        .iter()
+        .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string())
+        .collect();
+    std::fs::write(&f, lines.join("\n")).unwrap();
+    let o = run_ok(bin().args(["scan"]).arg(&f).arg("--out").arg(out.path()));
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
+            .unwrap();
+    if run["encoder"].is_null() {
+        return model_missing("uncovered languages");
+    }
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        stdout.contains("2 documents in languages it does not cover (is)"),
+        "{stdout}"
+    );
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    for d in &docs {
+        let covered = d["encoder_covered"].as_bool().unwrap();
+        assert_eq!(covered, d["lang"] == "en", "{d}");
+    }
+    // No rewrite or translation may rest on vectors of an uncovered language.
+    for p in read_jsonl(&out.path().join("pairs.jsonl")) {
+        assert!(
+            p["kind"] == "copy",
+            "claim by meaning on an uncovered language: {p}"
+        );
+    }
+}

@@ -191,6 +191,43 @@ pub fn summary(scan: &Scan, top: usize) -> String {
         .map(|(k, n)| format!("{k} {n}"))
         .collect();
     let _ = writeln!(out, "languages: {}", l.join(", "));
+    match &scan.encoder {
+        Some(e) => {
+            let off: Vec<&str> = langs
+                .iter()
+                .filter(|(k, _)| !e.languages.contains(k))
+                .map(|(k, _)| *k)
+                .collect();
+            let n_off = scan.covered.iter().filter(|c| !**c).count();
+            let _ = writeln!(
+                out,
+                "encoder {}: {} sentences embedded; {} documents in languages it does not cover ({}) have lexical evidence only",
+                e.name,
+                s.sentences_embedded,
+                n_off,
+                if off.is_empty() { "none".to_string() } else { off.join(", ") }
+            );
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "no encoder: lexical reuse only (no rewrites, translations or same-story pairs)"
+            );
+        }
+    }
+    let mut sizes: std::collections::HashMap<u32, usize> = Default::default();
+    for &st in &scan.stories {
+        *sizes.entry(st).or_default() += 1;
+    }
+    let multi = sizes.values().filter(|&&n| n > 1).count();
+    let roots = scan.parents.iter().filter(|p| p.is_none()).count();
+    let _ = writeln!(
+        out,
+        "{} stories of more than one document; {} documents with a parent, {} without",
+        multi,
+        scan.docs.len() - roots,
+        roots
+    );
     let mut rels: Vec<&Relation> = scan.relations.iter().collect();
     rels.sort_by(|x, y| {
         y.score
