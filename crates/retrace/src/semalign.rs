@@ -75,6 +75,14 @@ pub fn align_sentences(
     let sb: Vec<f32> = (0..n.saturating_sub(1))
         .map(|j| dot(sv.row(rb.start + j), sv.row(rb.start + j + 1)))
         .collect();
+    // Similarity of a 2-1 bead ending at (i, j) (sentences i-2, i-1 of a with j-1 of b), and of
+    // a 1-2 bead: the merged side is the normalised sum of its two vectors.
+    let two_one = |i: usize, j: usize| {
+        (s[(i - 2) * n + j - 1] + s[(i - 1) * n + j - 1]) / (2.0 + 2.0 * sa[i - 2]).max(1e-6).sqrt()
+    };
+    let one_two = |i: usize, j: usize| {
+        (s[(i - 1) * n + j - 2] + s[(i - 1) * n + j - 1]) / (2.0 + 2.0 * sb[j - 2]).max(1e-6).sqrt()
+    };
     let w = n + 1;
     let mut best = vec![0f32; (m + 1) * (n + 1)];
     let mut step = vec![Step::None; (m + 1) * (n + 1)];
@@ -105,16 +113,14 @@ pub fn align_sentences(
                 );
             }
             if i > 1 && j > 0 {
-                let c = (s[(i - 2) * n + j - 1] + s[(i - 1) * n + j - 1])
-                    / (2.0 + 2.0 * sa[i - 2]).max(1e-6).sqrt();
+                let c = two_one(i, j);
                 consider(
                     best[(i - 2) * w + j - 1] + gain(c) - opts.merge_penalty,
                     Step::TwoOne,
                 );
             }
             if i > 0 && j > 1 {
-                let c = (s[(i - 1) * n + j - 2] + s[(i - 1) * n + j - 1])
-                    / (2.0 + 2.0 * sb[j - 2]).max(1e-6).sqrt();
+                let c = one_two(i, j);
                 consider(
                     best[(i - 1) * w + j - 2] + gain(c) - opts.merge_penalty,
                     Step::OneTwo,
@@ -144,8 +150,7 @@ pub fn align_sentences(
                 j -= 1;
             }
             Step::TwoOne => {
-                let c = (s[(i - 2) * n + j - 1] + s[(i - 1) * n + j - 1])
-                    / (2.0 + 2.0 * sa[i - 2]).max(1e-6).sqrt();
+                let c = two_one(i, j);
                 if c >= opts.min_sim {
                     beads.push(Bead {
                         a: i - 2..i,
@@ -157,8 +162,7 @@ pub fn align_sentences(
                 j -= 1;
             }
             Step::OneTwo => {
-                let c = (s[(i - 1) * n + j - 2] + s[(i - 1) * n + j - 1])
-                    / (2.0 + 2.0 * sb[j - 2]).max(1e-6).sqrt();
+                let c = one_two(i, j);
                 if c >= opts.min_sim {
                     beads.push(Bead {
                         a: i - 1..i,
