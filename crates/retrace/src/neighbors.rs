@@ -7,11 +7,14 @@ use crate::sentvec::dot;
 use rayon::prelude::*;
 
 /// Candidate pairs `(a, b, cosine)` with `a < b`, sorted, from each document's `k` nearest
-/// neighbours with cosine ≥ `min_cos`. `active[d]` false excludes document `d`.
+/// neighbours with cosine ≥ `min_cos` in its own group and its `k` nearest outside it
+/// (`group` is the language: an encoder ranks same-language documents first, which would
+/// otherwise crowd translations out). `active[d]` false excludes document `d`.
 pub fn knn_pairs(
     vectors: &[f32],
     dim: usize,
     active: &[bool],
+    group: &[u32],
     k: usize,
     min_cos: f32,
 ) -> Vec<(u32, u32, f32)> {
@@ -22,7 +25,8 @@ pub fn knn_pairs(
         .par_iter()
         .flat_map_iter(|&a| {
             let va = row(a);
-            let mut best: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+            let mut same: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
+            let mut other: Vec<(f32, usize)> = Vec::with_capacity(k + 1);
             for &b in &ids {
                 if b == a {
                     continue;
@@ -31,6 +35,11 @@ pub fn knn_pairs(
                 if c < min_cos {
                     continue;
                 }
+                let best = if group[a] == group[b] {
+                    &mut same
+                } else {
+                    &mut other
+                };
                 if best.len() < k || c > best[best.len() - 1].0 {
                     let pos = best
                         .iter()
@@ -40,7 +49,8 @@ pub fn knn_pairs(
                     best.truncate(k);
                 }
             }
-            best.into_iter()
+            same.into_iter()
+                .chain(other)
                 .map(move |(c, b)| (a.min(b) as u32, a.max(b) as u32, c))
         })
         .collect();
@@ -56,10 +66,15 @@ mod tests {
     #[test]
     fn finds_nearest_above_floor() {
         let v = vec![1.0, 0.0, 0.9, 0.436, 0.0, 1.0, -1.0, 0.0];
-        let pairs = knn_pairs(&v, 2, &[true, true, true, true], 1, 0.3);
+        let g = [0, 0, 0, 0];
+        let pairs = knn_pairs(&v, 2, &[true, true, true, true], &g, 1, 0.3);
         let p: Vec<(u32, u32)> = pairs.iter().map(|x| (x.0, x.1)).collect();
         assert_eq!(p, vec![(0, 1), (1, 2)]);
-        let pairs = knn_pairs(&v, 2, &[true, false, true, true], 1, 0.3);
+        let pairs = knn_pairs(&v, 2, &[true, false, true, true], &g, 1, 0.3);
         assert!(pairs.is_empty());
+        // In another group, document 2 is also document 0's nearest there.
+        let pairs = knn_pairs(&v, 2, &[true, true, true, true], &[0, 0, 1, 1], 1, 0.0);
+        let p: Vec<(u32, u32)> = pairs.iter().map(|x| (x.0, x.1)).collect();
+        assert_eq!(p, vec![(0, 1), (0, 2), (1, 2), (2, 3)]);
     }
 }

@@ -240,10 +240,19 @@ fn semantic_relations(
     progress: &dyn Progress,
 ) -> Vec<Relation> {
     let active: Vec<bool> = (0..docs.len()).map(|d| sv.has_vectors(d)).collect();
+    // Neighbours are searched within and across languages separately.
+    let mut langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
+    langs.sort_unstable();
+    langs.dedup();
+    let group: Vec<u32> = prepared
+        .iter()
+        .map(|p| langs.binary_search(&p.lang).unwrap_or(0) as u32)
+        .collect();
     let pairs = knn_pairs(
         &sv.doc_vectors,
         sv.dim,
         &active,
+        &group,
         opts.neighbors,
         opts.neighbor_min_cos,
     );
