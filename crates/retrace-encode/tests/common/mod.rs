@@ -42,7 +42,27 @@ pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     dot / (na * nb)
 }
 
-/// One line of `golden/use-m3/vectors.jsonl`.
+/// The installed e5-small model; `None` (with a notice) when it is not installed, except
+/// under CI, where a missing model fails the test.
+pub fn e5_model() -> Option<retrace_encode::e5::E5Encoder> {
+    let path = retrace_encode::e5::default_model_path();
+    if !path.is_file() {
+        if std::env::var_os("CI").is_some() {
+            panic!(
+                "e5-small model missing at {} (CI is set): run `retrace model install e5-small`",
+                path.display()
+            );
+        }
+        eprintln!(
+            "NOTICE: e5-small model not installed at {}; skipping (run `retrace model install e5-small`)",
+            path.display()
+        );
+        return None;
+    }
+    Some(retrace_encode::e5::E5Encoder::open(&path).expect("model loads"))
+}
+
+/// One line of `golden/<model>/vectors.jsonl`.
 pub struct Golden {
     pub lang: String,
     pub text: String,
@@ -50,9 +70,10 @@ pub struct Golden {
     pub embedding: Vec<f32>,
 }
 
-/// The golden vectors, or `None` when the shared data is absent.
-pub fn golden() -> Option<Vec<Golden>> {
-    let path = shared_dir()?.join("golden/use-m3/vectors.jsonl");
+/// The golden vectors of `model` (`use-m3`, `e5-small`), or `None` when the shared data is
+/// absent.
+pub fn golden(model: &str) -> Option<Vec<Golden>> {
+    let path = shared_dir()?.join(format!("golden/{model}/vectors.jsonl"));
     let text = std::fs::read_to_string(&path).expect("read vectors.jsonl");
     let rows = text
         .lines()
