@@ -27,13 +27,7 @@ fn seed_corpus_copy_coverage_and_boilerplate() {
         serde_json::from_str(&std::fs::read_to_string(seeds.join("expected.json")).unwrap())
             .unwrap();
     let out = tempfile::tempdir().unwrap();
-    run_ok(
-        bin()
-            .args(["scan", "-q"])
-            .arg(&seeds)
-            .arg("--out")
-            .arg(out.path()),
-    );
+    run_ok(&mut scan(&["-q"], &seeds, out.path()));
     let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
     let docs = read_jsonl(&out.path().join("documents.jsonl"));
     assert_eq!(docs.len(), 5);
@@ -134,13 +128,7 @@ fn dev_collection_scores() {
     let Some(shared) = shared() else { return };
     let dev = shared.join("corpora/dev");
     let out = tempfile::tempdir().unwrap();
-    run_ok(
-        bin()
-            .args(["scan", "-q"])
-            .arg(dev.join("docs.jsonl"))
-            .arg("--out")
-            .arg(out.path()),
-    );
+    run_ok(&mut scan(&["-q"], dev.join("docs.jsonl"), out.path()));
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
             .unwrap();
@@ -248,13 +236,7 @@ fn seed_corpus_kinds_coverage_stories_and_provenance() {
         serde_json::from_str(&std::fs::read_to_string(seeds.join("expected.json")).unwrap())
             .unwrap();
     let out = tempfile::tempdir().unwrap();
-    run_ok(
-        bin()
-            .args(["scan", "-q"])
-            .arg(&seeds)
-            .arg("--out")
-            .arg(out.path()),
-    );
+    run_ok(&mut scan(&["-q"], &seeds, out.path()));
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
             .unwrap();
@@ -334,7 +316,7 @@ fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
         .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string())
         .collect();
     std::fs::write(&f, lines.join("\n")).unwrap();
-    let o = run_ok(bin().args(["scan"]).arg(&f).arg("--out").arg(out.path()));
+    let o = run_ok(&mut scan(&[], &f, out.path()));
     let run: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
             .unwrap();

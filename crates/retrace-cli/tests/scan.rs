@@ -168,13 +168,7 @@ fn bad_files_are_skipped_or_decoded_with_warnings() {
         input.path().join("dangling.txt"),
     )
     .unwrap();
-    let o = run_ok(
-        bin()
-            .args(["scan"])
-            .arg(input.path())
-            .arg("--out")
-            .arg(out.path()),
-    );
+    let o = run_ok(&mut scan(&[], input.path(), out.path()));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("latin1.txt") && err.contains("invalid UTF-8"),
@@ -212,13 +206,7 @@ fn malformed_jsonl_is_an_error_naming_file_and_line() {
     let out = tempfile::tempdir().unwrap();
     let f = input.path().join("docs.jsonl");
     std::fs::write(&f, "{\"id\":\"a\",\"text\":\"hello there\"}\n{\"id\":\"b\",\"text\":\n{\"id\":\"c\",\"text\":\"more text\"}\n").unwrap();
-    let o = bin()
-        .args(["scan"])
-        .arg(&f)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = scan(&[], &f, out.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
@@ -226,13 +214,7 @@ fn malformed_jsonl_is_an_error_naming_file_and_line() {
         "{err}"
     );
     // With --skip-bad-records the record is skipped with a warning and the rest is read.
-    let o = run_ok(
-        bin()
-            .args(["scan", "--skip-bad-records"])
-            .arg(&f)
-            .arg("--out")
-            .arg(out.path()),
-    );
+    let o = run_ok(&mut scan(&["--skip-bad-records"], &f, out.path()));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
         err.contains("docs.jsonl:2") && err.contains("skipped 1 (1 malformed record)"),
@@ -247,36 +229,18 @@ fn missing_text_field_and_duplicate_ids_are_errors() {
     let out = tempfile::tempdir().unwrap();
     let f = input.path().join("d.jsonl");
     std::fs::write(&f, "{\"id\":\"a\",\"body\":\"x y\"}\n").unwrap();
-    let o = bin()
-        .args(["scan"])
-        .arg(&f)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = scan(&[], &f, out.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&o.stderr)
         .contains("d.jsonl:1: malformed record: no \"text\" field"));
     // Field mapping fixes it.
-    run_ok(
-        bin()
-            .args(["scan", "--text-field", "body"])
-            .arg(&f)
-            .arg("--out")
-            .arg(out.path()),
-    );
+    run_ok(&mut scan(&["--text-field", "body"], &f, out.path()));
     std::fs::write(
         &f,
         "{\"id\":\"a\",\"text\":\"one two\"}\n{\"id\":\"a\",\"text\":\"three four\"}\n",
     )
     .unwrap();
-    let o = bin()
-        .args(["scan"])
-        .arg(&f)
-        .arg("--out")
-        .arg(out.path())
-        .output()
-        .unwrap();
+    let o = scan(&[], &f, out.path()).output().unwrap();
     assert_eq!(o.status.code(), Some(1));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("d.jsonl:2: duplicate id \"a\""), "{err}");

@@ -8,6 +8,13 @@ pub fn bin() -> Command {
     Command::new(env!("CARGO_BIN_EXE_retrace"))
 }
 
+/// `retrace scan FLAGS... INPUT --out OUT`.
+pub fn scan(flags: &[&str], input: impl AsRef<std::ffi::OsStr>, out: &Path) -> Command {
+    let mut c = bin();
+    c.arg("scan").args(flags).arg(input).arg("--out").arg(out);
+    c
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
