@@ -137,41 +137,21 @@ pub fn align_sentences(
         match step[i * w + j] {
             Step::SkipA => i -= 1,
             Step::SkipB => j -= 1,
-            Step::One => {
-                let c = s[(i - 1) * n + j - 1];
+            bead @ (Step::One | Step::TwoOne | Step::OneTwo) => {
+                let (da, db, c) = match bead {
+                    Step::TwoOne => (2, 1, two_one(i, j)),
+                    Step::OneTwo => (1, 2, one_two(i, j)),
+                    _ => (1, 1, s[(i - 1) * n + j - 1]),
+                };
                 if c >= opts.min_sim {
                     beads.push(Bead {
-                        a: i - 1..i,
-                        b: j - 1..j,
+                        a: i - da..i,
+                        b: j - db..j,
                         sim: c,
                     });
                 }
-                i -= 1;
-                j -= 1;
-            }
-            Step::TwoOne => {
-                let c = two_one(i, j);
-                if c >= opts.min_sim {
-                    beads.push(Bead {
-                        a: i - 2..i,
-                        b: j - 1..j,
-                        sim: c,
-                    });
-                }
-                i -= 2;
-                j -= 1;
-            }
-            Step::OneTwo => {
-                let c = one_two(i, j);
-                if c >= opts.min_sim {
-                    beads.push(Bead {
-                        a: i - 1..i,
-                        b: j - 2..j,
-                        sim: c,
-                    });
-                }
-                i -= 1;
-                j -= 2;
+                i -= da;
+                j -= db;
             }
             Step::None => break,
         }
