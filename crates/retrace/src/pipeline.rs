@@ -213,7 +213,15 @@ pub fn scan(
         })
         .collect();
     let sizes: Vec<u32> = prepared.iter().map(|p| p.main_tokens).collect();
-    let parents = provenance(docs.len(), &relations, &dates, &sizes, &opts.provenance);
+    let langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
+    let parents = provenance(
+        docs.len(),
+        &relations,
+        &dates,
+        &sizes,
+        &langs,
+        &opts.provenance,
+    );
     stats.timings.push(("relate", t.elapsed().as_secs_f64()));
     Ok(Scan {
         docs,

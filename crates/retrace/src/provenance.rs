@@ -2,15 +2,18 @@
 //!
 //! Over the reuse relations (copy, rewrite, translation), each relation gets a direction
 //! when the evidence gives one: containment (an excerpt, or a partial translation, derives
-//! from the fuller text: the side covered clearly more is the derived one) and an earlier
-//! date (metadata or dateline) mark the source; containment speaks first for copies, dates
-//! for rewrites and translations. Each connected group has
-//! one root: a document nothing is known to precede, the earliest dated, then the most
-//! complete. Every other document takes as parent a neighbour that is not known to derive
-//! from it, preferring a known direction, then a copy (verbatim reuse is the most direct
-//! derivation), then the neighbour closest to the root (two translations of one source are
-//! siblings, not parent and child), then rewrite over translation, then the one covering it
-//! most. Cycles are broken by attaching to the root.
+//! from the fuller text: the side covered clearly more is the derived one), translation
+//! support (a text with several independent versions in another language is their source:
+//! independent translations of one text are rewrites of each other) and an earlier date
+//! (metadata or dateline) mark the source. Containment speaks first for copies and
+//! translations, then support, then dates; dates speak first for rewrites. Each connected
+//! group has one root: a document nothing is known to precede, the one with the most
+//! independent translations, then the earliest dated, then the most complete. Every other
+//! document takes as parent a neighbour that is not known to derive from it, preferring a
+//! known direction, then a copy (verbatim reuse is the most direct derivation), then the
+//! neighbour closest to the root (two translations of one source are siblings, not parent
+//! and child), then rewrite over translation, then the one covering it most. Cycles are
+//! broken by attaching to the root.
 
 use crate::dates::Date;
 use crate::relate::{Kind, Relation};
@@ -64,11 +67,28 @@ fn kind_rank(k: Kind) -> u8 {
     }
 }
 
-/// Direction of relation `r` between `a`=r.a and `b`=r.b, with the reason. For a copy,
-/// containment speaks first (an excerpt derives from the fuller text whatever the dates
-/// say: republications are often dated by when they were scraped); for a rewrite or a
-/// translation, dates speak first.
-fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> (Dir, String) {
+/// Direction of relation `r` between `a`=r.a and `b`=r.b, with the reason. For a copy or a
+/// translation, containment speaks first (an excerpt derives from the fuller text whatever
+/// the dates say: republications are often dated by when they were scraped), then, for a
+/// translation, translation support; for a rewrite, dates speak first.
+fn direction(
+    r: &Relation,
+    dates: &[Option<Date>],
+    support: &[u32],
+    opts: &ProvenanceOptions,
+) -> (Dir, String) {
+    // A translation between a text with several independent versions in the other's
+    // language and a text with one version in the first's: the first is the source.
+    let by_support = || -> Option<(Dir, String)> {
+        let (sa, sb) = (support[r.a as usize], support[r.b as usize]);
+        if sa >= 2 && sb <= 1 {
+            Some((Dir::Forward, format!("has {sa} independent translations")))
+        } else if sb >= 2 && sa <= 1 {
+            Some((Dir::Backward, format!("has {sb} independent translations")))
+        } else {
+            None
+        }
+    };
     let by_date = || -> Option<(Dir, String)> {
         let (da, db) = (dates[r.a as usize]?, dates[r.b as usize]?);
         match da.strictly_cmp(&db)? {
@@ -104,6 +124,8 @@ fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> 
     };
     let found = if r.kind == Kind::Copy {
         by_containment().or_else(by_date)
+    } else if r.kind == Kind::Translation {
+        by_containment().or_else(by_support).or_else(by_date)
     } else {
         by_date().or_else(by_containment)
     };
@@ -113,18 +135,73 @@ fn direction(r: &Relation, dates: &[Option<Date>], opts: &ProvenanceOptions) -> 
     ))
 }
 
+/// Translation support of every document: the largest number of distinct versions of it in
+/// one other language, where versions joined by a copy count once. Two independent
+/// translations of one text into the same language are rewrites of each other, not copies;
+/// one text with several such translations is far more likely their common source than a
+/// translation of one of them.
+fn translation_support(n: usize, relations: &[Relation], langs: &[&str]) -> Vec<u32> {
+    let mut trans: Vec<Vec<u32>> = vec![Vec::new(); n];
+    let mut copies = std::collections::HashSet::new();
+    for r in relations {
+        match r.kind {
+            Kind::Translation => {
+                trans[r.a as usize].push(r.b);
+                trans[r.b as usize].push(r.a);
+            }
+            Kind::Copy => {
+                copies.insert((r.a.min(r.b), r.a.max(r.b)));
+            }
+            _ => {}
+        }
+    }
+    trans
+        .iter()
+        .map(|ts| {
+            let mut best = 0u32;
+            let mut ts = ts.clone();
+            ts.sort_by(|&x, &y| langs[x as usize].cmp(langs[y as usize]).then(x.cmp(&y)));
+            for same in ts.chunk_by(|&x, &y| langs[x as usize] == langs[y as usize]) {
+                // Union the versions joined by copies; count the groups.
+                let mut root: Vec<usize> = (0..same.len()).collect();
+                fn find(root: &mut [usize], mut i: usize) -> usize {
+                    while root[i] != i {
+                        root[i] = root[root[i]];
+                        i = root[i];
+                    }
+                    i
+                }
+                for i in 0..same.len() {
+                    for j in i + 1..same.len() {
+                        let (x, y) = (same[i].min(same[j]), same[i].max(same[j]));
+                        if copies.contains(&(x, y)) {
+                            let (ri, rj) = (find(&mut root, i), find(&mut root, j));
+                            root[ri.max(rj)] = ri.min(rj);
+                        }
+                    }
+                }
+                let groups = (0..same.len()).filter(|&i| find(&mut root, i) == i).count();
+                best = best.max(groups as u32);
+            }
+            best
+        })
+        .collect()
+}
+
 /// Parents for `n` documents from the reuse relations. `size` is a completeness measure
-/// (main-text tokens).
+/// (main-text tokens), `langs` the documents' languages.
 pub fn provenance(
     n: usize,
     relations: &[Relation],
     dates: &[Option<Date>],
     size: &[u32],
+    langs: &[&str],
     opts: &ProvenanceOptions,
 ) -> Vec<Option<Parent>> {
+    let support = translation_support(n, relations, langs);
     let mut adj: Vec<Vec<Edge>> = (0..n).map(|_| Vec::new()).collect();
     for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
-        let (d, why) = direction(r, dates, opts);
+        let (d, why) = direction(r, dates, &support, opts);
         let (to_b, to_a) = match d {
             Dir::Forward => (Dir::Forward, Dir::Backward),
             Dir::Backward => (Dir::Backward, Dir::Forward),
@@ -183,7 +260,9 @@ pub fn provenance(
                 (None, Some(_)) => Ordering::Greater,
                 (None, None) => Ordering::Equal,
             };
-            by_date
+            support[y as usize]
+                .cmp(&support[x as usize])
+                .then(by_date)
                 .then(size[y as usize].cmp(&size[x as usize]))
                 .then(x.cmp(&y))
         });
@@ -210,13 +289,15 @@ pub fn provenance(
                 .min_by(|x, y| {
                     let kx = (
                         x.dir != Dir::Forward,
-                        kind_rank(x.rel.kind),
+                        x.rel.kind != Kind::Copy,
                         dist[x.other as usize],
+                        kind_rank(x.rel.kind),
                     );
                     let ky = (
                         y.dir != Dir::Forward,
-                        kind_rank(y.rel.kind),
+                        y.rel.kind != Kind::Copy,
                         dist[y.other as usize],
+                        kind_rank(y.rel.kind),
                     );
                     let cov = |e: &Edge| {
                         if e.rel.a == v {
@@ -294,6 +375,7 @@ mod tests {
             &rels,
             &dates,
             &[100, 100, 30, 50],
+            &["en", "fr", "fr", "de"],
             &ProvenanceOptions::default(),
         );
         assert_eq!(p[0], None);
@@ -306,5 +388,35 @@ mod tests {
         );
         assert!(p[2].as_ref().unwrap().why.contains("contains it"));
         assert_eq!(p[3], None);
+    }
+
+    #[test]
+    fn a_text_with_independent_translations_is_their_source() {
+        // 0: Russian original, undated; 1, 2: two English translations of it (rewrites of
+        // each other, 1 dated earlier than 2); 3: an excerpt copied from 1.
+        let rels = vec![
+            rel(0, 1, Kind::Translation, 0.97, 0.96),
+            rel(0, 2, Kind::Translation, 0.95, 0.97),
+            rel(1, 2, Kind::Rewrite, 0.9, 0.92),
+            rel(1, 3, Kind::Copy, 0.4, 1.0),
+            rel(0, 3, Kind::Translation, 0.4, 0.95),
+        ];
+        let dates = vec![None, parse_iso("2024-01-01"), parse_iso("2024-01-02"), None];
+        // Sizes favour an English text: completeness alone would pick it.
+        let p = provenance(
+            4,
+            &rels,
+            &dates,
+            &[80, 100, 100, 40],
+            &["ru", "en", "en", "en"],
+            &ProvenanceOptions::default(),
+        );
+        assert_eq!(p[0], None, "the original is the root");
+        for child in [1, 2] {
+            let e = p[child].as_ref().unwrap();
+            assert_eq!(e.parent, 0, "translation {child} derives from the original");
+            assert!(e.why.contains("2 independent translations"), "{}", e.why);
+        }
+        assert_eq!(p[3].as_ref().unwrap().parent, 1);
     }
 }
