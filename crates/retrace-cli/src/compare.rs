@@ -3,7 +3,6 @@
 use anyhow::{bail, Context, Result};
 use retrace::document::Document;
 use retrace::ingest::{ingest, read_lossy, Input};
-use retrace::pipeline::{scan, ScanOptions};
 use retrace::progress::NoProgress;
 use std::path::PathBuf;
 
@@ -67,12 +66,8 @@ pub fn run(args: Args) -> Result<()> {
     if ia == ib {
         bail!("A and B are the same document");
     }
-    let encoder = args.encoder.load(false)?;
-    let opts = match &encoder {
-        Some(e) => ScanOptions::for_encoder(e.name()),
-        None => ScanOptions::new(),
-    };
-    let s = scan(docs, &opts, encoder.as_deref(), &NoProgress)?;
+    let encoders = args.encoder.load_all(false)?;
+    let s = encoders.scan(docs, &encoders.options(), &NoProgress)?;
     let (lo, hi) = (ia.min(ib) as u32, ia.max(ib) as u32);
     let rel = s.relations.iter().find(|r| r.a == lo && r.b == hi);
     let (da, db) = (&s.docs[ia], &s.docs[ib]);

@@ -24,6 +24,10 @@ pub struct EmbedArgs {
     /// Model cache directory (see `retrace model install`).
     #[arg(long, value_name = "DIR")]
     model_dir: Option<PathBuf>,
+    /// Where transformer encoders (e5-small, Hugging Face models) run: cpu, cuda or cuda:N
+    /// (builds with the `cuda` feature).
+    #[arg(long, default_value = "cpu", value_parser = crate::parse_device)]
+    device: retrace_encode::Device,
     /// Sentences per encoder call.
     #[arg(long, default_value_t = 8192)]
     batch: usize,
@@ -43,6 +47,7 @@ struct Row<'a> {
 
 pub fn run(args: EmbedArgs) -> Result<()> {
     let load = Instant::now();
+    retrace_encode::set_device(args.device);
     let encoder = load_encoder(&args.model, args.model_dir.as_deref())?;
     let load = load.elapsed();
     let reader: Box<dyn BufRead> = match &args.input {

@@ -73,3 +73,16 @@ fn main() {
         std::process::exit(1);
     }
 }
+
+/// Parse `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
+pub fn parse_device(s: &str) -> Result<retrace_encode::Device, String> {
+    match s {
+        "cpu" => Ok(retrace_encode::Device::Cpu),
+        "cuda" | "gpu" => Ok(retrace_encode::Device::Cuda(0)),
+        _ => s
+            .strip_prefix("cuda:")
+            .and_then(|n| n.parse().ok())
+            .map(retrace_encode::Device::Cuda)
+            .ok_or_else(|| format!("unknown device {s:?} (expected cpu, cuda or cuda:N)")),
+    }
+}

@@ -3,7 +3,7 @@
 use crate::progress::Bars;
 use anyhow::{bail, Context, Result};
 use retrace::ingest::{ingest, FieldMap, IngestOptions, IngestReport, Input};
-use retrace::pipeline::{scan, ScanOptions};
+use retrace::pipeline::ScanOptions;
 use retrace::report::{summary, write_outputs};
 use std::path::PathBuf;
 use std::time::Instant;
@@ -42,15 +42,85 @@ pub struct EncoderArgs {
     /// warning) or `none` (lexical only).
     #[arg(long, default_value = "auto")]
     pub encoder: String,
+    /// Second encoder for documents in languages the first does not cover (only those
+    /// documents and their candidate partners are embedded with it): a model name
+    /// (e5-small), a model directory, `auto` (e5-small when installed and the first encoder
+    /// is use-m3) or `none`.
+    #[arg(long, default_value = "auto", value_name = "ENCODER")]
+    pub fallback_encoder: String,
     /// Model cache directory (default: $RETRACE_MODEL_DIR or the XDG cache).
     #[arg(long, value_name = "DIR")]
     pub model_dir: Option<PathBuf>,
+    /// Where transformer encoders (e5-small, Hugging Face models) run: cpu, cuda or cuda:N
+    /// (builds with the `cuda` feature).
+    #[arg(long, default_value = "cpu", value_parser = crate::parse_device)]
+    pub device: retrace_encode::Device,
+}
+
+/// The encoders a scan uses.
+pub struct Encoders {
+    pub primary: Option<Box<dyn retrace::encode::Encoder>>,
+    pub fallback: Option<Box<dyn retrace::encode::Encoder>>,
+}
+
+impl Encoders {
+    /// Scan options calibrated for the primary encoder.
+    pub fn options(&self) -> ScanOptions {
+        match &self.primary {
+            Some(e) => ScanOptions::for_encoder(e.name()),
+            None => ScanOptions::new(),
+        }
+    }
+
+    /// Run the pipeline with these encoders.
+    pub fn scan(
+        &self,
+        docs: Vec<retrace::document::Document>,
+        opts: &ScanOptions,
+        progress: &dyn retrace::progress::Progress,
+    ) -> Result<retrace::pipeline::Scan> {
+        let fallback = self
+            .fallback
+            .as_deref()
+            .map(|e| retrace::pipeline::Fallback {
+                encoder: e,
+                options: ScanOptions::for_encoder(e.name()),
+            });
+        Ok(retrace::pipeline::scan_with_fallback(
+            docs,
+            opts,
+            self.primary.as_deref(),
+            fallback.as_ref(),
+            progress,
+        )?)
+    }
 }
 
 impl EncoderArgs {
+    /// Load the chosen encoders.
+    pub fn load_all(&self, quiet: bool) -> Result<Encoders> {
+        use retrace::encode::{load_encoder, models};
+        let primary = self.load(quiet)?;
+        let fallback = match (self.fallback_encoder.as_str(), &primary) {
+            ("none", _) | (_, None) => None,
+            ("auto", Some(p)) if p.name() == models::DEFAULT_MODEL => {
+                // Quietly absent when not installed: the summary says which documents
+                // have lexical evidence only.
+                load_encoder(models::FALLBACK_MODEL, self.model_dir.as_deref()).ok()
+            }
+            ("auto", Some(_)) => None,
+            (name, Some(_)) => Some(
+                load_encoder(name, self.model_dir.as_deref())
+                    .with_context(|| format!("loading fallback encoder {name}"))?,
+            ),
+        };
+        Ok(Encoders { primary, fallback })
+    }
+
     /// Load the chosen encoder; `None` for lexical only.
     pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
         use retrace::encode::{load_encoder, models};
+        retrace_encode::set_device(self.device);
         match self.encoder.as_str() {
             "none" => Ok(None),
             "auto" => match load_encoder(models::DEFAULT_MODEL, self.model_dir.as_deref()) {
@@ -188,15 +258,13 @@ pub fn run(args: Args) -> Result<()> {
     if ing.docs.is_empty() {
         bail!("no documents to scan ({line})");
     }
-    let encoder = args.encoder.load(args.quiet)?;
+    let encoders = args.encoder.load_all(args.quiet)?;
     let bars = Bars::new(args.quiet);
-    let mut scan_opts = match &encoder {
-        Some(e) => ScanOptions::for_encoder(e.name()),
-        None => ScanOptions::new(),
-    };
+    let mut scan_opts = encoders.options();
     args.thresholds.apply(&mut scan_opts);
-    let result =
-        scan(ing.docs, &scan_opts, encoder.as_deref(), &bars).context("encoding sentences")?;
+    let result = encoders
+        .scan(ing.docs, &scan_opts, &bars)
+        .context("encoding sentences")?;
     let info = serde_json::json!({
         "retrace": env!("CARGO_PKG_VERSION"),
         "inputs": args.inputs,
@@ -213,6 +281,12 @@ pub fn run(args: Args) -> Result<()> {
             "dim": e.dim,
             "languages": e.languages,
         })),
+        "fallback_encoder": result.fallback.as_ref().map(|e| serde_json::json!({
+            "name": e.name,
+            "dim": e.dim,
+            "languages": e.languages,
+            "documents": result.fallback_covered.iter().filter(|c| **c).count(),
+        })),
         "stats": {
             "documents": result.stats.documents,
             "template_shapes": result.stats.template_shapes,
@@ -220,6 +294,7 @@ pub fn run(args: Args) -> Result<()> {
             "anchors": result.stats.anchors,
             "candidates": result.stats.candidates,
             "sentences_embedded": result.stats.sentences_embedded,
+            "fallback_sentences_embedded": result.stats.fallback_sentences_embedded,
             "semantic_candidates": result.stats.semantic_candidates,
             "relations": result.stats.relations,
             "seconds": result.stats.timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),

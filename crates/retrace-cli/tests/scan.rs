@@ -349,3 +349,25 @@ fn usage_errors_exit_2_and_missing_input_exits_1() {
         assert!(h.contains(flag), "help lacks {flag}");
     }
 }
+
+#[test]
+fn device_choice_is_validated_and_a_missing_gpu_is_a_clear_error() {
+    let o = bin().args(["embed", "--device", "tpu"]).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected cpu, cuda or cuda:N"));
+    // `--device cuda` in a build without the `cuda` feature (or on a machine without a
+    // GPU) fails when the transformer encoder opens, saying why; it never falls back
+    // silently. Needs the e5-small model; without it the error names the install command.
+    let mut cmd = bin();
+    cmd.args(["embed", "--model", "e5-small", "--device", "cuda:0"])
+        .stdin(std::process::Stdio::null());
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("no GPU support")
+            || err.contains("no CUDA driver")
+            || err.contains("retrace model install e5-small"),
+        "{err}"
+    );
+}

@@ -5,6 +5,8 @@
 //! encoder (a CPU model, a GPU model, a remote service) can be swapped without touching the
 //! stages around it.
 
+#[cfg(feature = "cuda")]
+pub mod cuda;
 pub mod e5;
 #[cfg(feature = "hf")]
 pub mod hf;
@@ -15,8 +17,39 @@ pub mod unigram;
 pub mod use_m3;
 
 use std::path::Path;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 use thiserror::Error;
+
+/// Where transformer encoders (e5-small, Hugging Face models) run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Device {
+    Cpu,
+    /// The CUDA GPU with this ordinal (builds with the `cuda` feature).
+    Cuda(usize),
+}
+
+/// -1 for the CPU, else a CUDA ordinal.
+static DEVICE: AtomicI64 = AtomicI64::new(-1);
+
+/// Choose the device of the transformer encoders opened from now on (the CLI's `--device`).
+pub fn set_device(device: Device) {
+    DEVICE.store(
+        match device {
+            Device::Cpu => -1,
+            Device::Cuda(o) => o as i64,
+        },
+        Ordering::Relaxed,
+    );
+}
+
+/// The device chosen with [`set_device`] (the CPU by default).
+pub fn device() -> Device {
+    match DEVICE.load(Ordering::Relaxed) {
+        o if o >= 0 => Device::Cuda(o as usize),
+        _ => Device::Cpu,
+    }
+}
 
 /// Errors an encoder can report.
 #[derive(Debug, Error)]

@@ -15,6 +15,9 @@ use thiserror::Error;
 pub const USE_M3: &str = "use-m3";
 /// The model `retrace model install` installs when given no name.
 pub const DEFAULT_MODEL: &str = USE_M3;
+/// The model `retrace scan` uses, when installed, for documents in languages the default
+/// model does not cover.
+pub const FALLBACK_MODEL: &str = "e5-small";
 /// Manifest file written at the end of an install.
 pub const MANIFEST: &str = "installed.json";
 

@@ -33,7 +33,13 @@ pub fn identify(text: &str) -> LangGuess {
         };
     };
     let mut code = iso639_1(info.lang());
-    if info.script() == whatlang::Script::Latin && icelandic_letters(sample) {
+    // Names with þ/ð in a text of another language (an English report on Icelandic
+    // football) must not make it Icelandic: only a Nordic or unsure guess is overridden.
+    let nordic = matches!(info.lang(), Lang::Dan | Lang::Nob | Lang::Swe);
+    if info.script() == whatlang::Script::Latin
+        && (nordic || !info.is_reliable())
+        && icelandic_letters(sample)
+    {
         code = "is";
     }
     LangGuess {
@@ -54,7 +60,7 @@ fn icelandic_letters(s: &str) -> bool {
             }
         }
     }
-    letters > 0 && marked * 200 >= letters
+    letters > 0 && marked * 100 >= letters
 }
 
 /// ISO 639-1 code of a whatlang language (ISO 639-3 where no 2-letter code exists).
@@ -151,5 +157,13 @@ mod tests {
             assert_eq!(identify(text).code, want, "{text}");
         }
         assert_eq!(identify("").code, "und");
+    }
+
+    #[test]
+    fn icelandic_names_do_not_make_english_icelandic() {
+        let text = "Brynjólfur Andersen Willumsson has been the subject of much talk this season \
+            with Breiðablik. Breiðablik will host ÍA tonight on Stöð 2 Sport, said Guðmundur \
+            Benediktsson, and Þorkell Máni Pétursson agreed with Hjörvar Hafliðason.";
+        assert_eq!(identify(text).code, "en");
     }
 }

@@ -28,6 +28,7 @@ pub mod ingest;
 pub mod langid;
 pub mod lsh;
 pub mod minhash;
+pub mod namekeys;
 pub mod neighbors;
 pub mod normalize;
 pub mod pipeline;

@@ -18,10 +18,25 @@ pub fn knn_pairs(
     k: usize,
     min_cos: f32,
 ) -> Vec<(u32, u32, f32)> {
+    knn_from(vectors, dim, active, active, group, k, min_cos)
+}
+
+/// As [`knn_pairs`], searching only from the documents `queries` selects (their neighbours
+/// are any active document).
+pub fn knn_from(
+    vectors: &[f32],
+    dim: usize,
+    active: &[bool],
+    queries: &[bool],
+    group: &[u32],
+    k: usize,
+    min_cos: f32,
+) -> Vec<(u32, u32, f32)> {
     let n = active.len();
     let ids: Vec<usize> = (0..n).filter(|&d| active[d]).collect();
+    let from: Vec<usize> = (0..n).filter(|&d| active[d] && queries[d]).collect();
     let row = |d: usize| &vectors[d * dim..(d + 1) * dim];
-    let mut pairs: Vec<(u32, u32, f32)> = ids
+    let mut pairs: Vec<(u32, u32, f32)> = from
         .par_iter()
         .flat_map_iter(|&a| {
             let va = row(a);

@@ -6,8 +6,9 @@ use crate::align::{align, AlignOptions};
 use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
 use crate::dates::{document_date, Date};
 use crate::document::Document;
+use crate::entities::Entities;
 use crate::fingerprint::{Fingerprint, Fingerprinter};
-use crate::neighbors::knn_pairs;
+use crate::neighbors::{knn_from, knn_pairs};
 use crate::normalize::Tokenizer;
 use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
 use crate::progress::Progress;
@@ -17,7 +18,7 @@ use crate::relate::{
     SemanticOptions,
 };
 use crate::semalign::{align_sentences, SemAlignOptions};
-use crate::sentvec::{embed_corpus, SentenceVectors};
+use crate::sentvec::{dot, embed_corpus, embed_documents, SentenceVectors};
 use crate::stories::{stories, StoryOptions};
 use rayon::prelude::*;
 use retrace_encode::{EncodeError, Encoder};
@@ -36,6 +37,9 @@ pub struct ScanOptions {
     pub neighbors: usize,
     /// Document-vector cosine below which neighbours are not considered.
     pub neighbor_min_cos: f32,
+    /// When this encoder is a fallback: nearest neighbours per uncovered document taken as
+    /// candidates (and as many documents related to each).
+    pub fallback_neighbors: usize,
     pub stories: StoryOptions,
     pub provenance: ProvenanceOptions,
 }
@@ -46,6 +50,7 @@ impl ScanOptions {
         ScanOptions {
             neighbors: 24,
             neighbor_min_cos: 0.3,
+            fallback_neighbors: 8,
             ..ScanOptions::default()
         }
     }
@@ -57,11 +62,14 @@ impl ScanOptions {
     pub fn for_encoder(name: &str) -> Self {
         let mut o = ScanOptions::new();
         if name != "use-m3" {
-            o.semalign.min_sim = 0.85;
+            o.semalign.min_sim = 0.8;
+            o.semalign.margin = Some(0.06);
             o.semantic.min_coverage = 0.8;
             o.semantic.min_coverage_other = 0.2;
-            o.semantic.min_mean_sim = 0.9;
-            o.semantic.partial_min_mean_sim = 0.9;
+            o.semantic.min_mean_sim = 0.85;
+            o.semantic.rewrite_min_mean_sim = 0.93;
+            o.semantic.partial_min_mean_sim = 0.85;
+            o.semantic.partial_min_coverage = 0.2;
             o.semantic.story_min_cos = 0.92;
             o.semantic.story_min_entities = 0.5;
             o.stories.min_link_cos = 0.92;
@@ -90,6 +98,8 @@ pub struct ScanStats {
     pub anchors: usize,
     pub candidates: usize,
     pub sentences_embedded: usize,
+    /// Sentences embedded by the fallback encoder.
+    pub fallback_sentences_embedded: usize,
     pub semantic_candidates: usize,
     pub relations: usize,
     /// (stage, seconds)
@@ -110,7 +120,27 @@ pub struct Scan {
     /// Whether the encoder covers each document's language (all false without an encoder).
     pub covered: Vec<bool>,
     pub encoder: Option<EncoderInfo>,
+    /// Documents whose relations by meaning rest on the fallback encoder.
+    pub fallback_covered: Vec<bool>,
+    pub fallback: Option<EncoderInfo>,
     pub stats: ScanStats,
+}
+
+/// A second encoder for the documents in languages the first one does not cover, with the
+/// options calibrated for it.
+pub struct Fallback<'a> {
+    pub encoder: &'a dyn Encoder,
+    pub options: ScanOptions,
+}
+
+impl EncoderInfo {
+    fn of(enc: &dyn Encoder) -> Self {
+        EncoderInfo {
+            name: enc.name().to_string(),
+            dim: enc.dim(),
+            languages: enc.languages().to_vec(),
+        }
+    }
 }
 
 /// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
@@ -119,6 +149,18 @@ pub fn scan(
     docs: Vec<Document>,
     opts: &ScanOptions,
     encoder: Option<&dyn Encoder>,
+    progress: &dyn Progress,
+) -> Result<Scan, EncodeError> {
+    scan_with_fallback(docs, opts, encoder, None, progress)
+}
+
+/// As [`scan`], with a fallback encoder for documents in languages the encoder does not
+/// cover (used only when `encoder` is given).
+pub fn scan_with_fallback(
+    docs: Vec<Document>,
+    opts: &ScanOptions,
+    encoder: Option<&dyn Encoder>,
+    fallback: Option<&Fallback>,
     progress: &dyn Progress,
 ) -> Result<Scan, EncodeError> {
     let mut stats = ScanStats {
@@ -173,6 +215,8 @@ pub fn scan(
     stats.timings.push(("align", t.elapsed().as_secs_f64()));
 
     let mut covered = vec![false; docs.len()];
+    let mut fallback_covered = vec![false; docs.len()];
+    let mut fallback_info = None;
     let mut info = None;
     let mut doc_vectors: Option<SentenceVectors> = None;
     if let Some(enc) = encoder {
@@ -181,18 +225,35 @@ pub fn scan(
         stats.sentences_embedded = sv.weights.len();
         stats.timings.push(("embed", t.elapsed().as_secs_f64()));
         let t = Instant::now();
+        let entities = Entities::build(&docs, &prepared);
         let sem = semantic_relations(
-            &docs, &prepared, &sv, &relations, opts, &mut stats, progress,
+            &docs, &prepared, &sv, &relations, &entities, opts, &mut stats, progress,
         );
         relations.extend(sem);
         relations.sort_by_key(|r| (r.a, r.b));
         stats.timings.push(("semantic", t.elapsed().as_secs_f64()));
+        if let Some(fb) = fallback {
+            let t = Instant::now();
+            let (more, fcov) = fallback_relations(
+                &docs,
+                &prepared,
+                enc,
+                &sv,
+                fb.encoder,
+                &fb.options,
+                &relations,
+                &entities,
+                &mut stats,
+                progress,
+            )?;
+            relations.extend(more);
+            relations.sort_by_key(|r| (r.a, r.b));
+            fallback_covered = fcov;
+            fallback_info = Some(EncoderInfo::of(fb.encoder));
+            stats.timings.push(("fallback", t.elapsed().as_secs_f64()));
+        }
         covered = sv.covered.clone();
-        info = Some(EncoderInfo {
-            name: enc.name().to_string(),
-            dim: enc.dim(),
-            languages: enc.languages().to_vec(),
-        });
+        info = Some(EncoderInfo::of(enc));
         doc_vectors = Some(sv);
     }
     stats.relations = relations.len();
@@ -232,30 +293,39 @@ pub fn scan(
         dates,
         covered,
         encoder: info,
+        fallback_covered,
+        fallback: fallback_info,
         stats,
     })
 }
 
+/// Language groups of the documents (neighbours are searched within and across languages
+/// separately).
+fn language_groups(prepared: &[Prepared]) -> Vec<u32> {
+    let mut langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
+    langs.sort_unstable();
+    langs.dedup();
+    prepared
+        .iter()
+        .map(|p| langs.binary_search(&p.lang).unwrap_or(0) as u32)
+        .collect()
+}
+
 /// Rewrites, translations and same-story pairs among documents' nearest neighbours by
 /// meaning (pairs already related as copies are left as they are).
+#[allow(clippy::too_many_arguments)]
 fn semantic_relations(
     docs: &[Document],
     prepared: &[Prepared],
     sv: &SentenceVectors,
     lexical: &[Relation],
+    entities: &Entities,
     opts: &ScanOptions,
     stats: &mut ScanStats,
     progress: &dyn Progress,
 ) -> Vec<Relation> {
     let active: Vec<bool> = (0..docs.len()).map(|d| sv.has_vectors(d)).collect();
-    // Neighbours are searched within and across languages separately.
-    let mut langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
-    langs.sort_unstable();
-    langs.dedup();
-    let group: Vec<u32> = prepared
-        .iter()
-        .map(|p| langs.binary_search(&p.lang).unwrap_or(0) as u32)
-        .collect();
+    let group = language_groups(prepared);
     let pairs = knn_pairs(
         &sv.doc_vectors,
         sv.dim,
@@ -274,7 +344,18 @@ fn semantic_relations(
         .filter(|p| !copies.contains(&(p.0, p.1)))
         .collect();
     stats.semantic_candidates = pairs.len();
-    let entities = crate::entities::Entities::build(docs, prepared);
+    relate_by_meaning(prepared, sv, &pairs, entities, opts, progress)
+}
+
+/// Align each pair `(a, b, document cosine)` sentence by sentence and keep those that relate.
+fn relate_by_meaning(
+    prepared: &[Prepared],
+    sv: &SentenceVectors,
+    pairs: &[(u32, u32, f32)],
+    entities: &Entities,
+    opts: &ScanOptions,
+    progress: &dyn Progress,
+) -> Vec<Relation> {
     progress.start("align by meaning", pairs.len() as u64);
     let out = pairs
         .par_iter()
@@ -309,6 +390,107 @@ fn semantic_relations(
         .collect();
     progress.finish();
     out
+}
+
+/// Relations by meaning for the documents whose language the primary encoder does not cover
+/// but the fallback encoder does. Candidates come cheaply: the primary encoder's vectors of
+/// those documents (too rough to claim anything, good enough to rank neighbours), plus the
+/// documents related to those neighbours. Only these documents and their candidates are
+/// embedded with the fallback encoder, and every claim rests on its vectors and thresholds.
+/// Returns the relations and which documents got fallback vectors.
+#[allow(clippy::too_many_arguments)]
+fn fallback_relations(
+    docs: &[Document],
+    prepared: &[Prepared],
+    primary: &dyn Encoder,
+    primary_sv: &SentenceVectors,
+    fallback: &dyn Encoder,
+    fopts: &ScanOptions,
+    relations: &[Relation],
+    entities: &Entities,
+    stats: &mut ScanStats,
+    progress: &dyn Progress,
+) -> Result<(Vec<Relation>, Vec<bool>), EncodeError> {
+    let n = docs.len();
+    let uncovered: Vec<bool> = (0..n)
+        .map(|d| !primary_sv.covered[d] && fallback.covers(prepared[d].lang))
+        .collect();
+    if !uncovered.iter().any(|&u| u) {
+        return Ok((Vec::new(), vec![false; n]));
+    }
+    // Rough vectors of the uncovered documents, beside the primary vectors of the others.
+    let probe = embed_documents(
+        docs,
+        prepared,
+        primary,
+        &uncovered,
+        vec![false; n],
+        progress,
+    )?;
+    let dim = primary_sv.dim;
+    let mut vectors = primary_sv.doc_vectors.clone();
+    for d in (0..n).filter(|&d| uncovered[d]) {
+        vectors[d * dim..(d + 1) * dim].copy_from_slice(probe.doc(d));
+    }
+    let active: Vec<bool> = (0..n)
+        .map(|d| uncovered[d] || primary_sv.has_vectors(d))
+        .collect();
+    let group = language_groups(prepared);
+    let near = knn_from(
+        &vectors,
+        dim,
+        &active,
+        &uncovered,
+        &group,
+        fopts.fallback_neighbors,
+        // The probe only ranks: an unrelated-looking cosine is no reason to drop the best.
+        -1.0,
+    );
+    // Documents sharing rare names and numbers, whatever their script.
+    let keys = crate::namekeys::corpus_keys(docs, prepared);
+    let max_df = ((n as f64).sqrt() as usize).max(64);
+    let by_keys =
+        crate::namekeys::key_neighbors(&keys, &uncovered, fopts.fallback_neighbors, max_df, 2);
+    let near: Vec<(u32, u32, f32)> = near.into_iter().chain(by_keys).collect();
+    // Add the documents related to each neighbour: versions of one text travel together.
+    let mut related: Vec<Vec<u32>> = vec![Vec::new(); n];
+    for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
+        related[r.a as usize].push(r.b);
+        related[r.b as usize].push(r.a);
+    }
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    for &(a, b, _) in &near {
+        pairs.push((a, b));
+        for (u, o) in [(a, b), (b, a)] {
+            if uncovered[u as usize] {
+                for &q in related[o as usize].iter().take(fopts.fallback_neighbors) {
+                    if q != u {
+                        pairs.push((u.min(q), u.max(q)));
+                    }
+                }
+            }
+        }
+    }
+    let known: std::collections::HashSet<(u32, u32)> =
+        relations.iter().map(|r| (r.a, r.b)).collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    pairs.retain(|p| !known.contains(p));
+    let mut chosen = vec![false; n];
+    for &(a, b) in &pairs {
+        chosen[a as usize] = true;
+        chosen[b as usize] = true;
+    }
+    let sv = embed_documents(docs, prepared, fallback, &chosen, chosen.clone(), progress)?;
+    stats.fallback_sentences_embedded = sv.weights.len();
+    let pairs: Vec<(u32, u32, f32)> = pairs
+        .into_iter()
+        .map(|(a, b)| (a, b, dot(sv.doc(a as usize), sv.doc(b as usize))))
+        .filter(|p| p.2 >= fopts.neighbor_min_cos)
+        .collect();
+    stats.semantic_candidates += pairs.len();
+    let rels = relate_by_meaning(prepared, &sv, &pairs, entities, fopts, progress);
+    Ok((rels, uncovered))
 }
 
 /// Align every candidate pair and keep those that relate.

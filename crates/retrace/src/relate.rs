@@ -106,6 +106,10 @@ pub struct SemanticOptions {
     pub min_coverage_other: f64,
     /// Mean bead similarity for that.
     pub min_mean_sim: f64,
+    /// Mean bead similarity for a same-language rewrite (paraphrases of different texts
+    /// on one topic look alike to some encoders; translations are checked against
+    /// `min_mean_sim`).
+    pub rewrite_min_mean_sim: f64,
     /// A partial translation (different languages) sharing only a few passages: at least
     /// `partial_min_beads` beads
     /// with mean similarity `partial_min_mean_sim` covering `partial_min_coverage` of both
@@ -126,6 +130,7 @@ impl Default for SemanticOptions {
             min_coverage: 0.7,
             min_coverage_other: 0.2,
             min_mean_sim: 0.55,
+            rewrite_min_mean_sim: 0.55,
             partial_min_beads: 3,
             partial_min_mean_sim: 0.7,
             partial_min_coverage: 0.1,
@@ -163,7 +168,12 @@ pub fn semantic_relation(
     let full = !al.beads.is_empty()
         && ca.max(cb) >= opts.min_coverage
         && ca.min(cb) >= opts.min_coverage_other
-        && al.mean_sim >= opts.min_mean_sim;
+        && al.mean_sim
+            >= if same_language {
+                opts.rewrite_min_mean_sim
+            } else {
+                opts.min_mean_sim
+            };
     // Same-language partial reuse is a copy (lexical) or a same-story report.
     let partial = !same_language
         && al.beads.len() >= opts.partial_min_beads

@@ -47,8 +47,12 @@ struct DocOut<'a> {
     tokens: u32,
     sentences: usize,
     boilerplate_lines: Vec<&'a str>,
-    /// Whether the encoder trusts vectors in this document's language (null: no encoder).
+    /// Whether an encoder trusts vectors in this document's language (null: no encoder).
     encoder_covered: Option<bool>,
+    /// The encoder whose vectors this document's rewrite, translation and same-story
+    /// relations rest on: the main one, the fallback for languages the main one does not
+    /// cover, or null (lexical evidence only).
+    encoder: Option<&'a str>,
     story: Option<&'a str>,
     parent: Option<&'a str>,
     why: Option<&'a str>,
@@ -134,7 +138,15 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> s
             tokens: p.main_tokens,
             sentences: p.sentences.len(),
             boilerplate_lines: p.boilerplate_lines(&d.text),
-            encoder_covered: scan.encoder.as_ref().map(|_| scan.covered[i]),
+            encoder_covered: scan
+                .encoder
+                .as_ref()
+                .map(|_| scan.covered[i] || scan.fallback_covered[i]),
+            encoder: match (&scan.encoder, &scan.fallback) {
+                (Some(e), _) if scan.covered[i] => Some(e.name.as_str()),
+                (_, Some(f)) if scan.fallback_covered[i] => Some(f.name.as_str()),
+                _ => None,
+            },
             story: scan
                 .stories
                 .get(i)
@@ -193,20 +205,44 @@ pub fn summary(scan: &Scan, top: usize) -> String {
     let _ = writeln!(out, "languages: {}", l.join(", "));
     match &scan.encoder {
         Some(e) => {
-            let off: Vec<&str> = langs
-                .iter()
-                .filter(|(k, _)| !e.languages.contains(k))
-                .map(|(k, _)| *k)
-                .collect();
-            let n_off = scan.covered.iter().filter(|c| !**c).count();
+            let langs_of = |keep: &dyn Fn(usize) -> bool| {
+                let mut l: Vec<&str> = (0..scan.docs.len())
+                    .filter(|&i| keep(i))
+                    .map(|i| scan.prepared[i].lang)
+                    .collect();
+                l.sort_unstable();
+                l.dedup();
+                l.join(", ")
+            };
+            let lexical_only = |i: usize| !scan.covered[i] && !scan.fallback_covered[i];
+            let n_off = (0..scan.docs.len()).filter(|&i| lexical_only(i)).count();
             let _ = writeln!(
                 out,
-                "encoder {}: {} sentences embedded; {} documents in languages it does not cover ({}) have lexical evidence only",
+                "encoder {}: {} sentences embedded; {} documents in languages it covers",
                 e.name,
                 s.sentences_embedded,
-                n_off,
-                if off.is_empty() { "none".to_string() } else { off.join(", ") }
+                scan.covered.iter().filter(|c| **c).count(),
             );
+            let n_fallback = scan.fallback_covered.iter().filter(|c| **c).count();
+            if let Some(f) = scan.fallback.as_ref().filter(|_| n_fallback > 0) {
+                let _ = writeln!(
+                    out,
+                    "fallback encoder {}: {} sentences embedded for {} documents in languages {} does not cover ({})",
+                    f.name,
+                    s.fallback_sentences_embedded,
+                    n_fallback,
+                    e.name,
+                    langs_of(&|i| scan.fallback_covered[i])
+                );
+            }
+            if n_off > 0 {
+                let _ = writeln!(
+                    out,
+                    "{} documents have lexical evidence only (languages no encoder covers: {})",
+                    n_off,
+                    langs_of(&lexical_only)
+                );
+            }
         }
         None => {
             let _ = writeln!(

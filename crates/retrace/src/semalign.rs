@@ -15,6 +15,12 @@ pub struct SemAlignOptions {
     pub min_sim: f32,
     /// Extra cost of a 1-2 or 2-1 merge over a 1-1 bead.
     pub merge_penalty: f32,
+    /// When set, a bead also needs this much more than the background similarity of the
+    /// pair: the mean similarity of each sentence of `a` to the sentences of `b` other than
+    /// its best match. Encoders that place every pair of sentences high (e5 models put
+    /// unrelated ones near 0.8) are read by how far a match stands out, the margin idea of
+    /// LASER and Vecalign, which works for every language pair alike.
+    pub margin: Option<f32>,
 }
 
 impl Default for SemAlignOptions {
@@ -22,6 +28,7 @@ impl Default for SemAlignOptions {
         SemAlignOptions {
             min_sim: 0.55,
             merge_penalty: 0.05,
+            margin: None,
         }
     }
 }
@@ -40,6 +47,8 @@ pub struct SemAlignment {
     pub beads: Vec<Bead>,
     pub coverage_a: f64,
     pub coverage_b: f64,
+    /// Background similarity of the pair (see [`SemAlignOptions::margin`]).
+    pub background: f64,
     /// Mean similarity of the beads.
     pub mean_sim: f64,
 }
@@ -86,7 +95,12 @@ pub fn align_sentences(
     let w = n + 1;
     let mut best = vec![0f32; (m + 1) * (n + 1)];
     let mut step = vec![Step::None; (m + 1) * (n + 1)];
-    let gain = |c: f32| c - opts.min_sim;
+    let background = background(&s, m, n);
+    let min_sim = match opts.margin {
+        Some(margin) => opts.min_sim.max(background + margin),
+        None => opts.min_sim,
+    };
+    let gain = |c: f32| c - min_sim;
     for i in 0..=m {
         for j in 0..=n {
             if i == 0 && j == 0 {
@@ -143,7 +157,7 @@ pub fn align_sentences(
                     Step::OneTwo => (1, 2, one_two(i, j)),
                     _ => (1, 1, s[(i - 1) * n + j - 1]),
                 };
-                if c >= opts.min_sim {
+                if c >= min_sim {
                     beads.push(Bead {
                         a: i - da..i,
                         b: j - db..j,
@@ -178,7 +192,22 @@ pub fn align_sentences(
         coverage_a: ca as f64 / ta as f64,
         coverage_b: cb as f64 / tb as f64,
         mean_sim,
+        background: background as f64,
     }
+}
+
+/// Mean of the `m` × `n` similarities `s` leaving out each row's maximum (the candidate
+/// match), so that a short pair's true matches do not raise it; 0 for a single column.
+fn background(s: &[f32], m: usize, n: usize) -> f32 {
+    if n < 2 {
+        return 0.0;
+    }
+    let mut sum = 0f64;
+    for row in s.chunks_exact(n) {
+        let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        sum += row.iter().map(|&x| x as f64).sum::<f64>() - max as f64;
+    }
+    (sum / (m * (n - 1)) as f64) as f32
 }
 
 #[cfg(test)]
@@ -225,5 +254,58 @@ mod tests {
         assert_eq!(pairs, vec![(0..1, 0..1), (2..3, 1..2), (3..4, 2..3)]);
         assert!((al.coverage_a - 0.75).abs() < 1e-9);
         assert!((al.coverage_b - 1.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_margin_keeps_only_matches_that_stand_out() {
+        // Every sentence of one document is close to every sentence of the other (cosine
+        // 0.64, as e5 places unrelated sentences); only sentence 1 of each has a real match
+        // (cosine 0.94).
+        let mk = |parts: &[(usize, f32)]| {
+            let mut v = [0f32; 8];
+            for &(i, x) in parts {
+                v[i] = x;
+            }
+            unit(&v)
+        };
+        let a = [
+            mk(&[(0, 0.8), (1, 0.6)]),
+            mk(&[(0, 0.8), (2, 0.6)]),
+            mk(&[(0, 0.8), (3, 0.6)]),
+        ];
+        let b = [
+            mk(&[(0, 0.8), (4, 0.6)]),
+            mk(&[(0, 0.8), (2, 0.5), (7, 0.33)]),
+            mk(&[(0, 0.8), (5, 0.6)]),
+        ];
+        let mut data = Vec::new();
+        for v in a.iter().chain(&b) {
+            data.extend_from_slice(v);
+        }
+        let sv = SentenceVectors {
+            dim: 8,
+            data,
+            offsets: vec![0, 3, 6],
+            weights: vec![10; 6],
+            doc_vectors: vec![0.0; 16],
+            covered: vec![true, true],
+        };
+        let plain = SemAlignOptions {
+            min_sim: 0.5,
+            ..SemAlignOptions::default()
+        };
+        assert_eq!(align_sentences(&sv, 0, 1, &plain).beads.len(), 3);
+        let margin = SemAlignOptions {
+            margin: Some(0.2),
+            ..plain
+        };
+        let al = align_sentences(&sv, 0, 1, &margin);
+        assert!((al.background - 0.64).abs() < 0.01, "{}", al.background);
+        let beads: Vec<(Range<usize>, Range<usize>)> = al
+            .beads
+            .iter()
+            .map(|b| (b.a.clone(), b.b.clone()))
+            .collect();
+        assert_eq!(beads, vec![(1..2, 1..2)]);
     }
 }

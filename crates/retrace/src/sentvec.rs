@@ -84,12 +84,25 @@ pub fn embed_corpus(
     encoder: &dyn Encoder,
     progress: &dyn Progress,
 ) -> Result<SentenceVectors, EncodeError> {
-    let dim = encoder.dim();
     let covered: Vec<bool> = prepared.iter().map(|p| encoder.covers(p.lang)).collect();
+    embed_documents(docs, prepared, encoder, &covered, covered.clone(), progress)
+}
+
+/// Embed the main sentences of the documents `which` selects; `covered` is recorded as is
+/// (whether the encoder's vectors of each document can be trusted).
+pub fn embed_documents(
+    docs: &[Document],
+    prepared: &[Prepared],
+    encoder: &dyn Encoder,
+    which: &[bool],
+    covered: Vec<bool>,
+    progress: &dyn Progress,
+) -> Result<SentenceVectors, EncodeError> {
+    let dim = encoder.dim();
     let mut offsets = vec![0u32];
     let mut refs: Vec<(usize, std::ops::Range<usize>)> = Vec::new();
     for (d, p) in prepared.iter().enumerate() {
-        if covered[d] {
+        if which[d] {
             for r in p.sentences.iter().take(MAX_SENTENCES) {
                 refs.push((d, r.start as usize..r.end as usize));
             }

@@ -157,6 +157,17 @@ impl WordEmbeddings {
     }
 }
 
+/// Where a [`Bert`] runs.
+#[derive(Default)]
+pub enum Accel {
+    /// On the CPU (weights packed for the fast kernel where the CPU has one).
+    #[default]
+    Cpu,
+    /// On a CUDA GPU.
+    #[cfg(feature = "cuda")]
+    Cuda(Box<crate::cuda::GpuBert>),
+}
+
 /// Weights of a whole encoder.
 pub struct Bert {
     pub config: BertConfig,
@@ -167,6 +178,7 @@ pub struct Bert {
     pub token_type: Vec<f32>,
     pub emb_ln: (Vec<f32>, Vec<f32>),
     pub layers: Vec<Layer>,
+    pub accel: Accel,
 }
 
 /// One model input: a window of token ids (special tokens included) belonging to text
@@ -213,6 +225,37 @@ pub fn windows(
 const CHUNK_TOKENS: usize = 1024;
 
 impl Bert {
+    /// Get ready to run on `device`: repack the weights for the CPU's fast kernel, or
+    /// upload them to the GPU.
+    pub fn prepare(&mut self, device: crate::Device) -> Result<(), String> {
+        match device {
+            crate::Device::Cpu => {
+                self.pack();
+                Ok(())
+            }
+            #[cfg(feature = "cuda")]
+            crate::Device::Cuda(ordinal) => {
+                let gpu = crate::cuda::GpuBert::new(self, ordinal)?;
+                self.accel = Accel::Cuda(Box::new(gpu));
+                Ok(())
+            }
+            #[cfg(not(feature = "cuda"))]
+            crate::Device::Cuda(_) => Err(
+                "this build of retrace has no GPU support (rebuild with `--features cuda`)".into(),
+            ),
+        }
+    }
+
+    /// The whole word-embedding table as f32 rows.
+    pub fn word_table(&self) -> Vec<f32> {
+        let h = self.config.hidden;
+        let mut out = vec![0f32; self.word.rows() * h];
+        for (id, row) in out.chunks_exact_mut(h).enumerate() {
+            self.word.lookup(id, row);
+        }
+        out
+    }
+
     /// Repack every layer's weights for the fast kernel where the CPU has one.
     pub fn pack(&mut self) {
         for l in &mut self.layers {
@@ -247,8 +290,25 @@ impl Bert {
     /// Encode `n_texts` texts given as windows (see [`windows`]): returns `n_texts` rows of
     /// `hidden` floats, each the weighted mean of its windows' pooled vectors (not yet
     /// normalised). Windows must have passed [`Bert::check`].
-    pub fn encode_windows(&self, windows: &[Window], n_texts: usize, pooling: Pooling) -> Vec<f32> {
+    pub fn encode_windows(
+        &self,
+        windows: &[Window],
+        n_texts: usize,
+        pooling: Pooling,
+    ) -> Result<Vec<f32>, String> {
         let h = self.config.hidden;
+        #[cfg(feature = "cuda")]
+        if let Accel::Cuda(gpu) = &self.accel {
+            let pooled = gpu.forward(windows, pooling)?;
+            let all = 0..windows.len();
+            return Ok(combine_windows(
+                windows,
+                std::slice::from_ref(&all),
+                &[pooled],
+                n_texts,
+                h,
+            ));
+        }
         // Group consecutive windows into chunks under a token budget; spread the work over
         // the rayon pool (one chunk runs single-threaded on one worker).
         let total: usize = windows.iter().map(|w| w.ids.len()).sum();
@@ -272,23 +332,7 @@ impl Bert {
             .par_iter()
             .map(|r| self.forward(&windows[r.clone()], pooling))
             .collect();
-
-        let mut out = vec![0f32; n_texts * h];
-        let mut weight = vec![0f32; n_texts];
-        for (r, p) in chunks.iter().zip(&pooled) {
-            for (w, v) in windows[r.clone()].iter().zip(p.chunks_exact(h)) {
-                let o = &mut out[w.text * h..(w.text + 1) * h];
-                for (a, b) in o.iter_mut().zip(v) {
-                    *a += w.weight * b;
-                }
-                weight[w.text] += w.weight;
-            }
-        }
-        for (row, &wt) in out.chunks_exact_mut(h).zip(&weight) {
-            let inv = if wt > 0.0 { 1.0 / wt } else { 1.0 };
-            row.iter_mut().for_each(|x| *x *= inv);
-        }
-        out
+        Ok(combine_windows(windows, &chunks, &pooled, n_texts, h))
     }
 
     /// Run the encoder over `windows` (concatenated); returns one pooled row per window.
@@ -417,6 +461,33 @@ struct Workspace {
     tmp: Vec<f32>,
     mid: Vec<f32>,
     scores: Vec<f32>,
+}
+
+/// Each text's vector: the weighted mean of its windows' pooled rows (`pooled[k]` holds the
+/// rows of the windows in `chunks[k]`).
+fn combine_windows(
+    windows: &[Window],
+    chunks: &[Range<usize>],
+    pooled: &[Vec<f32>],
+    n_texts: usize,
+    h: usize,
+) -> Vec<f32> {
+    let mut out = vec![0f32; n_texts * h];
+    let mut weight = vec![0f32; n_texts];
+    for (r, p) in chunks.iter().zip(pooled) {
+        for (w, v) in windows[r.clone()].iter().zip(p.chunks_exact(h)) {
+            let o = &mut out[w.text * h..(w.text + 1) * h];
+            for (a, b) in o.iter_mut().zip(v) {
+                *a += w.weight * b;
+            }
+            weight[w.text] += w.weight;
+        }
+    }
+    for (row, &wt) in out.chunks_exact_mut(h).zip(&weight) {
+        let inv = if wt > 0.0 { 1.0 / wt } else { 1.0 };
+        row.iter_mut().for_each(|x| *x *= inv);
+    }
+    out
 }
 
 thread_local! {

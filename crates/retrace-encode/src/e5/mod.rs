@@ -56,6 +56,8 @@ pub enum E5Error {
     Tokenizer(#[from] crate::unigram::UnigramError),
     #[error(transparent)]
     NotInstalled(#[from] crate::models::ModelError),
+    #[error("device: {0}")]
+    Device(String),
 }
 
 impl From<E5Error> for EncodeError {
@@ -99,7 +101,7 @@ impl E5Encoder {
         let tokenizer = E5Tokenizer::new(&std::mem::take(&mut file.tokenizer))?;
         let file = Arc::new(file);
         let mut bert = load_bert(&file)?;
-        bert.pack();
+        bert.prepare(crate::device()).map_err(E5Error::Device)?;
         Ok(E5Encoder {
             bert,
             tokenizer,
@@ -165,7 +167,8 @@ impl Encoder for E5Encoder {
         self.bert.check(&windows).map_err(EncodeError::Failed)?;
         let mut data = self
             .bert
-            .encode_windows(&windows, batch.len(), Pooling::Mean);
+            .encode_windows(&windows, batch.len(), Pooling::Mean)
+            .map_err(EncodeError::Failed)?;
         let dim = self.dim();
         for row in data.chunks_exact_mut(dim) {
             bert::l2_normalize(row);
@@ -242,5 +245,6 @@ fn load_bert(file: &Arc<E5File>) -> Result<Bert, E5FileError> {
         token_type,
         emb_ln: ln("emb.ln")?,
         layers,
+        accel: Default::default(),
     })
 }

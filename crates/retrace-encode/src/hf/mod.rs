@@ -42,6 +42,8 @@ pub enum HfError {
     Tokenizer(String),
     #[error("unsupported model: {0}")]
     Unsupported(String),
+    #[error("device: {0}")]
+    Device(String),
 }
 
 impl HfError {
@@ -166,7 +168,7 @@ impl HfEncoder {
         }
         let st = SafeTensors::open(&files)?;
         let mut bert = load_bert(&config, &st)?;
-        bert.pack();
+        bert.prepare(crate::device()).map_err(HfError::Device)?;
 
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| HfError::Tokenizer(e.to_string()))?;
@@ -299,7 +301,8 @@ impl Encoder for HfEncoder {
         self.bert.check(&windows).map_err(EncodeError::Failed)?;
         let mut data = self
             .bert
-            .encode_windows(&windows, batch.len(), self.pooling);
+            .encode_windows(&windows, batch.len(), self.pooling)
+            .map_err(EncodeError::Failed)?;
         for d in &self.dense {
             let h = d.linear.nin;
             let mut out = vec![0f32; batch.len() * d.linear.nout];
@@ -507,5 +510,6 @@ fn load_bert(c: &Config, st: &SafeTensors) -> Result<Bert, HfError> {
         token_type,
         emb_ln: ln("embeddings.LayerNorm")?,
         layers,
+        accel: Default::default(),
     })
 }
