@@ -69,6 +69,14 @@ fn main() {
         Command::Embed(a) => embed::run(a),
     };
     if let Err(e) = result {
+        // A reader that stopped early (`retrace model list | grep -q ...`) is not an error.
+        let broken_pipe = e.chain().any(|c| {
+            c.downcast_ref::<std::io::Error>()
+                .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        });
+        if broken_pipe {
+            std::process::exit(0);
+        }
         eprintln!("error: {e:#}");
         std::process::exit(1);
     }

@@ -41,26 +41,30 @@ pub fn run(args: ModelArgs) -> Result<()> {
             println!("installed {name} in {}", dir.display());
         }
         ModelCommand::List { model_dir } => {
+            use std::io::Write;
             let root = models::model_dir(model_dir.as_deref())?;
             let installed = models::list(model_dir.as_deref())?;
-            println!("model cache: {}", root.display());
+            let mut out = std::io::stdout().lock();
+            writeln!(out, "model cache: {}", root.display())?;
             for m in models::MODELS {
                 match installed.iter().find(|i| i.name == m.name) {
                     Some(i) => match &i.status {
-                        Ok(()) => println!(
+                        Ok(()) => writeln!(
+                            out,
                             "{:<8} installed  {:>6.1} MB  {}",
                             m.name,
                             i.bytes as f64 / 1e6,
                             i.dir.display()
-                        ),
-                        Err(why) => println!("{:<8} {why}", m.name),
+                        )?,
+                        Err(why) => writeln!(out, "{:<8} {why}", m.name)?,
                     },
-                    None => println!(
+                    None => writeln!(
+                        out,
                         "{:<8} not installed ({}; `{}`)",
                         m.name,
                         m.description,
                         models::install_command(m.name, model_dir.as_deref())
-                    ),
+                    )?,
                 }
             }
         }
