@@ -5,8 +5,7 @@
 //! A name (a capitalised word that does not open a sentence) becomes the first three
 //! consonants of its skeleton in Latin letters: Cyrillic is transliterated, diacritics are
 //! dropped, vowels are removed and consonants that scripts spell differently are merged
-//! (`Zelensky`, `Zelenski`, `Зеленський` and the inflected `Zelenskog` all give `slns`'s
-//! prefix `sln`). A number of two or more digits stays itself. Two documents score by the
+//! (`Zelensky`, `Zelenski`, `Зеленський` and the inflected `Zelenskog` all give `sln`). A number of two or more digits stays itself. Two documents score by the
 //! inverse document frequency of the keys they share, normalised like a cosine, and each
 //! query document keeps its best few partners. Keys held by more than `max_df` documents
 //! are ignored, so the cost grows with the corpus times that cap, not with all pairs.

@@ -84,6 +84,13 @@ extern "C" __global__ void bias_act(float* y, const float* bias, size_t n, int f
     y[i] = v;
 }
 
+// Index in [B, heads, L, d] of element `c` (of `heads * d`) of row `row` (of `B * L`).
+extern "C" __device__ size_t head_index(size_t row, int c, int L, int heads, int d) {
+    size_t b = row / L;
+    int t = row % L;
+    return ((b * heads + c / d) * L + t) * d + c % d;
+}
+
 // qkv [B*L, 3H] (+ bias) -> q, k, v [B, heads, L, d].
 extern "C" __global__ void split_heads(const float* qkv, const float* bias, float* q, float* k,
                                        float* v, int L, int heads, int d, size_t n) {
@@ -92,10 +99,7 @@ extern "C" __global__ void split_heads(const float* qkv, const float* bias, floa
     int h = heads * d;
     size_t row = i / h;
     int c = i % h;
-    int head = c / d, j = c % d;
-    size_t b = row / L;
-    int t = row % L;
-    size_t dst = ((b * heads + head) * L + t) * d + j;
+    size_t dst = head_index(row, c, L, heads, d);
     const float* src = qkv + row * 3 * h;
     q[dst] = src[c] + bias[c];
     k[dst] = src[h + c] + bias[h + c];
@@ -108,12 +112,7 @@ extern "C" __global__ void merge_heads(const float* ctx, float* out, int L, int 
     size_t i = (size_t)blockIdx.x * blockDim.x + threadIdx.x;
     if (i >= n) return;
     int h = heads * d;
-    size_t row = i / h;
-    int c = i % h;
-    int head = c / d, j = c % d;
-    size_t b = row / L;
-    int t = row % L;
-    out[i] = ctx[((b * heads + head) * L + t) * d + j];
+    out[i] = ctx[head_index(i / h, i % h, L, heads, d)];
 }
 
 // Row-wise softmax of scores [B*heads*L, L] (already scaled), keys at or past the window's

@@ -230,6 +230,42 @@ impl GpuBert {
         unsafe { self.blas.gemm(cfg, &l.w, x, y) }.map_err(|e| err("gemm", e))
     }
 
+    /// Threads per block for kernels that work on one row of `hidden` floats.
+    fn row_threads(&self) -> u32 {
+        (self.hidden.div_ceil(8).next_multiple_of(32)).clamp(128, 1024) as u32
+    }
+
+    /// `x = LayerNorm(x + y + bias)` over `rows` rows (`y` is overwritten).
+    fn residual_ln(
+        &self,
+        x: &mut CudaSlice<f32>,
+        y: &mut CudaSlice<f32>,
+        bias: &CudaSlice<f32>,
+        ln: &(CudaSlice<f32>, CudaSlice<f32>),
+        rows: usize,
+    ) -> Result<(), String> {
+        let h = self.hidden as i32;
+        let cfg = LaunchConfig {
+            grid_dim: (rows as u32, 1, 1),
+            block_dim: (self.row_threads(), 1, 1),
+            shared_mem_bytes: 0,
+        };
+        unsafe {
+            self.stream
+                .launch_builder(&self.k.add_bias_ln)
+                .arg(x)
+                .arg(y)
+                .arg(bias)
+                .arg(&ln.0)
+                .arg(&ln.1)
+                .arg(&h)
+                .arg(&self.eps)
+                .launch(cfg)
+        }
+        .map(|_| ())
+        .map_err(|e| err("kernel", e))
+    }
+
     fn forward_batch(&self, batch: &[&Window], pooling: Pooling) -> Result<Vec<f32>, String> {
         let (h, heads, ff) = (self.hidden, self.heads, self.ffn);
         let d = h / heads;
@@ -256,7 +292,7 @@ impl GpuBert {
         let mut tmp = alloc(t * h)?;
         let mut mid = alloc(t * ff)?;
         let mut scores = alloc(b * heads * l * l)?;
-        let threads = (h.div_ceil(8).next_multiple_of(32)).clamp(128, 1024) as u32;
+        let threads = self.row_threads();
         let rows_cfg = |rows: usize| LaunchConfig {
             grid_dim: (rows as u32, 1, 1),
             block_dim: (threads, 1, 1),
@@ -375,19 +411,7 @@ impl GpuBert {
                 )?;
             }
             self.linear(&layer.attn_out, &ctx, &mut tmp, t)?;
-            unsafe {
-                launch(
-                    s.launch_builder(&self.k.add_bias_ln)
-                        .arg(&mut x)
-                        .arg(&mut tmp)
-                        .arg(&layer.attn_out.b)
-                        .arg(&layer.attn_ln.0)
-                        .arg(&layer.attn_ln.1)
-                        .arg(&hi)
-                        .arg(&self.eps)
-                        .launch(rows_cfg(t)),
-                )?;
-            }
+            self.residual_ln(&mut x, &mut tmp, &layer.attn_out.b, &layer.attn_ln, t)?;
             self.linear(&layer.ffn_in, &x, &mut mid, t)?;
             unsafe {
                 launch(
@@ -401,19 +425,7 @@ impl GpuBert {
                 )?;
             }
             self.linear(&layer.ffn_out, &mid, &mut tmp, t)?;
-            unsafe {
-                launch(
-                    s.launch_builder(&self.k.add_bias_ln)
-                        .arg(&mut x)
-                        .arg(&mut tmp)
-                        .arg(&layer.ffn_out.b)
-                        .arg(&layer.out_ln.0)
-                        .arg(&layer.out_ln.1)
-                        .arg(&hi)
-                        .arg(&self.eps)
-                        .launch(rows_cfg(t)),
-                )?;
-            }
+            self.residual_ln(&mut x, &mut tmp, &layer.ffn_out.b, &layer.out_ln, t)?;
         }
         let mut pooled = alloc(b * h)?;
         let mean = i32::from(pooling == Pooling::Mean);
