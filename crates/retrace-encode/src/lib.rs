@@ -12,6 +12,7 @@ pub mod e5;
 pub mod hf;
 pub mod models;
 pub mod npz;
+pub mod qgemm;
 pub mod sentencepiece;
 pub mod unigram;
 pub mod use_m3;
@@ -48,6 +49,22 @@ pub fn device() -> Device {
     match DEVICE.load(Ordering::Relaxed) {
         o if o >= 0 => Device::Cuda(o as usize),
         _ => Device::Cpu,
+    }
+}
+
+/// 0: f32, 1: int8.
+static PRECISION: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
+
+/// Choose the arithmetic of the USE-m3 encoders loaded from now on (the CLI's `--precision`).
+pub fn set_precision(precision: use_m3::Precision) {
+    PRECISION.store(precision as u8, Ordering::Relaxed);
+}
+
+/// The precision chosen with [`set_precision`] (f32 by default).
+pub fn precision() -> use_m3::Precision {
+    match PRECISION.load(Ordering::Relaxed) {
+        1 => use_m3::Precision::Int8,
+        _ => use_m3::Precision::F32,
     }
 }
 
@@ -106,6 +123,12 @@ pub trait Encoder: Send + Sync {
     /// encoder tokenises; `None` by default.
     fn count_tokens(&self, text: &str) -> Option<usize> {
         let _ = text;
+        None
+    }
+
+    /// The arithmetic, where an encoder offers a choice (e.g. `int8/avx512-vnni`), for logs and
+    /// run records.
+    fn arithmetic(&self) -> Option<String> {
         None
     }
 

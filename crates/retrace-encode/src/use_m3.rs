@@ -22,6 +22,7 @@ use rayon::prelude::*;
 
 use crate::models;
 use crate::npz::{Data, Npz, NpzError};
+use crate::qgemm::{self, Kernel, QuantMatrix};
 use crate::sentencepiece::{SentencePiece, SentencePieceError};
 use crate::{Embeddings, EncodeError, Encoder};
 
@@ -245,9 +246,122 @@ fn layernorm(x: &mut [f32], g: &[f32], b: &[f32], eps: f32) {
     }
 }
 
+/// Arithmetic of the per-token layers (projection and convolutions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Precision {
+    /// f32 throughout (the reference's arithmetic).
+    #[default]
+    F32,
+    /// 8-bit integer matrix products (see [`crate::qgemm`]): the embedding table's 8-bit codes
+    /// and activations quantised per token (7 bits, scale and zero point of their own)
+    /// against weights quantised per column (8 bits); sums exact in i32, everything else f32.
+    Int8,
+}
+
+impl Precision {
+    /// `f32` or `int8`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Precision::F32 => "f32",
+            Precision::Int8 => "int8",
+        }
+    }
+}
+
+impl std::str::FromStr for Precision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "f32" => Ok(Precision::F32),
+            "int8" => Ok(Precision::Int8),
+            _ => Err(format!("unknown precision {s:?} (expected f32 or int8)")),
+        }
+    }
+}
+
+/// Weights of the int8 path, quantised once at load.
+struct QuantWeights {
+    kernel: Kernel,
+    proj: QuantMatrix,
+    /// Column sums of the f32 projection (the `lo` term of the dequantised embeddings).
+    proj_wsum: Vec<f32>,
+    /// Per branch, one `256 × 256` matrix per row of the n-gram window.
+    w1: [Vec<QuantMatrix>; 3],
+    w2: [Vec<QuantMatrix>; 3],
+}
+
+impl QuantWeights {
+    fn new(w: &Weights, kernel: Kernel) -> Self {
+        let mut proj_wsum = vec![0f32; PROJ];
+        for row in w.proj_w.chunks_exact(PROJ) {
+            for (s, &v) in proj_wsum.iter_mut().zip(row) {
+                *s += v;
+            }
+        }
+        let conv = |ws: &[Vec<f32>; 3]| -> [Vec<QuantMatrix>; 3] {
+            std::array::from_fn(|i| {
+                ws[i]
+                    .chunks_exact(CNN * CNN)
+                    .map(|part| QuantMatrix::quantize(part, CNN, CNN))
+                    .collect()
+            })
+        };
+        QuantWeights {
+            kernel,
+            proj: QuantMatrix::quantize(&w.proj_w, EMB, PROJ),
+            proj_wsum,
+            w1: conv(&w.w1),
+            w2: conv(&w.w2),
+        }
+    }
+}
+
+/// Quantises the token rows of the padded matrix `buf` (`CNN` columns; `row_of` lists them)
+/// into `q`, each with its own scale (`max |x| / 127`, written to `scale`) around the zero
+/// point; the zero rows between sentences become [`qgemm::ZERO_ROW`] (scale 0).
+fn quantize_rows(k: Kernel, buf: &[f32], row_of: &[usize], q: &mut Quantized) {
+    q.codes.fill(qgemm::ZERO_ROW);
+    q.scale.fill(0.0);
+    q.zp.fill(qgemm::ZERO_ROW);
+    for &r in row_of {
+        let rows = r * CNN..(r + 1) * CNN;
+        (q.scale[r], q.zp[r]) = qgemm::quantize_row(k, &buf[rows.clone()], &mut q.codes[rows]);
+    }
+}
+
+/// A padded matrix quantised row by row: codes, and each row's scale and zero point.
+#[derive(Default)]
+struct Quantized {
+    codes: Vec<u8>,
+    scale: Vec<f32>,
+    zp: Vec<u8>,
+}
+
+impl Quantized {
+    fn resize(&mut self, rows: usize) {
+        self.codes.resize(rows * CNN, qgemm::ZERO_ROW);
+        self.scale.resize(rows, 0.0);
+        self.zp.resize(rows, qgemm::ZERO_ROW);
+    }
+}
+
+/// `out (row o) = Σ_j window row j of qpad @ parts[j]`: one integer product per window row,
+/// each scaled by its own input row's scale and accumulated in f32.
+fn qconv(kernel: Kernel, m: usize, q: &Quantized, parts: &[QuantMatrix], out: &mut [f32]) {
+    for (j, part) in parts.iter().enumerate() {
+        let (a, zp, rs) = (&q.codes[j * CNN..], &q.zp[j..], &q.scale[j..]);
+        qgemm::qgemm(kernel, m, a, CNN, zp, part, rs, out, CNN, j > 0);
+    }
+}
+
 /// Per-worker buffers, grown on demand and reused across micro-batches.
 #[derive(Default)]
 struct Scratch {
+    emb_q: Vec<u8>,
+    emb_scale: Vec<f32>,
+    emb_lo: Vec<f32>,
+    emb_zp: Vec<u8>,
+    qpad: Quantized,
     ids: Vec<u32>,
     lens: Vec<usize>,
     feats: Vec<f32>,
@@ -274,6 +388,8 @@ fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
 pub struct UseM3 {
     tokenizer: SentencePiece,
     w: Weights,
+    /// Present with [`Precision::Int8`].
+    q: Option<QuantWeights>,
     token_budget: usize,
     chunk_sentences: usize,
     pool: Option<rayon::ThreadPool>,
@@ -313,13 +429,15 @@ impl UseM3 {
                 w.rows
             )));
         }
-        Ok(UseM3 {
+        let model = UseM3 {
             tokenizer,
             w,
+            q: None,
             token_budget: 1024,
             chunk_sentences: 256,
             pool: None,
-        })
+        };
+        model.with_precision(crate::precision())
     }
 
     /// Loads the installed model from the cache (see [`models::locate`]).
@@ -337,6 +455,41 @@ impl UseM3 {
             .map_err(|e| EncodeError::Failed(format!("cannot start {threads} threads: {e}")))?;
         self.pool = Some(pool);
         Ok(self)
+    }
+
+    /// Switches the per-token layers to `precision` (the default comes from
+    /// [`crate::set_precision`]); int8 weights are quantised here, once, for the kernel of
+    /// [`Kernel::select`] (an error when `RETRACE_INT8_KERNEL` names one this CPU lacks).
+    pub fn with_precision(mut self, precision: Precision) -> Result<Self, EncodeError> {
+        self.q = match precision {
+            Precision::Int8 => {
+                let kernel = Kernel::select().map_err(EncodeError::Failed)?;
+                Some(QuantWeights::new(&self.w, kernel))
+            }
+            Precision::F32 => None,
+        };
+        Ok(self)
+    }
+
+    /// Switches to the int8 path with this kernel (which the CPU must run: see
+    /// [`Kernel::detect`]); for tests and benchmarks that compare kernels.
+    pub fn with_int8_kernel(mut self, kernel: Kernel) -> Self {
+        self.q = Some(QuantWeights::new(&self.w, kernel));
+        self
+    }
+
+    /// The arithmetic of the per-token layers.
+    pub fn precision(&self) -> Precision {
+        if self.q.is_some() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+
+    /// The int8 kernel in use (`None` with f32).
+    pub fn int8_kernel(&self) -> Option<Kernel> {
+        self.q.as_ref().map(|q| q.kernel)
     }
 
     /// Tokens per micro-batch (default 1024): the GEMM height.
@@ -416,8 +569,21 @@ impl UseM3 {
         let n_sent = lens.len();
         let rows = PAD + t_count + PAD * n_sent;
 
-        // Embeddings, dequantised into the first 512 columns of the feature matrix.
+        // Embeddings, dequantised into the first 512 columns of the feature matrix (and, for
+        // the int8 path, their 8-bit codes gathered with each row's scale).
         let feats = sized(&mut s.feats, t_count * FEAT);
+        let int8 = self.q.as_ref();
+        let emb_q: &mut [u8] = if int8.is_some() {
+            if s.emb_q.len() < t_count * EMB {
+                s.emb_q.resize(t_count * EMB, 0);
+            }
+            &mut s.emb_q[..t_count * EMB]
+        } else {
+            &mut []
+        };
+        let emb_scale = sized(&mut s.emb_scale, t_count);
+        let emb_lo = sized(&mut s.emb_lo, t_count);
+        s.emb_zp.clear();
         for (t, &id) in ids.iter().enumerate() {
             let id = if (id as usize) < w.rows {
                 id as usize
@@ -430,15 +596,43 @@ impl UseM3 {
             for (f, &q) in feats[t * FEAT..t * FEAT + EMB].iter_mut().zip(q) {
                 *f = q as f32 * scale + lo;
             }
+            if int8.is_some() {
+                emb_q[t * EMB..(t + 1) * EMB].copy_from_slice(q);
+                let zp = (-lo / scale).round().clamp(0.0, 255.0);
+                s.emb_zp.push(zp as u8);
+                emb_scale[t] = scale;
+                emb_lo[t] = lo + zp * scale;
+            }
         }
 
         // Projection to the three 256-dim branch inputs, layer-normalised together.
         let x = sized(&mut s.x, t_count * PROJ);
-        sgemm(t_count, EMB, PROJ, feats, FEAT, &w.proj_w, x, PROJ, false);
-        for row in x.chunks_exact_mut(PROJ) {
-            for (v, &b) in row.iter_mut().zip(&w.proj_b) {
-                *v += b;
+        match int8 {
+            Some(q) => {
+                // (code · scale + lo) @ W = scale · ((code − zp) @ W) + (lo + zp · scale) · Σ_k W
+                // with zp the code of 0.0 in the row's chunk: the codes crowd around it (a
+                // spread of a few units), so centring them keeps the weights' rounding error
+                // off the large constant part, which the exact f32 column sums carry.
+                let zp = &s.emb_zp[..t_count];
+                qgemm::qgemm(
+                    q.kernel, t_count, emb_q, EMB, zp, &q.proj, emb_scale, x, PROJ, false,
+                );
+                for (row, &lo) in x.chunks_exact_mut(PROJ).zip(emb_lo.iter()) {
+                    for ((v, &b), &ws) in row.iter_mut().zip(&w.proj_b).zip(&q.proj_wsum) {
+                        *v += lo * ws + b;
+                    }
+                }
             }
+            None => {
+                sgemm(t_count, EMB, PROJ, feats, FEAT, &w.proj_w, x, PROJ, false);
+                for row in x.chunks_exact_mut(PROJ) {
+                    for (v, &b) in row.iter_mut().zip(&w.proj_b) {
+                        *v += b;
+                    }
+                }
+            }
+        }
+        for row in x.chunks_exact_mut(PROJ) {
             layernorm(row, &w.ln_proj_g, &w.ln_proj_b, w.eps);
         }
 
@@ -453,6 +647,10 @@ impl UseM3 {
         let pad_in = sized(&mut s.pad_in, rows * CNN);
         let pad_h = sized(&mut s.pad_h, rows * CNN);
         let pad_c = sized(&mut s.pad_c, rows * CNN);
+        let qpad = &mut s.qpad;
+        if int8.is_some() {
+            qpad.resize(rows);
+        }
         let zero_pads = |buf: &mut [f32]| {
             buf[..PAD * CNN].fill(0.0);
             let mut r = PAD;
@@ -471,17 +669,23 @@ impl UseM3 {
                     .copy_from_slice(&x[t * PROJ + i * CNN..t * PROJ + (i + 1) * CNN]);
             }
             // h = relu(window(x) @ w1 + b1) + x
-            sgemm(
-                m,
-                n * CNN,
-                CNN,
-                pad_in,
-                CNN,
-                &w.w1[i],
-                &mut pad_h[left * CNN..],
-                CNN,
-                false,
-            );
+            match int8 {
+                Some(q) => {
+                    quantize_rows(q.kernel, pad_in, row_of, qpad);
+                    qconv(q.kernel, m, qpad, &q.w1[i], &mut pad_h[left * CNN..]);
+                }
+                None => sgemm(
+                    m,
+                    n * CNN,
+                    CNN,
+                    pad_in,
+                    CNN,
+                    &w.w1[i],
+                    &mut pad_h[left * CNN..],
+                    CNN,
+                    false,
+                ),
+            }
             for &r in row_of {
                 let h = &mut pad_h[r * CNN..(r + 1) * CNN];
                 let xs = &pad_in[r * CNN..(r + 1) * CNN];
@@ -491,17 +695,23 @@ impl UseM3 {
             }
             zero_pads(pad_h);
             // c = relu(window(h) @ w2 + b2) + h, into the feature matrix.
-            sgemm(
-                m,
-                n * CNN,
-                CNN,
-                pad_h,
-                CNN,
-                &w.w2[i],
-                &mut pad_c[left * CNN..],
-                CNN,
-                false,
-            );
+            match int8 {
+                Some(q) => {
+                    quantize_rows(q.kernel, pad_h, row_of, qpad);
+                    qconv(q.kernel, m, qpad, &q.w2[i], &mut pad_c[left * CNN..]);
+                }
+                None => sgemm(
+                    m,
+                    n * CNN,
+                    CNN,
+                    pad_h,
+                    CNN,
+                    &w.w2[i],
+                    &mut pad_c[left * CNN..],
+                    CNN,
+                    false,
+                ),
+            }
             let off = EMB + i * CNN;
             for (t, &r) in row_of.iter().enumerate() {
                 let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];
@@ -579,6 +789,13 @@ impl Encoder for UseM3 {
         let mut ids = Vec::new();
         self.tokenize(text, &mut ids);
         Some(ids.len())
+    }
+
+    fn arithmetic(&self) -> Option<String> {
+        Some(match self.int8_kernel() {
+            Some(k) => format!("int8/{}", k.name()),
+            None => "f32".to_string(),
+        })
     }
 
     fn encode(&self, batch: &[&str]) -> Result<Embeddings, EncodeError> {

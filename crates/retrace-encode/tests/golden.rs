@@ -95,3 +95,73 @@ fn empty_and_odd_inputs_give_unit_vectors() {
     model.tokenize("", &mut ids);
     assert_eq!(ids, vec![1, 2]);
 }
+
+#[test]
+fn int8_embeddings_stay_close_to_the_reference() {
+    use retrace_encode::use_m3::Precision;
+    let (Some(golden), Some(model)) = (common::golden("use-m3"), common::model()) else {
+        return;
+    };
+    let model = model.with_precision(Precision::Int8).expect("int8");
+    let kernel = model.int8_kernel().expect("int8 kernel");
+    let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();
+    let emb = model.encode(&texts).expect("encode");
+    let mut worst = (f32::MAX, "");
+    let mut sum = 0.0;
+    for (i, g) in golden.iter().enumerate() {
+        let c = common::cosine(emb.row(i), &g.embedding);
+        sum += c;
+        if c < worst.0 {
+            worst = (c, &g.text);
+        }
+    }
+    println!(
+        "int8 ({}): min cosine to the reference {:.6} ({:?}), mean {:.6}",
+        kernel.name(),
+        worst.0,
+        worst.1,
+        sum / golden.len() as f32
+    );
+    assert!(
+        worst.0 >= 0.995,
+        "int8: min cosine {} < 0.995 for {:?}",
+        worst.0,
+        worst.1
+    );
+    // Activations are quantised per token: a sentence alone embeds as in a batch.
+    for i in [0, 57, 299] {
+        let one = model.encode(&texts[i..i + 1]).expect("encode one");
+        let c = common::cosine(one.row(0), emb.row(i));
+        assert!(
+            c > 0.99999,
+            "int8 sentence {i} alone vs in batch: cosine {c}"
+        );
+    }
+    // Every kernel this CPU runs gives the same vectors, bit for bit (exact integer sums, one
+    // epilogue); the portable one on a few sentences only (it is slow).
+    use retrace_encode::qgemm::Kernel;
+    let best = Kernel::detect();
+    let mut others = vec![Kernel::Portable];
+    if best == Kernel::Vnni {
+        others.push(Kernel::Avx512Bw);
+    }
+    for k in others.into_iter().filter(|&k| k != kernel) {
+        let n = if k.is_fast() { texts.len() } else { 12 };
+        let other = common::model()
+            .expect("model")
+            .with_int8_kernel(k)
+            .encode(&texts[..n])
+            .expect("encode");
+        assert_eq!(
+            other.data[..],
+            emb.data[..n * emb.dim],
+            "kernel {} differs from {}",
+            k.name(),
+            kernel.name()
+        );
+        println!(
+            "int8 kernel {} gives identical vectors ({n} sentences)",
+            k.name()
+        );
+    }
+}

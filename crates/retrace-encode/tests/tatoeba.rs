@@ -2,10 +2,12 @@
 //! `shared/golden/use-m3/tatoeba.json`: for each language, every foreign sentence retrieves
 //! its nearest English sentence by cosine (xx→en) and vice versa (en→xx); accuracy is the
 //! share retrieving their own translation. Each direction and their mean must be within 0.5
-//! points of the reference for every language listed there.
+//! points of the reference for every language listed there, with the f32 arithmetic and with
+//! the int8 path.
 
 mod common;
 
+use retrace_encode::use_m3::{Precision, UseM3};
 use retrace_encode::{Embeddings, Encoder};
 
 fn read_lines(path: &std::path::Path) -> Vec<String> {
@@ -64,6 +66,25 @@ fn tatoeba_accuracy_matches_the_reference() {
     let (Some(shared), Some(model)) = (common::shared_dir(), common::model()) else {
         return;
     };
+    check(&shared, &model);
+}
+
+#[test]
+fn tatoeba_accuracy_with_int8_matches_the_reference() {
+    let (Some(shared), Some(model)) = (common::shared_dir(), common::model()) else {
+        return;
+    };
+    let model = model.with_precision(Precision::Int8).expect("int8");
+    let kernel = model.int8_kernel().expect("int8 kernel");
+    if !kernel.is_fast() && std::env::var_os("CI").is_none() {
+        eprintln!("NOTICE: no AVX-512BW on this CPU: the portable int8 kernel is too slow for Tatoeba; skipping");
+        return;
+    }
+    println!("int8 kernel: {}", kernel.name());
+    check(&shared, &model);
+}
+
+fn check(shared: &std::path::Path, model: &UseM3) {
     let golden: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(shared.join("golden/use-m3/tatoeba.json"))
             .expect("read tatoeba.json"),
