@@ -28,9 +28,10 @@ pub struct EmbedArgs {
     /// (builds with the `cuda` feature).
     #[arg(long, default_value = "cpu", value_parser = crate::parse_device)]
     device: retrace_encode::Device,
-    /// Arithmetic of the use-m3 encoder: f32, or int8 (8-bit integer products, ~2x faster on
-    /// CPUs with AVX-512, cosine >= 0.999 to f32; docs/encoders.md).
-    #[arg(long, default_value = "f32", value_name = "f32|int8")]
+    /// Arithmetic of the use-m3 encoder: f32, int8 (8-bit integer products: 2-3x faster with
+    /// AVX-512, cosine >= 0.998 to f32; docs/encoders.md), or auto (int8 where the CPU has
+    /// AVX-512BW, else f32).
+    #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     precision: retrace_encode::use_m3::Precision,
     /// Sentences per encoder call.
     #[arg(long, default_value_t = 8192)]

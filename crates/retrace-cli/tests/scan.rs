@@ -371,3 +371,80 @@ fn device_choice_is_validated_and_a_missing_gpu_is_a_clear_error() {
         "{err}"
     );
 }
+
+#[test]
+fn precision_is_validated_and_int8_vectors_stay_close_to_f32() {
+    let o = bin()
+        .args(["embed", "--precision", "int4"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("expected auto, f32 or int8"));
+    let embed = |precision: &str, kernel: Option<&str>| {
+        let mut cmd = bin();
+        cmd.args(["embed", "--precision", precision]);
+        if let Some(k) = kernel {
+            cmd.env("RETRACE_INT8_KERNEL", k);
+        }
+        let mut child = cmd
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all("The harbour reopened on Monday.\nLe port a rouvert lundi.\n".as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    };
+    let f32_run = embed("f32", None);
+    if !f32_run.status.success() {
+        let err = String::from_utf8_lossy(&f32_run.stderr);
+        assert!(err.contains("retrace model install use-m3"), "{err}");
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI: use-m3 missing: {err}"
+        );
+        eprintln!("NOTICE: use-m3 is not installed; skipping the int8 comparison");
+        return;
+    }
+    // A kernel this CPU does not run (or a made-up one) is an error naming the variable.
+    let bad = embed("int8", Some("avx9000"));
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("RETRACE_INT8_KERNEL"));
+    let vectors = |o: &std::process::Output| -> Vec<Vec<f64>> {
+        String::from_utf8_lossy(&o.stdout)
+            .lines()
+            .map(|l| {
+                let v: serde_json::Value = serde_json::from_str(l).unwrap();
+                v["vector"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect()
+    };
+    let want = vectors(&f32_run);
+    // The portable kernel runs everywhere and gives the same vectors as the SIMD ones.
+    let portable = embed("int8", Some("portable"));
+    assert!(portable.status.success());
+    let got = vectors(&portable);
+    assert_eq!(got.len(), 2);
+    for (g, w) in got.iter().zip(&want) {
+        let cos: f64 = g.iter().zip(w).map(|(a, b)| a * b).sum();
+        assert!(cos > 0.995 && cos < 1.0 + 1e-6, "int8 vs f32 cosine {cos}");
+        assert!(g != w, "int8 must differ from f32 in the last bits");
+    }
+    let auto = embed("int8", None);
+    assert_eq!(
+        vectors(&auto),
+        got,
+        "the default kernel differs from the portable one"
+    );
+}

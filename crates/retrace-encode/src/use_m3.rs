@@ -268,13 +268,28 @@ impl Precision {
     }
 }
 
+impl Precision {
+    /// int8 where this CPU has a fast int8 kernel (AVX-512BW), else f32.
+    pub fn auto() -> Precision {
+        if Kernel::detect().is_fast() {
+            Precision::Int8
+        } else {
+            Precision::F32
+        }
+    }
+}
+
 impl std::str::FromStr for Precision {
     type Err = String;
+    /// `f32`, `int8`, or `auto` ([`Precision::auto`]).
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "f32" => Ok(Precision::F32),
             "int8" => Ok(Precision::Int8),
-            _ => Err(format!("unknown precision {s:?} (expected f32 or int8)")),
+            "auto" => Ok(Precision::auto()),
+            _ => Err(format!(
+                "unknown precision {s:?} (expected auto, f32 or int8)"
+            )),
         }
     }
 }
@@ -375,6 +390,12 @@ struct Scratch {
     y0: Vec<f32>,
     y1: Vec<f32>,
     y2: Vec<f32>,
+}
+
+thread_local! {
+    /// Each worker thread's buffers, kept between chunks and calls (~15 MB at the default
+    /// token budget) so that no chunk starts from fresh, page-faulting memory.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::default();
 }
 
 fn sized(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
@@ -520,8 +541,8 @@ impl UseM3 {
             texts
                 .par_chunks(chunk)
                 .zip(out.par_chunks_mut(chunk * DIM))
-                .for_each_init(Scratch::default, |scratch, (texts, out)| {
-                    self.encode_chunk(texts, out, scratch)
+                .for_each(|(texts, out)| {
+                    SCRATCH.with(|s| self.encode_chunk(texts, out, &mut s.borrow_mut()))
                 });
         };
         match &self.pool {
@@ -540,6 +561,10 @@ impl UseM3 {
         }
         let ids = std::mem::take(&mut s.ids);
         let lens = std::mem::take(&mut s.lens);
+        let mut pooled = std::mem::take(&mut s.pooled);
+        if pooled.len() < texts.len() * FEAT {
+            pooled.resize(texts.len() * FEAT, 0.0);
+        }
         let (mut first, mut tok0) = (0, 0);
         while first < texts.len() {
             let mut last = first;
@@ -549,21 +574,26 @@ impl UseM3 {
                 tokens += lens[last];
                 last += 1;
             }
-            self.forward(
+            self.tokens_forward(
                 &ids[tok0..tok0 + tokens],
                 &lens[first..last],
-                &mut out[first * DIM..last * DIM],
+                &mut pooled[first * FEAT..last * FEAT],
                 s,
             );
             tok0 += tokens;
             first = last;
         }
+        // The sentence head once for the whole chunk: its GEMMs are short (one row per
+        // sentence), so fewer, taller calls repack the weights less often.
+        self.head(&pooled[..texts.len() * FEAT], &lens, out, s);
         s.ids = ids;
         s.lens = lens;
+        s.pooled = pooled;
     }
 
-    /// The forward pass for one micro-batch of sentences (`lens` tokens each, ids flat).
-    fn forward(&self, ids: &[u32], lens: &[usize], out: &mut [f32], s: &mut Scratch) {
+    /// The per-token layers for one micro-batch of sentences (`lens` tokens each, ids flat):
+    /// writes each sentence's sum of layer-normalised features to `pooled` (`FEAT` each).
+    fn tokens_forward(&self, ids: &[u32], lens: &[usize], pooled: &mut [f32], s: &mut Scratch) {
         let w = &self.w;
         let t_count = ids.len();
         let n_sent = lens.len();
@@ -724,7 +754,6 @@ impl UseM3 {
         }
 
         // Layer norm, then the sum over each sentence's tokens.
-        let pooled = sized(&mut s.pooled, n_sent * FEAT);
         pooled.fill(0.0);
         let mut t = 0;
         for (sent, &len) in lens.iter().enumerate() {
@@ -737,8 +766,12 @@ impl UseM3 {
             }
             t += len;
         }
+    }
 
-        // Sentence head.
+    /// The sentence head: projection of the pooled features, residual MLP, tanh, L2 norm.
+    fn head(&self, pooled: &[f32], lens: &[usize], out: &mut [f32], s: &mut Scratch) {
+        let w = &self.w;
+        let n_sent = lens.len();
         let mean = sized(&mut s.mean, n_sent * DIM);
         sgemm(n_sent, FEAT, DIM, pooled, FEAT, &w.cnn_w, mean, DIM, false);
         for (row, &len) in mean.chunks_exact_mut(DIM).zip(lens) {
