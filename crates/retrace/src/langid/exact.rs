@@ -53,7 +53,13 @@ fn pack(a: char, b: char, c: char) -> u64 {
 struct Alphabets {
     chars: Vec<char>,
     langs: Vec<Vec<Lang>>,
+    /// Position in `chars` of each character below [`DENSE_CHARS`] (`u16::MAX`: none).
+    dense: Vec<u16>,
 }
+
+/// Characters looked up in a table rather than by binary search (Latin with Vietnamese
+/// letters, Cyrillic).
+const DENSE_CHARS: usize = 0x2000;
 
 impl Alphabets {
     fn new(alphabets: &[(Lang, &str)]) -> Self {
@@ -65,8 +71,27 @@ impl Alphabets {
         }
         let mut char_lang: Vec<_> = map.into_iter().collect();
         char_lang.sort_unstable_by_key(|(c, _)| *c);
-        let (chars, langs) = char_lang.into_iter().unzip();
-        Alphabets { chars, langs }
+        let (chars, langs): (Vec<char>, _) = char_lang.into_iter().unzip();
+        let mut dense = vec![u16::MAX; DENSE_CHARS];
+        for (i, &c) in chars.iter().enumerate() {
+            if (c as usize) < DENSE_CHARS {
+                dense[c as usize] = i as u16;
+            }
+        }
+        Alphabets {
+            chars,
+            langs,
+            dense,
+        }
+    }
+
+    /// Position of `ch` in `chars`.
+    #[inline]
+    fn position(&self, ch: char) -> Option<usize> {
+        match self.dense.get(ch as usize) {
+            Some(&p) => (p != u16::MAX).then_some(p as usize),
+            None => self.chars.binary_search(&ch).ok(),
+        }
     }
 
     /// whatlang's `generic_alphabet_calculate_scores`: (letters counted, scores best first).
@@ -79,7 +104,7 @@ impl Alphabets {
                 continue;
             }
             max_raw_score += 1;
-            if let Ok(position) = self.chars.binary_search(&ch) {
+            if let Some(position) = self.position(ch) {
                 char_scores[position] += 2;
             }
         }
@@ -263,12 +288,30 @@ impl Group {
             c2 = c3;
         }
         all.sort_unstable();
-        let mut counted: Vec<(u32, u64)> = all
+        // Rank the distinct trigrams most frequent first, ties by trigram descending (as
+        // whatlang's sort of `(count, trigram)` pairs in descending order; a total order, so
+        // any sort agrees): a counting sort by frequency of the trigrams taken in descending
+        // order.
+        let mut distinct: Vec<(u32, u64)> = all
             .chunk_by(|x, y| x == y)
+            .rev()
             .map(|g| (g.len() as u32, g[0]))
             .collect();
-        // Most frequent first, ties by trigram descending (a total order: any sort agrees).
-        counted.sort_unstable_by(|a, b| b.cmp(a));
+        let max_count = distinct.iter().map(|d| d.0).max().unwrap_or(0) as usize;
+        // `start[c]`: first rank of the trigrams seen `c` times.
+        let mut start = vec![0usize; max_count + 2];
+        for d in &distinct {
+            start[max_count - d.0 as usize + 1] += 1;
+        }
+        for c in 1..start.len() {
+            start[c] += start[c - 1];
+        }
+        let mut counted = vec![(0u32, 0u64); distinct.len()];
+        for d in distinct.drain(..) {
+            let slot = &mut start[max_count - d.0 as usize];
+            counted[*slot] = d;
+            *slot += 1;
+        }
         counted.truncate(TEXT_TRIGRAMS_SIZE);
         let count = counted.len();
         // Per language: the sum over its profile of |text rank - profile rank|, or the
