@@ -2,7 +2,7 @@
 //! collection, with the time spent in each stage.
 
 use crate::align::Passage;
-use crate::align::{align, AlignOptions};
+use crate::align::{align_sides, AlignOptions, Side};
 use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
 use crate::dates::{document_date, Date};
 use crate::document::Document;
@@ -506,28 +506,68 @@ pub fn align_candidates(
     progress: &dyn Progress,
 ) -> Vec<Relation> {
     progress.start("align", cands.len() as u64);
-    // Group by `a` so that each `a` is tokenised once.
+    // Group by `a` so that each `a` is prepared once; the sides of the documents met last
+    // are kept, since a document's candidates are mostly its neighbours in the collection.
     let groups: Vec<&[Candidate]> = cands.chunk_by(|x, y| x.a == y.a).collect();
     let mut rels: Vec<Relation> = groups
         .par_iter()
-        .map_init(Tokenizer::default, |tk, g| {
-            let a = g[0].a as usize;
-            let ta = prepared[a].tokens(&docs[a].text, tk);
-            let mut out = Vec::new();
-            for c in g.iter() {
-                let b = c.b as usize;
-                let tb = prepared[b].tokens(&docs[b].text, tk);
-                let al = align(&ta, &tb, &opts.align);
-                if let Some(r) = lexical_relation(c.a, c.b, al, &opts.relate) {
-                    out.push(r);
+        .map_init(
+            || (Tokenizer::default(), SideCache::default()),
+            |(tk, cache), g| {
+                let a = g[0].a as usize;
+                let sa = cache.side(a, docs, prepared, tk);
+                let mut out = Vec::new();
+                for c in g.iter() {
+                    let b = c.b as usize;
+                    let sb = cache.side(b, docs, prepared, tk);
+                    let al = align_sides(&sa, &sb, &opts.align);
+                    if let Some(r) = lexical_relation(c.a, c.b, al, &opts.relate) {
+                        out.push(r);
+                    }
                 }
-            }
-            progress.advance(g.len() as u64);
-            out
-        })
+                progress.advance(g.len() as u64);
+                out
+            },
+        )
         .flatten()
         .collect();
     progress.finish();
     rels.sort_by_key(|r| (r.a, r.b));
     rels
+}
+
+/// Documents whose alignment sides a worker keeps.
+const SIDE_CACHE_DOCS: usize = 64;
+/// Documents with more tokens than this are not kept (at most ~12 MB a worker).
+const SIDE_CACHE_MAX_TOKENS: usize = 4096;
+
+/// The alignment sides of the documents prepared last (round robin), by document index.
+#[derive(Default)]
+struct SideCache {
+    entries: Vec<(usize, std::rc::Rc<Side>)>,
+    next: usize,
+}
+
+impl SideCache {
+    fn side(
+        &mut self,
+        d: usize,
+        docs: &[Document],
+        prepared: &[Prepared],
+        tk: &mut Tokenizer,
+    ) -> std::rc::Rc<Side> {
+        if let Some(e) = self.entries.iter().find(|e| e.0 == d) {
+            return e.1.clone();
+        }
+        let side = std::rc::Rc::new(Side::new(prepared[d].tokens(&docs[d].text, tk)));
+        if side.tokens().len() <= SIDE_CACHE_MAX_TOKENS {
+            if self.entries.len() < SIDE_CACHE_DOCS {
+                self.entries.push((d, side.clone()));
+            } else {
+                self.entries[self.next] = (d, side.clone());
+                self.next = (self.next + 1) % SIDE_CACHE_DOCS;
+            }
+        }
+        side
+    }
 }

@@ -51,68 +51,13 @@ impl Prepared {
     }
 
     /// Tokens of the main text, in order.
-    ///
-    /// Alignment asks for the tokens of one document again and again (once per candidate
-    /// pair it is in), so the tokens of the last few documents are kept per thread, keyed
-    /// by a hash of the text and of its main lines.
     pub fn tokens(&self, text: &str, tk: &mut Tokenizer) -> Vec<Token> {
-        let mut key = xxhash_rust::xxh3::Xxh3::new();
-        key.update(text.as_bytes());
-        for r in self.main_lines() {
-            key.update(&(r.start as u64).to_le_bytes());
-            key.update(&(r.end as u64).to_le_bytes());
-        }
-        let key = key.digest128();
-        if let Some(t) = TOKEN_CACHE.with(|c| c.borrow().get(key)) {
-            return t;
-        }
         let mut out = Vec::with_capacity(self.main_tokens as usize);
         for r in self.main_lines() {
             tk.tokenize(text, r, &mut out);
         }
-        TOKEN_CACHE.with(|c| c.borrow_mut().put(key, &out));
         out
     }
-}
-
-/// Documents whose tokens each thread keeps.
-const TOKEN_CACHE_DOCS: usize = 32;
-/// Documents with more tokens than this are not kept (at most ~3 MB a thread).
-const TOKEN_CACHE_MAX_TOKENS: usize = 4096;
-
-/// The tokens of the documents tokenised last (round robin).
-#[derive(Default)]
-struct TokenCache {
-    entries: Vec<(u128, Vec<Token>)>,
-    next: usize,
-}
-
-impl TokenCache {
-    fn get(&self, key: u128) -> Option<Vec<Token>> {
-        self.entries
-            .iter()
-            .find(|e| e.0 == key)
-            .map(|e| e.1.clone())
-    }
-
-    fn put(&mut self, key: u128, tokens: &[Token]) {
-        if tokens.len() > TOKEN_CACHE_MAX_TOKENS {
-            return;
-        }
-        if self.entries.len() < TOKEN_CACHE_DOCS {
-            self.entries.push((key, tokens.to_vec()));
-        } else {
-            let e = &mut self.entries[self.next];
-            e.0 = key;
-            e.1.clear();
-            e.1.extend_from_slice(tokens);
-            self.next = (self.next + 1) % TOKEN_CACHE_DOCS;
-        }
-    }
-}
-
-thread_local! {
-    static TOKEN_CACHE: std::cell::RefCell<TokenCache> = std::cell::RefCell::default();
 }
 
 /// Options for the prepare stage.
