@@ -6,51 +6,85 @@
 
 use rayon::prelude::*;
 
-/// The anchors held by at least two documents, sorted by hash (an anchor of one document
-/// pairs nothing, so it is not kept).
+/// Marks an anchor held by one document only (it pairs nothing).
+pub const UNSHARED: u32 = u32::MAX;
+
+/// The anchors held by at least two documents, each with the (ascending) documents holding
+/// it. An anchor of one document pairs nothing, so it is not kept.
 #[derive(Debug, Default)]
 pub struct AnchorIndex {
-    entries: Vec<(u32, u32)>,
+    /// `docs[starts[k]..starts[k + 1]]` hold shared anchor `k`.
+    starts: Vec<u32>,
+    docs: Vec<u32>,
 }
 
 impl AnchorIndex {
-    /// Build from each document's anchors, which must be sorted and deduplicated.
-    pub fn build<A: AsRef<[u32]>>(per_doc: &[A]) -> Self {
-        let mut entries = Vec::with_capacity(per_doc.iter().map(|a| a.as_ref().len()).sum());
+    /// Build from each document's anchors, which must be sorted and deduplicated. Each anchor
+    /// is replaced in place by its number in the index, or [`UNSHARED`]: the numbers are all
+    /// [`AnchorIndex::shared_counts`] needs, and no map from hashes is kept.
+    pub fn build(per_doc: &mut [Vec<u32>]) -> Self {
+        // The shared hashes, sorted, with the number of documents holding each.
+        let mut all: Vec<u32> = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
+        for anchors in per_doc.iter() {
+            all.extend_from_slice(anchors);
+        }
+        all.par_sort_unstable();
+        let mut keys: Vec<u32> = Vec::new();
+        let mut starts: Vec<u32> = vec![0];
+        let mut total = 0u32;
+        for g in all.chunk_by(|x, y| x == y) {
+            if g.len() >= 2 {
+                keys.push(g[0]);
+                total += g.len() as u32;
+                starts.push(total);
+            }
+        }
+        drop(all);
+        // Look-up of a hash: the keys sharing its top 16 bits, then a binary search.
+        let mut buckets = vec![0u32; (1 << 16) + 1];
+        for &k in &keys {
+            buckets[(k >> 16) as usize + 1] += 1;
+        }
+        for i in 1..buckets.len() {
+            buckets[i] += buckets[i - 1];
+        }
+        per_doc.par_iter_mut().for_each(|anchors| {
+            for h in anchors.iter_mut() {
+                let top = (*h >> 16) as usize;
+                let (lo, hi) = (buckets[top] as usize, buckets[top + 1] as usize);
+                *h = match keys[lo..hi].binary_search(h) {
+                    Ok(i) => (lo + i) as u32,
+                    Err(_) => UNSHARED,
+                };
+            }
+        });
+        drop(keys);
+        drop(buckets);
+        // Documents ascending within each anchor: filled in document order.
+        let mut next: Vec<u32> = starts[..starts.len() - 1].to_vec();
+        let mut docs = vec![0u32; total as usize];
         for (d, anchors) in per_doc.iter().enumerate() {
-            entries.extend(anchors.as_ref().iter().map(|&h| (h, d as u32)));
-        }
-        entries.par_sort_unstable();
-        // Keep only the anchors held by two documents or more, in place.
-        let mut kept = 0;
-        let mut i = 0;
-        while i < entries.len() {
-            let mut j = i + 1;
-            while j < entries.len() && entries[j].0 == entries[i].0 {
-                j += 1;
+            for &k in anchors.iter().filter(|&&k| k != UNSHARED) {
+                let slot = &mut next[k as usize];
+                docs[*slot as usize] = d as u32;
+                *slot += 1;
             }
-            if j - i >= 2 {
-                entries.copy_within(i..j, kept);
-                kept += j - i;
-            }
-            i = j;
         }
-        entries.truncate(kept);
-        entries.shrink_to_fit();
-        AnchorIndex { entries }
+        AnchorIndex { starts, docs }
     }
 
     /// Number of (anchor, document) entries kept.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.docs.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.docs.is_empty()
     }
 
     /// Pairs `(a, b)`, `a < b`, with the number of anchors they share, counting only anchors
     /// held by at most `max_df` documents, keeping pairs for which `keep(a, b, shared)` holds.
+    /// `per_doc` holds each document's anchors as numbered by [`AnchorIndex::build`].
     /// Sorted by pair. Runs per document in parallel; memory beyond the index is one buffer
     /// per thread plus the kept pairs.
     pub fn shared_counts<A: AsRef<[u32]> + Sync>(
@@ -59,29 +93,23 @@ impl AnchorIndex {
         max_df: usize,
         keep: impl Fn(u32, u32, u32) -> bool + Sync,
     ) -> Vec<((u32, u32), u32)> {
-        let e = &self.entries;
-        // Posting ranges of the anchors held by 2..=max_df documents; the rest pair nothing.
-        let mut postings: foldhash::HashMap<u32, (u32, u32)> = Default::default();
-        let mut lo = 0usize;
-        for g in e.chunk_by(|x, y| x.0 == y.0) {
-            if (2..=max_df).contains(&g.len()) {
-                postings.insert(g[0].0, (lo as u32, (lo + g.len()) as u32));
-            }
-            lo += g.len();
-        }
         per_doc
             .par_iter()
             .enumerate()
             .map_init(Vec::new, |others: &mut Vec<u32>, (a, anchors)| {
                 let a = a as u32;
                 others.clear();
-                for h in anchors.as_ref() {
-                    if let Some(&(lo, hi)) = postings.get(h) {
+                for &k in anchors.as_ref() {
+                    if k == UNSHARED {
+                        continue;
+                    }
+                    let (lo, hi) = (self.starts[k as usize], self.starts[k as usize + 1]);
+                    // Anchors held by more than `max_df` documents pair nothing.
+                    if (hi - lo) as usize <= max_df {
                         others.extend(
-                            e[lo as usize..hi as usize]
+                            self.docs[lo as usize..hi as usize]
                                 .iter()
-                                .map(|x| x.1)
-                                .filter(|&b| b > a),
+                                .filter(|&&b| b > a),
                         );
                     }
                 }
@@ -106,14 +134,15 @@ mod tests {
 
     #[test]
     fn counts_shared_anchors_and_caps_frequent_ones() {
-        let docs = vec![
+        let mut docs = vec![
             vec![1u32, 2, 3, 99],
             vec![2, 3, 4, 99],
             vec![3, 5, 99],
             vec![7, 99],
         ];
-        let idx = AnchorIndex::build(&docs);
+        let idx = AnchorIndex::build(&mut docs);
         assert_eq!(idx.len(), 9);
+        assert_eq!(docs[3], vec![UNSHARED, 2]);
         assert_eq!(
             idx.shared_counts(&docs, 3, |_, _, _| true),
             vec![((0, 1), 2), ((0, 2), 1), ((1, 2), 1)]

@@ -207,8 +207,7 @@ pub fn scan_with_fallback(
         .push(("fingerprint", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let cands = lexical_candidates(&fps, &opts.candidates);
-    drop(fps);
+    let cands = lexical_candidates(fps, &opts.candidates);
     stats.candidates = cands.len();
     stats
         .timings
