@@ -23,23 +23,44 @@ impl AnchorIndex {
     /// is replaced in place by its number in the index, or [`UNSHARED`]: the numbers are all
     /// [`AnchorIndex::shared_counts`] needs, and no map from hashes is kept.
     pub fn build(per_doc: &mut [Vec<u32>]) -> Self {
-        // The shared hashes, sorted, with the number of documents holding each.
-        let mut all: Vec<u32> = Vec::with_capacity(per_doc.iter().map(Vec::len).sum());
-        for anchors in per_doc.iter() {
-            all.extend_from_slice(anchors);
-        }
-        all.par_sort_unstable();
-        let mut keys: Vec<u32> = Vec::new();
-        let mut starts: Vec<u32> = vec![0];
+        // The shared hashes, sorted, with the number of documents holding each: found part by
+        // part of the hash range (by the top bits), so that only a part's hashes are ever
+        // copied out at once.
+        let total_anchors: usize = per_doc.iter().map(Vec::len).sum();
+        let parts = (total_anchors / (1 << 16))
+            .next_power_of_two()
+            .clamp(1, 256);
+        let shift = 32 - parts.trailing_zeros();
+        let found: Vec<(Vec<u32>, Vec<u32>)> = (0..parts as u32)
+            .into_par_iter()
+            .map(|part| {
+                let in_part = |h: u32| parts == 1 || h >> shift == part;
+                let mut all: Vec<u32> = Vec::new();
+                for anchors in per_doc.iter() {
+                    all.extend(anchors.iter().copied().filter(|&h| in_part(h)));
+                }
+                all.sort_unstable();
+                let (mut keys, mut counts) = (Vec::new(), Vec::new());
+                for g in all.chunk_by(|x, y| x == y) {
+                    if g.len() >= 2 {
+                        keys.push(g[0]);
+                        counts.push(g.len() as u32);
+                    }
+                }
+                (keys, counts)
+            })
+            .collect();
+        let mut keys: Vec<u32> = Vec::with_capacity(found.iter().map(|f| f.0.len()).sum());
+        let mut starts: Vec<u32> = Vec::with_capacity(keys.capacity() + 1);
+        starts.push(0);
         let mut total = 0u32;
-        for g in all.chunk_by(|x, y| x == y) {
-            if g.len() >= 2 {
-                keys.push(g[0]);
-                total += g.len() as u32;
+        for (k, c) in found {
+            keys.extend_from_slice(&k);
+            for n in c {
+                total += n;
                 starts.push(total);
             }
         }
-        drop(all);
         // Look-up of a hash: the keys sharing its top 16 bits, then a binary search.
         let mut buckets = vec![0u32; (1 << 16) + 1];
         for &k in &keys {

@@ -31,10 +31,14 @@ pub fn candidate_pairs(sigs: &[Option<&Signature>], opts: &LshOptions) -> Vec<(u
         opts.bands * opts.rows <= BINS,
         "bands × rows exceeds the signature length"
     );
-    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(sigs.len() * opts.bands);
-    for (d, s) in sigs.iter().enumerate() {
-        let Some(s) = s else { continue };
-        for b in 0..opts.bands {
+    // One band at a time: the keys of different bands never meet in a bucket (the band is
+    // hashed into the key), and one band's keys are 1/`bands` of the memory.
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(sigs.len());
+    let mut pairs = Vec::new();
+    for b in 0..opts.bands {
+        keys.clear();
+        for (d, s) in sigs.iter().enumerate() {
+            let Some(s) = s else { continue };
             let rows = &s.0[b * opts.rows..(b + 1) * opts.rows];
             let mut bytes = [0u8; 4 * BINS + 8];
             bytes[..8].copy_from_slice(&(b as u64).to_le_bytes());
@@ -43,30 +47,22 @@ pub fn candidate_pairs(sigs: &[Option<&Signature>], opts: &LshOptions) -> Vec<(u
             }
             keys.push((xxh3_64(&bytes[..8 + 4 * opts.rows]), d as u32));
         }
-    }
-    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
-    let mut pairs = Vec::new();
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].0 == keys[i].0 {
-            j += 1;
-        }
-        let bucket = &keys[i..j];
-        if bucket.len() > opts.max_bucket {
-            let first = bucket[0].1;
-            pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
-        } else {
-            for x in 0..bucket.len() {
-                for y in x + 1..bucket.len() {
-                    let (p, q) = (bucket[x].1, bucket[y].1);
-                    if p != q {
-                        pairs.push((p.min(q), p.max(q)));
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
+        for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+            if bucket.len() > opts.max_bucket {
+                let first = bucket[0].1;
+                pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
+            } else {
+                for x in 0..bucket.len() {
+                    for y in x + 1..bucket.len() {
+                        let (p, q) = (bucket[x].1, bucket[y].1);
+                        if p != q {
+                            pairs.push((p.min(q), p.max(q)));
+                        }
                     }
                 }
             }
         }
-        i = j;
     }
     pairs.sort_unstable();
     pairs.dedup();
