@@ -15,6 +15,9 @@ use std::collections::HashMap;
 use std::sync::LazyLock;
 use whatlang::{Info, Lang, Script};
 
+/// Room for every whatlang language, indexed by `Lang as usize`.
+const LANGS: usize = 128;
+
 /// Largest distance a profile trigram contributes (whatlang's `MAX_TRIGRAM_DISTANCE`).
 const MAX_TRIGRAM_DISTANCE: u32 = 300;
 /// whatlang's `MAX_TOTAL_DISTANCE`.
@@ -244,18 +247,18 @@ impl Group {
         }
         let alphabet_weight = calc_alphabet_weight(alphabet_count);
         let trigram_weight = 1.0 - alphabet_weight;
+        // Each list names a language at most once: its score by language.
+        let mut a_of = [0.0f64; LANGS];
+        let mut t_of = [0.0f64; LANGS];
+        for &(l, a) in &alphabet_scores {
+            a_of[l as usize] = a;
+        }
+        for &(l, t) in &trigram_scores {
+            t_of[l as usize] = t;
+        }
         let mut scores: Vec<(Lang, f64)> = Vec::with_capacity(all_langs.len());
         for lang in all_langs {
-            let a: f64 = alphabet_scores
-                .iter()
-                .find(|(l, _)| l == &lang)
-                .map(|x| x.1)
-                .unwrap_or(0.0);
-            let t: f64 = trigram_scores
-                .iter()
-                .find(|(l, _)| l == &lang)
-                .map(|x| x.1)
-                .unwrap_or(0.0);
+            let (a, t) = (a_of[lang as usize], t_of[lang as usize]);
             scores.push((lang, a * alphabet_weight + t * trigram_weight));
         }
         scores.sort_unstable_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Less));
@@ -449,6 +452,11 @@ mod tests {
                 .map(|i| (i.lang(), i.script(), i.confidence().to_bits())),
             "{text:?}"
         );
+    }
+
+    #[test]
+    fn languages_fit_the_tables() {
+        assert!(Lang::all().iter().all(|&l| (l as usize) < LANGS));
     }
 
     #[test]
