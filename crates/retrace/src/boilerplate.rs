@@ -11,7 +11,7 @@
 //!    after the last prose line of a document (a scraped header, a byline-like credit, a
 //!    footer link) are boilerplate. A document with no prose line keeps all its lines.
 
-use crate::normalize::is_unspaced_script;
+use crate::normalize::{is_alphanumeric, is_unspaced_script, plain_lowercase};
 use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64;
@@ -53,6 +53,15 @@ fn line_shape_with(line: &str, s: &mut String) -> u64 {
     s.clear();
     let mut space = false;
     for c in line.chars() {
+        // Most letters beyond ASCII: neither space nor digit, one lowercase character.
+        if let Some(l) = plain_lowercase(c) {
+            if space && !s.is_empty() {
+                s.push(' ');
+            }
+            space = false;
+            s.push(l);
+            continue;
+        }
         if c.is_ascii() {
             // The ASCII characters of `char::is_whitespace`.
             if matches!(c, '\t'..='\r' | ' ') {
@@ -257,7 +266,7 @@ pub fn word_weight(line: &str) -> f32 {
         if is_unspaced_script(c) {
             w += 0.5;
             in_word = false;
-        } else if c.is_alphanumeric() {
+        } else if is_alphanumeric(c) {
             if !in_word {
                 w += 1.0;
             }

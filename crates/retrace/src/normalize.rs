@@ -65,6 +65,28 @@ fn is_mark(c: char) -> bool {
     }
 }
 
+/// `char::is_alphanumeric`, by table in the BMP.
+#[inline]
+pub(crate) fn is_alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    match FACTS.bit(&FACTS.alnum, c) {
+        Some(b) => b,
+        None => c.is_alphanumeric(),
+    }
+}
+
+/// For a character that is neither whitespace nor numeric and lower-cases to one character,
+/// that character (`None` for any other, ASCII included).
+#[inline]
+pub(crate) fn plain_lowercase(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None;
+    }
+    FACTS.plain_lower(c)
+}
+
 /// Characters below this have their lowercase in [`CharFacts::lower`].
 const LOWER_TABLE: usize = 0x800;
 
@@ -81,6 +103,13 @@ struct CharFacts {
     /// Below [`LOWER_TABLE`]: the one-character lowercase of a character that is NFKC "yes"
     /// with combining class 0 (0: not such a character).
     lower: Vec<u16>,
+    /// `char::is_alphanumeric`, one bit a character.
+    alnum: Vec<u64>,
+    /// Characters that are neither whitespace nor numeric and are their own lowercase.
+    plain_same: Vec<u64>,
+    /// Below [`LOWER_TABLE`]: the one-character lowercase of a character that is neither
+    /// whitespace nor numeric (0: not such a character).
+    plain_lower: Vec<u16>,
 }
 
 static FACTS: std::sync::LazyLock<CharFacts> = std::sync::LazyLock::new(CharFacts::new);
@@ -92,6 +121,9 @@ impl CharFacts {
             mark: vec![0; 1 << 10],
             same: vec![0; 1 << 10],
             lower: vec![0; LOWER_TABLE],
+            alnum: vec![0; 1 << 10],
+            plain_same: vec![0; 1 << 10],
+            plain_lower: vec![0; LOWER_TABLE],
         };
         for c in (0..0x10000u32).filter_map(char::from_u32) {
             let i = c as usize;
@@ -101,6 +133,20 @@ impl CharFacts {
             }
             if is_combining_mark(c) {
                 set(&mut f.mark);
+            }
+            if c.is_alphanumeric() {
+                set(&mut f.alnum);
+            }
+            if !c.is_whitespace() && !c.is_numeric() {
+                let mut low = c.to_lowercase();
+                if let (Some(l), None) = (low.next(), low.next()) {
+                    if l == c {
+                        set(&mut f.plain_same);
+                    }
+                    if i < LOWER_TABLE && (l as u32) < 0x10000 {
+                        f.plain_lower[i] = l as u32 as u16;
+                    }
+                }
             }
             if c.is_ascii()
                 || unicode_normalization::char::canonical_combining_class(c) != 0
@@ -120,6 +166,22 @@ impl CharFacts {
             }
         }
         f
+    }
+
+    /// The one-character lowercase of `c` when it is neither whitespace nor numeric.
+    #[inline]
+    fn plain_lower(&self, c: char) -> Option<char> {
+        let i = c as usize;
+        if i < LOWER_TABLE {
+            return match self.plain_lower[i] {
+                0 => None,
+                l => char::from_u32(l as u32),
+            };
+        }
+        match self.bit(&self.plain_same, c) {
+            Some(true) => Some(c),
+            _ => None,
+        }
     }
 
     /// The bit of `c` in a table (`None` outside the BMP).
@@ -383,6 +445,14 @@ mod tests {
         for c in (0..0x11000u32).filter_map(char::from_u32) {
             assert_eq!(is_word_char(c), is_word_char_slow(c), "{c:?}");
             assert_eq!(is_mark(c), is_combining_mark(c), "{c:?}");
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+            if let Some(l) = plain_lowercase(c) {
+                assert!(
+                    !c.is_ascii() && !c.is_whitespace() && !c.is_numeric(),
+                    "{c:?}"
+                );
+                assert_eq!(c.to_lowercase().collect::<String>(), l.to_string(), "{c:?}");
+            }
             let w = c.to_string();
             fold_into(&w, &mut fast);
             fold_into_slow(&w, &mut slow);
