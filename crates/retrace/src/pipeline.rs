@@ -265,7 +265,7 @@ pub fn scan_with_fallback(
     drop(doc_vectors);
     let story = stories(docs.len(), &relations, &opts.stories);
     let dates: Vec<Option<Date>> = docs
-        .iter()
+        .par_iter()
         .zip(&prepared)
         .map(|(d, p)| {
             document_date(
