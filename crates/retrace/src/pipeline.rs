@@ -190,11 +190,11 @@ pub fn scan_with_fallback(
         .par_iter()
         .zip(prepared.par_iter_mut())
         .map_init(
-            || (Tokenizer::default(), Fingerprinter::default()),
-            |(tk, fp), (d, p)| {
-                let toks = p.tokens(&d.text, tk);
+            || (Tokenizer::default(), Fingerprinter::default(), Vec::new()),
+            |(tk, fp, toks), (d, p)| {
+                p.tokens_into(&d.text, tk, toks);
                 p.main_tokens = toks.len() as u32;
-                let f = fp.fingerprint(&toks);
+                let f = fp.fingerprint(toks);
                 progress.advance(1);
                 f
             },
@@ -537,14 +537,17 @@ pub fn align_candidates(
 
 /// Documents whose alignment sides a worker keeps.
 const SIDE_CACHE_DOCS: usize = 64;
-/// Documents with more tokens than this are not kept (at most ~12 MB a worker).
+/// ... holding at most this many tokens in all (~0.8 MB a worker).
+const SIDE_CACHE_TOKENS: usize = 16384;
+/// Documents with more tokens than this are not kept.
 const SIDE_CACHE_MAX_TOKENS: usize = 4096;
 
-/// The alignment sides of the documents prepared last (round robin), by document index.
+/// The alignment sides of the documents prepared last (first in, first out), by document
+/// index.
 #[derive(Default)]
 struct SideCache {
-    entries: Vec<(usize, std::rc::Rc<Side>)>,
-    next: usize,
+    entries: std::collections::VecDeque<(usize, std::rc::Rc<Side>)>,
+    tokens: usize,
 }
 
 impl SideCache {
@@ -559,12 +562,15 @@ impl SideCache {
             return e.1.clone();
         }
         let side = std::rc::Rc::new(Side::new(prepared[d].tokens(&docs[d].text, tk)));
-        if side.tokens().len() <= SIDE_CACHE_MAX_TOKENS {
-            if self.entries.len() < SIDE_CACHE_DOCS {
-                self.entries.push((d, side.clone()));
-            } else {
-                self.entries[self.next] = (d, side.clone());
-                self.next = (self.next + 1) % SIDE_CACHE_DOCS;
+        let n = side.tokens().len();
+        if n <= SIDE_CACHE_MAX_TOKENS {
+            self.entries.push_back((d, side.clone()));
+            self.tokens += n;
+            while self.entries.len() > SIDE_CACHE_DOCS || self.tokens > SIDE_CACHE_TOKENS {
+                match self.entries.pop_front() {
+                    Some((_, s)) => self.tokens -= s.tokens().len(),
+                    None => break,
+                }
             }
         }
         side
