@@ -26,10 +26,10 @@ impl AnchorIndex {
         // The shared hashes, sorted, with the number of documents holding each: found part by
         // part of the hash range (by the top bits), so that only a part's hashes are ever
         // copied out at once.
+        // (Each part reads every document's anchors: a fixed number of parts keeps that
+        // linear in the collection.)
         let total_anchors: usize = per_doc.iter().map(Vec::len).sum();
-        let parts = (total_anchors / (1 << 16))
-            .next_power_of_two()
-            .clamp(1, 256);
+        let parts: usize = if total_anchors < 1 << 18 { 1 } else { 16 };
         let shift = 32 - parts.trailing_zeros();
         let found: Vec<(Vec<u32>, Vec<u32>)> = (0..parts as u32)
             .into_par_iter()
@@ -81,16 +81,19 @@ impl AnchorIndex {
         });
         drop(keys);
         drop(buckets);
-        // Documents ascending within each anchor: filled in document order.
-        let mut next: Vec<u32> = starts[..starts.len() - 1].to_vec();
+        // Each anchor's documents, ascending: filled from the end of its range backwards,
+        // documents taken last to first, with the range ends as cursors. They end up at the
+        // range starts, one place up: `starts` is then shifted back.
         let mut docs = vec![0u32; total as usize];
-        for (d, anchors) in per_doc.iter().enumerate() {
+        for (d, anchors) in per_doc.iter().enumerate().rev() {
             for &k in anchors.iter().filter(|&&k| k != UNSHARED) {
-                let slot = &mut next[k as usize];
+                let slot = &mut starts[k as usize + 1];
+                *slot -= 1;
                 docs[*slot as usize] = d as u32;
-                *slot += 1;
             }
         }
+        starts.remove(0);
+        starts.push(total);
         AnchorIndex { starts, docs }
     }
 

@@ -4,7 +4,7 @@
 
 use crate::anchors::AnchorIndex;
 use crate::fingerprint::Fingerprint;
-use crate::lsh::{candidate_pairs, LshOptions};
+use crate::lsh::{candidate_pairs_of_keys, LshOptions};
 
 /// Candidate generation settings.
 #[derive(Debug, Clone)]
@@ -43,8 +43,8 @@ pub struct Candidate {
 /// once used (signatures, then anchors) to keep the peak memory low.
 pub fn lexical_candidates(fps: Vec<Fingerprint>, opts: &CandidateOptions) -> Vec<Candidate> {
     let lsh = {
-        let sigs: Vec<_> = fps.iter().map(|f| f.signature.as_ref()).collect();
-        candidate_pairs(&sigs, &opts.lsh)
+        let keys: Vec<&[u64]> = fps.iter().map(|f| f.bands.as_slice()).collect();
+        candidate_pairs_of_keys(&keys, &opts.lsh)
     };
     // Exact duplicates.
     let mut by_exact: Vec<(u64, u32)> = fps

@@ -27,25 +27,45 @@ impl Default for LshOptions {
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted and deduplicated.
 pub fn candidate_pairs(sigs: &[Option<&Signature>], opts: &LshOptions) -> Vec<(u32, u32)> {
+    let keys: Vec<Vec<u64>> = sigs
+        .iter()
+        .map(|s| s.map(|s| band_keys(s, opts)).unwrap_or_default())
+        .collect();
+    let keys: Vec<&[u64]> = keys.iter().map(Vec::as_slice).collect();
+    candidate_pairs_of_keys(&keys, opts)
+}
+
+/// The bucket key of each band of a signature (the band's number and rows, hashed).
+pub fn band_keys(s: &Signature, opts: &LshOptions) -> Vec<u64> {
     assert!(
         opts.bands * opts.rows <= BINS,
         "bands × rows exceeds the signature length"
     );
-    // One band at a time: the keys of different bands never meet in a bucket (the band is
-    // hashed into the key), and one band's keys are 1/`bands` of the memory.
-    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(sigs.len());
-    let mut pairs = Vec::new();
-    for b in 0..opts.bands {
-        keys.clear();
-        for (d, s) in sigs.iter().enumerate() {
-            let Some(s) = s else { continue };
+    (0..opts.bands)
+        .map(|b| {
             let rows = &s.0[b * opts.rows..(b + 1) * opts.rows];
             let mut bytes = [0u8; 4 * BINS + 8];
             bytes[..8].copy_from_slice(&(b as u64).to_le_bytes());
             for (k, v) in rows.iter().enumerate() {
                 bytes[8 + 4 * k..12 + 4 * k].copy_from_slice(&v.to_le_bytes());
             }
-            keys.push((xxh3_64(&bytes[..8 + 4 * opts.rows]), d as u32));
+            xxh3_64(&bytes[..8 + 4 * opts.rows])
+        })
+        .collect()
+}
+
+/// [`candidate_pairs`] given each document's [`band_keys`] (empty: no signature).
+pub fn candidate_pairs_of_keys(keys_of: &[&[u64]], opts: &LshOptions) -> Vec<(u32, u32)> {
+    // One band at a time: the keys of different bands never meet in a bucket (the band is
+    // hashed into the key), and one band's keys are 1/`bands` of the memory.
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(keys_of.len());
+    let mut pairs = Vec::new();
+    for b in 0..opts.bands {
+        keys.clear();
+        for (d, k) in keys_of.iter().enumerate() {
+            if let Some(&k) = k.get(b) {
+                keys.push((k, d as u32));
+            }
         }
         rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
         for bucket in keys.chunk_by(|x, y| x.0 == y.0) {

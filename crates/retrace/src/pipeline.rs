@@ -190,7 +190,10 @@ pub fn scan_with_fallback(
         .par_iter()
         .zip(prepared.par_iter_mut())
         .map_init(
-            || (Tokenizer::default(), Fingerprinter::default(), Vec::new()),
+            || {
+                let fp = Fingerprinter::new(opts.candidates.lsh);
+                (Tokenizer::default(), fp, Vec::new())
+            },
             |(tk, fp, toks), (d, p)| {
                 p.tokens_into(&d.text, tk, toks);
                 p.main_tokens = toks.len() as u32;
@@ -215,6 +218,7 @@ pub fn scan_with_fallback(
 
     let t = Instant::now();
     let mut relations = align_candidates(&docs, &prepared, &cands, opts, progress);
+    drop(cands);
     stats.timings.push(("align", t.elapsed().as_secs_f64()));
 
     let mut covered = vec![false; docs.len()];
