@@ -303,7 +303,16 @@ pub fn word_weight(line: &str) -> f32 {
     let mut w = 0.0;
     let mut in_word = false;
     for c in line.chars() {
-        if is_unspaced_script(c) {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                if !in_word {
+                    w += 1.0;
+                }
+                in_word = true;
+            } else {
+                in_word = false;
+            }
+        } else if is_unspaced_script(c) {
             w += 0.5;
             in_word = false;
         } else if is_alphanumeric(c) {
