@@ -138,15 +138,24 @@ pub struct Side {
 /// The shingles of a side, sorted for look-up.
 #[derive(Debug, Clone)]
 enum ShingleIndex {
-    /// The high bits of each shingle's hash and its position (below `1 << INDEX_BITS`).
-    Packed(Vec<u64>),
+    /// The high bits of each shingle's hash and its position (below `1 << INDEX_BITS`),
+    /// sorted, with where each value of the top `64 - shift` bits starts in it.
+    Packed {
+        index: Vec<u64>,
+        starts: Vec<u32>,
+        shift: u32,
+    },
     /// The shingles sorted by hash and start (sides with more shingles than `Packed` holds).
     Sorted(Vec<(u64, u32, u32)>),
 }
 
 impl Default for ShingleIndex {
     fn default() -> Self {
-        ShingleIndex::Packed(Vec::new())
+        ShingleIndex::Packed {
+            index: Vec::new(),
+            starts: vec![0, 0],
+            shift: 63,
+        }
     }
 }
 
@@ -161,7 +170,21 @@ impl Side {
                 .map(|(k, x)| (x.0 & !INDEX_MASK) | k as u64)
                 .collect();
             index.sort_unstable();
-            ShingleIndex::Packed(index)
+            // About one shingle a bucket: a look-up is then a search among a few.
+            let bits = sh.len().next_power_of_two().trailing_zeros().clamp(1, 16);
+            let shift = 64 - bits;
+            let mut starts = vec![0u32; (1 << bits) + 1];
+            for &x in &index {
+                starts[(x >> shift) as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            ShingleIndex::Packed {
+                index,
+                starts,
+                shift,
+            }
         } else {
             let mut index = sh.clone();
             index.sort_unstable_by_key(|x| (x.0, x.1));
@@ -218,10 +241,17 @@ pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
     // order. `sb[k]` starts at token `k`, so the index of `b` is one sorted `u64` a shingle:
     // the high bits of its hash and `k` (the full hash is checked on use).
     match &b.index {
-        ShingleIndex::Packed(index) => {
+        ShingleIndex::Packed {
+            index,
+            starts,
+            shift,
+        } => {
             for &(h, i0, i1) in sa {
                 let hk = h & !INDEX_MASK;
-                let lo = index.partition_point(|&x| x < hk);
+                // Entries with these high bits all lie in the bucket of `hk`'s top bits.
+                let top = (hk >> shift) as usize;
+                let (blo, bhi) = (starts[top] as usize, starts[top + 1] as usize);
+                let lo = blo + index[blo..bhi].partition_point(|&x| x < hk);
                 let mut taken = 0;
                 for &x in &index[lo..] {
                     if x & !INDEX_MASK != hk || taken == opts.max_occurrences {
