@@ -6,6 +6,9 @@
 
 use rayon::prelude::*;
 
+/// A pair of documents `(a, b)` and the number of anchors they share.
+pub type SharedCount = ((u32, u32), u32);
+
 /// Marks an anchor held by one document only (it pairs nothing).
 pub const UNSHARED: u32 = u32::MAX;
 
@@ -116,39 +119,49 @@ impl AnchorIndex {
         per_doc: &[A],
         max_df: usize,
         keep: impl Fn(u32, u32, u32) -> bool + Sync,
-    ) -> Vec<((u32, u32), u32)> {
-        per_doc
+    ) -> Vec<SharedCount> {
+        let mut pairs = per_doc
             .par_iter()
             .enumerate()
-            .map_init(Vec::new, |others: &mut Vec<u32>, (a, anchors)| {
-                let a = a as u32;
-                others.clear();
-                for &k in anchors.as_ref() {
-                    if k == UNSHARED {
-                        continue;
+            // Pairs appended to one list per worker's run of documents (not one list a
+            // document), joined in document order.
+            .fold(
+                || (Vec::new(), Vec::new()),
+                |(mut others, mut out): (Vec<u32>, Vec<SharedCount>), (a, anchors)| {
+                    let a = a as u32;
+                    others.clear();
+                    for &k in anchors.as_ref() {
+                        if k == UNSHARED {
+                            continue;
+                        }
+                        let (lo, hi) = (self.starts[k as usize], self.starts[k as usize + 1]);
+                        // Anchors held by more than `max_df` documents pair nothing.
+                        if (hi - lo) as usize <= max_df {
+                            others.extend(
+                                self.docs[lo as usize..hi as usize]
+                                    .iter()
+                                    .filter(|&&b| b > a),
+                            );
+                        }
                     }
-                    let (lo, hi) = (self.starts[k as usize], self.starts[k as usize + 1]);
-                    // Anchors held by more than `max_df` documents pair nothing.
-                    if (hi - lo) as usize <= max_df {
-                        others.extend(
-                            self.docs[lo as usize..hi as usize]
-                                .iter()
-                                .filter(|&&b| b > a),
-                        );
+                    others.sort_unstable();
+                    for g in others.chunk_by(|x, y| x == y) {
+                        let n = g.len() as u32;
+                        if keep(a, g[0], n) {
+                            out.push(((a, g[0]), n));
+                        }
                     }
-                }
-                others.sort_unstable();
-                let mut out = Vec::new();
-                for g in others.chunk_by(|x, y| x == y) {
-                    let n = g.len() as u32;
-                    if keep(a, g[0], n) {
-                        out.push(((a, g[0]), n));
-                    }
-                }
-                out
-            })
-            .flatten()
-            .collect()
+                    (others, out)
+                },
+            )
+            .map(|(_, out)| out)
+            .reduce(Vec::new, |mut x, mut y| {
+                x.append(&mut y);
+                x
+            });
+        // In order already (each pair once): this only checks it.
+        pairs.sort_unstable_by_key(|p| p.0);
+        pairs
     }
 }
 

@@ -512,28 +512,31 @@ pub fn align_candidates(
     // Group by `a` so that each `a` is prepared once; the sides of the documents met last
     // are kept, since a document's candidates are mostly its neighbours in the collection.
     let groups: Vec<&[Candidate]> = cands.chunk_by(|x, y| x.a == y.a).collect();
+    // Relations appended to one list per worker's run of groups, joined in order.
     let mut rels: Vec<Relation> = groups
         .par_iter()
-        .map_init(
-            || (Tokenizer::default(), SideCache::default()),
-            |(tk, cache), g| {
+        .fold(
+            || (Tokenizer::default(), SideCache::default(), Vec::new()),
+            |(mut tk, mut cache, mut out), g| {
                 let a = g[0].a as usize;
-                let sa = cache.side(a, docs, prepared, tk);
-                let mut out = Vec::new();
+                let sa = cache.side(a, docs, prepared, &mut tk);
                 for c in g.iter() {
                     let b = c.b as usize;
-                    let sb = cache.side(b, docs, prepared, tk);
+                    let sb = cache.side(b, docs, prepared, &mut tk);
                     let al = align_sides(&sa, &sb, &opts.align);
                     if let Some(r) = lexical_relation(c.a, c.b, al, &opts.relate) {
                         out.push(r);
                     }
                 }
                 progress.advance(g.len() as u64);
-                out
+                (tk, cache, out)
             },
         )
-        .flatten()
-        .collect();
+        .map(|(_, _, out)| out)
+        .reduce(Vec::new, |mut x, mut y| {
+            x.append(&mut y);
+            x
+        });
     progress.finish();
     rels.sort_by_key(|r| (r.a, r.b));
     rels
@@ -550,7 +553,7 @@ const SIDE_CACHE_MAX_TOKENS: usize = 4096;
 /// index.
 #[derive(Default)]
 struct SideCache {
-    entries: std::collections::VecDeque<(usize, std::rc::Rc<Side>)>,
+    entries: std::collections::VecDeque<(usize, std::sync::Arc<Side>)>,
     tokens: usize,
 }
 
@@ -561,11 +564,11 @@ impl SideCache {
         docs: &[Document],
         prepared: &[Prepared],
         tk: &mut Tokenizer,
-    ) -> std::rc::Rc<Side> {
+    ) -> std::sync::Arc<Side> {
         if let Some(e) = self.entries.iter().find(|e| e.0 == d) {
             return e.1.clone();
         }
-        let side = std::rc::Rc::new(Side::new(prepared[d].tokens(&docs[d].text, tk)));
+        let side = std::sync::Arc::new(Side::new(prepared[d].tokens(&docs[d].text, tk)));
         let n = side.tokens().len();
         if n <= SIDE_CACHE_MAX_TOKENS {
             self.entries.push_back((d, side.clone()));
