@@ -125,12 +125,92 @@ struct Run {
     len: u32,
 }
 
+/// One document's side of an alignment: its tokens, their shingles and the sorted index of
+/// the shingles, computed once for all the pairs the document is in.
+#[derive(Debug, Clone, Default)]
+pub struct Side {
+    tokens: Vec<Token>,
+    /// `(hash, start_token, end_token)`; `shingles[k]` starts at token `k`.
+    shingles: Vec<(u64, u32, u32)>,
+    index: ShingleIndex,
+}
+
+/// The shingles of a side, sorted for look-up.
+#[derive(Debug, Clone)]
+enum ShingleIndex {
+    /// The high bits of each shingle's hash and its position (below `1 << INDEX_BITS`),
+    /// sorted, with where each value of the top `64 - shift` bits starts in it.
+    Packed {
+        index: Vec<u64>,
+        starts: Vec<u32>,
+        shift: u32,
+    },
+    /// The shingles sorted by hash and start (sides with more shingles than `Packed` holds).
+    Sorted(Vec<(u64, u32, u32)>),
+}
+
+impl Default for ShingleIndex {
+    fn default() -> Self {
+        ShingleIndex::Packed {
+            index: Vec::new(),
+            starts: vec![0, 0],
+            shift: 63,
+        }
+    }
+}
+
+impl Side {
+    pub fn new(tokens: Vec<Token>) -> Side {
+        let mut sh = Vec::new();
+        shingles(&tokens, &mut sh);
+        let index = if sh.len() < 1 << INDEX_BITS {
+            let mut index: Vec<u64> = sh
+                .iter()
+                .enumerate()
+                .map(|(k, x)| (x.0 & !INDEX_MASK) | k as u64)
+                .collect();
+            index.sort_unstable();
+            // About one shingle a bucket: a look-up is then a search among a few.
+            let bits = sh.len().next_power_of_two().trailing_zeros().clamp(1, 16);
+            let shift = 64 - bits;
+            let mut starts = vec![0u32; (1 << bits) + 1];
+            for &x in &index {
+                starts[(x >> shift) as usize + 1] += 1;
+            }
+            for i in 1..starts.len() {
+                starts[i] += starts[i - 1];
+            }
+            ShingleIndex::Packed {
+                index,
+                starts,
+                shift,
+            }
+        } else {
+            let mut index = sh.clone();
+            index.sort_unstable_by_key(|x| (x.0, x.1));
+            ShingleIndex::Sorted(index)
+        };
+        Side {
+            tokens,
+            shingles: sh,
+            index,
+        }
+    }
+
+    pub fn tokens(&self) -> &[Token] {
+        &self.tokens
+    }
+}
+
 /// Align two token sequences (each the main text of a document).
 pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
-    let mut sa = Vec::new();
-    let mut sb = Vec::new();
-    shingles(ta, &mut sa);
-    shingles(tb, &mut sb);
+    align_sides(&Side::new(ta.to_vec()), &Side::new(tb.to_vec()), opts)
+}
+
+/// [`align`] of two prepared sides.
+pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
+    let (ta, tb) = (&a.tokens[..], &b.tokens[..]);
+    let (sa, sb) = (&a.shingles, &b.shingles);
     // 1. Seeds → runs on diagonals.
     let mut open: foldhash::HashMap<i64, Run> = Default::default();
     let mut runs: Vec<Run> = Vec::new();
@@ -160,38 +240,40 @@ pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
     // Each shingle of `a` seeds with its first `max_occurrences` occurrences in `b`, in
     // order. `sb[k]` starts at token `k`, so the index of `b` is one sorted `u64` a shingle:
     // the high bits of its hash and `k` (the full hash is checked on use).
-    if sb.len() < 1 << INDEX_BITS {
-        let mut index: Vec<u64> = sb
-            .iter()
-            .enumerate()
-            .map(|(k, x)| (x.0 & !INDEX_MASK) | k as u64)
-            .collect();
-        index.sort_unstable();
-        for &(h, i0, i1) in &sa {
-            let hk = h & !INDEX_MASK;
-            let lo = index.partition_point(|&x| x < hk);
-            let mut taken = 0;
-            for &x in &index[lo..] {
-                if x & !INDEX_MASK != hk || taken == opts.max_occurrences {
-                    break;
-                }
-                let (h2, j0, j1) = sb[(x & INDEX_MASK) as usize];
-                if h2 == h {
-                    taken += 1;
-                    seed(i0, i1, j0, j1);
+    match &b.index {
+        ShingleIndex::Packed {
+            index,
+            starts,
+            shift,
+        } => {
+            for &(h, i0, i1) in sa {
+                let hk = h & !INDEX_MASK;
+                // Entries with these high bits all lie in the bucket of `hk`'s top bits.
+                let top = (hk >> shift) as usize;
+                let (blo, bhi) = (starts[top] as usize, starts[top + 1] as usize);
+                let lo = blo + index[blo..bhi].partition_point(|&x| x < hk);
+                let mut taken = 0;
+                for &x in &index[lo..] {
+                    if x & !INDEX_MASK != hk || taken == opts.max_occurrences {
+                        break;
+                    }
+                    let (h2, j0, j1) = sb[(x & INDEX_MASK) as usize];
+                    if h2 == h {
+                        taken += 1;
+                        seed(i0, i1, j0, j1);
+                    }
                 }
             }
         }
-    } else {
-        let mut index = sb;
-        index.sort_unstable_by_key(|x| (x.0, x.1));
-        for &(h, i0, i1) in &sa {
-            let lo = index.partition_point(|x| x.0 < h);
-            for &(h2, j0, j1) in index[lo..].iter().take(opts.max_occurrences) {
-                if h2 != h {
-                    break;
+        ShingleIndex::Sorted(index) => {
+            for &(h, i0, i1) in sa {
+                let lo = index.partition_point(|x| x.0 < h);
+                for &(h2, j0, j1) in index[lo..].iter().take(opts.max_occurrences) {
+                    if h2 != h {
+                        break;
+                    }
+                    seed(i0, i1, j0, j1);
                 }
-                seed(i0, i1, j0, j1);
             }
         }
     }

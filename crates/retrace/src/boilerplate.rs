@@ -11,7 +11,7 @@
 //!    after the last prose line of a document (a scraped header, a byline-like credit, a
 //!    footer link) are boilerplate. A document with no prose line keeps all its lines.
 
-use crate::normalize::is_unspaced_script;
+use crate::normalize::{is_alphanumeric, is_unspaced_script, plain_lowercase};
 use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64;
@@ -53,6 +53,15 @@ fn line_shape_with(line: &str, s: &mut String) -> u64 {
     s.clear();
     let mut space = false;
     for c in line.chars() {
+        // Most letters beyond ASCII: neither space nor digit, one lowercase character.
+        if let Some(l) = plain_lowercase(c) {
+            if space && !s.is_empty() {
+                s.push(' ');
+            }
+            space = false;
+            s.push(l);
+            continue;
+        }
         if c.is_ascii() {
             // The ASCII characters of `char::is_whitespace`.
             if matches!(c, '\t'..='\r' | ' ') {
@@ -93,6 +102,24 @@ pub struct LineShapes {
 }
 
 impl LineShapes {
+    /// Append the shapes of `text`'s lines, whether each is long (what
+    /// [`BoilerplateModel::learn`] reads) and their word weights to `out`.
+    pub fn append(
+        text: &str,
+        lines: impl Iterator<Item = Range<usize>>,
+        opts: &BoilerplateOptions,
+        out: &mut LineShapes,
+        buf: &mut String,
+    ) {
+        for r in lines {
+            let line = &text[r];
+            let w = word_weight(line);
+            out.weights.push(w);
+            out.long.push(w >= opts.prose_words);
+            out.shapes.push(line_shape_with(line, buf));
+        }
+    }
+
     pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
         let weights: Vec<f32> = lines
             .iter()
@@ -132,9 +159,18 @@ impl BoilerplateModel {
     /// article republished or excerpted many times does not, as its documents hold little
     /// beyond the lines they share.
     pub fn learn(docs: &[&LineShapes], opts: &BoilerplateOptions) -> Self {
+        let docs: Vec<(&[u64], &[bool])> = docs
+            .iter()
+            .map(|d| (d.shapes.as_slice(), d.long.as_slice()))
+            .collect();
+        Self::learn_from(&docs, opts)
+    }
+
+    /// [`BoilerplateModel::learn`] from each document's line shapes and long-line flags.
+    pub fn learn_from(docs: &[(&[u64], &[bool])], opts: &BoilerplateOptions) -> Self {
         let mut long = foldhash::HashSet::default();
-        for d in docs {
-            for (s, &l) in d.shapes.iter().zip(&d.long) {
+        for (shapes, is_long) in docs {
+            for (s, &l) in shapes.iter().zip(is_long.iter()) {
                 if l {
                     long.insert(*s);
                 }
@@ -142,8 +178,8 @@ impl BoilerplateModel {
         }
         let mut df: HashMap<u64, u32> = HashMap::new();
         let mut uniq: Vec<Vec<u64>> = Vec::with_capacity(docs.len());
-        for d in docs {
-            let mut u = d.shapes.clone();
+        for (shapes, _) in docs {
+            let mut u = shapes.to_vec();
             u.sort_unstable();
             u.dedup();
             for &s in &u {
@@ -222,15 +258,28 @@ impl BoilerplateModel {
         shapes: &LineShapes,
         opts: &BoilerplateOptions,
     ) -> Vec<bool> {
-        let mut flags: Vec<bool> = shapes.shapes.iter().map(|s| self.is_template(*s)).collect();
+        self.classify_shapes(text, lines, &shapes.shapes, &shapes.weights, opts)
+    }
+
+    /// [`BoilerplateModel::classify`] given the lines' shapes and word weights (`weights`
+    /// may be empty: they are then measured here).
+    pub fn classify_shapes(
+        &self,
+        text: &str,
+        lines: &[Range<usize>],
+        shapes: &[u64],
+        weights: &[f32],
+        opts: &BoilerplateOptions,
+    ) -> Vec<bool> {
+        let mut flags: Vec<bool> = shapes.iter().map(|s| self.is_template(*s)).collect();
         let prose: Vec<bool> = lines
             .iter()
             .zip(&flags)
             .enumerate()
             .map(|(i, (r, &t))| {
                 let line = &text[r.clone()];
-                let w = match shapes.weights.get(i) {
-                    Some(&w) if shapes.weights.len() == lines.len() => w,
+                let w = match weights.get(i) {
+                    Some(&w) if weights.len() == lines.len() => w,
                     _ => word_weight(line),
                 };
                 !t && is_prose_weighted(line, w, opts)
@@ -254,10 +303,19 @@ pub fn word_weight(line: &str) -> f32 {
     let mut w = 0.0;
     let mut in_word = false;
     for c in line.chars() {
-        if is_unspaced_script(c) {
+        if c.is_ascii() {
+            if c.is_ascii_alphanumeric() {
+                if !in_word {
+                    w += 1.0;
+                }
+                in_word = true;
+            } else {
+                in_word = false;
+            }
+        } else if is_unspaced_script(c) {
             w += 0.5;
             in_word = false;
-        } else if c.is_alphanumeric() {
+        } else if is_alphanumeric(c) {
             if !in_word {
                 w += 1.0;
             }

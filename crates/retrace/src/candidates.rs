@@ -4,7 +4,7 @@
 
 use crate::anchors::AnchorIndex;
 use crate::fingerprint::Fingerprint;
-use crate::lsh::{candidate_pairs, LshOptions};
+use crate::lsh::{candidate_pairs_of_keys, LshOptions};
 
 /// Candidate generation settings.
 #[derive(Debug, Clone)]
@@ -39,26 +39,13 @@ pub struct Candidate {
     pub exact: bool,
 }
 
-/// Lexical candidates, sorted by `(a, b)`.
-pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<Candidate> {
-    // Each fingerprint's anchors are sorted and deduplicated already.
-    let per_doc: Vec<&[u32]> = fps.iter().map(|f| f.anchors.as_slice()).collect();
-    let index = AnchorIndex::build(&per_doc);
-    // A pair is worth aligning when it shares a fair part of the smaller document's anchors
-    // (a copy or excerpt shares most of them); a document with few anchors needs only one.
-    let keep = |a: u32, b: u32, n: u32| {
-        let small = per_doc[a as usize].len().min(per_doc[b as usize].len()) as f64;
-        if small <= 8.0 {
-            return true;
-        }
-        n >= opts.min_shared && n as f64 >= opts.min_shared_fraction * small
+/// Lexical candidates, sorted by `(a, b)`. Takes the fingerprints, as it frees each part
+/// once used (signatures, then anchors) to keep the peak memory low.
+pub fn lexical_candidates(fps: Vec<Fingerprint>, opts: &CandidateOptions) -> Vec<Candidate> {
+    let lsh = {
+        let keys: Vec<&[u64]> = fps.iter().map(|f| f.bands.as_slice()).collect();
+        candidate_pairs_of_keys(&keys, &opts.lsh)
     };
-    let shared = index.shared_counts(&per_doc, opts.max_df, keep);
-    drop(index);
-    drop(per_doc);
-    let sigs: Vec<_> = fps.iter().map(|f| f.signature.as_ref()).collect();
-    let lsh = candidate_pairs(&sigs, &opts.lsh);
-    drop(sigs);
     // Exact duplicates.
     let mut by_exact: Vec<(u64, u32)> = fps
         .iter()
@@ -66,6 +53,12 @@ pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<C
         .filter(|(_, f)| f.exact != 0)
         .map(|(d, f)| (f.exact, d as u32))
         .collect();
+    // Each fingerprint's anchors are sorted and deduplicated already. (Not an in-place
+    // collect, which would keep the fingerprints' allocation.)
+    let mut per_doc: Vec<Vec<u32>> = Vec::with_capacity(fps.len());
+    for f in fps {
+        per_doc.push(f.anchors);
+    }
     by_exact.sort_unstable();
     let mut exact = Vec::new();
     for g in by_exact.chunk_by(|x, y| x.0 == y.0) {
@@ -75,15 +68,26 @@ pub fn lexical_candidates(fps: &[Fingerprint], opts: &CandidateOptions) -> Vec<C
             }
         }
     }
+    drop(by_exact);
     exact.sort_unstable();
+    let sizes: Vec<u32> = per_doc.iter().map(|a| a.len() as u32).collect();
+    let index = AnchorIndex::build(&mut per_doc);
+    // A pair is worth aligning when it shares a fair part of the smaller document's anchors
+    // (a copy or excerpt shares most of them); a document with few anchors needs only one.
+    let keep = |a: u32, b: u32, n: u32| {
+        let small = sizes[a as usize].min(sizes[b as usize]) as f64;
+        if small <= 8.0 {
+            return true;
+        }
+        n >= opts.min_shared && n as f64 >= opts.min_shared_fraction * small
+    };
+    let shared = index.shared_counts(&per_doc, opts.max_df, keep);
+    drop(index);
+    drop(per_doc);
 
     let mut out: Vec<Candidate> = Vec::new();
     for ((a, b), n) in shared {
-        let few = fps[a as usize]
-            .anchors
-            .len()
-            .min(fps[b as usize].anchors.len())
-            <= 8;
+        let few = sizes[a as usize].min(sizes[b as usize]) <= 8;
         if n >= opts.min_shared || few {
             out.push(Candidate {
                 a,

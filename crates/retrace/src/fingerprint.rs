@@ -1,6 +1,7 @@
 //! Fingerprints of a document's main text: an exact hash of its token sequence, its passage
-//! anchors (winnowed shingles) and its MinHash signature.
+//! anchors (winnowed shingles) and the LSH band keys of its MinHash signature.
 
+use crate::lsh::{band_keys, LshOptions};
 use crate::minhash::Signature;
 use crate::normalize::Token;
 use crate::shingle::{shingles, winnow};
@@ -24,7 +25,10 @@ pub struct Fingerprint {
     /// deduplicated (half the memory of the full hashes; the rare collision only proposes a
     /// candidate pair that alignment then checks).
     pub anchors: Vec<u32>,
-    pub signature: Option<Signature>,
+    /// The LSH bucket keys of the MinHash signature, one a band ([`crate::lsh::band_keys`];
+    /// empty for an empty text): all that candidate generation needs of the signature, in
+    /// half its room.
+    pub bands: Vec<u64>,
 }
 
 /// Reusable buffers.
@@ -33,9 +37,18 @@ pub struct Fingerprinter {
     sh: Vec<(u64, u32, u32)>,
     hashes: Vec<u64>,
     picks: Vec<usize>,
+    lsh: LshOptions,
 }
 
 impl Fingerprinter {
+    /// Fingerprints with LSH bands as `lsh` sets them.
+    pub fn new(lsh: LshOptions) -> Self {
+        Fingerprinter {
+            lsh,
+            ..Fingerprinter::default()
+        }
+    }
+
     pub fn fingerprint(&mut self, tokens: &[Token]) -> Fingerprint {
         if tokens.is_empty() {
             return Fingerprint::default();
@@ -58,7 +71,9 @@ impl Fingerprinter {
         Fingerprint {
             exact: x.digest(),
             anchors,
-            signature: Signature::of(self.hashes.iter().copied()),
+            bands: Signature::of(self.hashes.iter().copied())
+                .map(|s| band_keys(&s, &self.lsh))
+                .unwrap_or_default(),
         }
     }
 }

@@ -8,6 +8,7 @@
 
 use crate::document::{Document, Meta};
 use crate::html::html_to_text;
+use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
@@ -151,8 +152,45 @@ const HTML_EXTENSIONS: &[&str] = &["html", "htm", "xhtml"];
 struct Collector<'a> {
     opts: &'a IngestOptions,
     out: Ingested,
-    /// id -> where it was first seen
-    seen: HashMap<String, String>,
+    seen: SeenIds,
+}
+
+/// The ids read so far, as the index of their document in [`Ingested::docs`] (which holds
+/// the id and where it was seen), by a hash of the id: no second copy of every id.
+#[derive(Default)]
+struct SeenIds {
+    /// Hash of an id → the first document with that hash.
+    by_hash: foldhash::HashMap<u64, u32>,
+    /// Documents whose id's hash is also another id's (keyed by id).
+    collided: HashMap<String, u32>,
+}
+
+impl SeenIds {
+    fn hash(id: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+    }
+
+    /// The document that already has `id`.
+    fn get(&self, id: &str, docs: &[Document]) -> Option<usize> {
+        let d = *self.by_hash.get(&Self::hash(id))? as usize;
+        if docs[d].id == id {
+            Some(d)
+        } else {
+            self.collided.get(id).map(|&d| d as usize)
+        }
+    }
+
+    /// Record that document `d` has `id` (not seen before).
+    fn insert(&mut self, id: &str, d: usize) {
+        match self.by_hash.entry(Self::hash(id)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(d as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.to_string(), d as u32);
+            }
+        }
+    }
 }
 
 /// Read every input, in order.
@@ -160,7 +198,7 @@ pub fn ingest(inputs: &[Input], opts: &IngestOptions) -> Result<Ingested, Ingest
     let mut c = Collector {
         opts,
         out: Ingested::default(),
-        seen: HashMap::new(),
+        seen: SeenIds::default(),
     };
     for input in inputs {
         match input {
@@ -171,6 +209,8 @@ pub fn ingest(inputs: &[Input], opts: &IngestOptions) -> Result<Ingested, Ingest
             Input::Path(p) => c.read_path(p)?,
         }
     }
+    // Pushed one by one, the list may hold up to twice the room it needs.
+    c.out.docs.shrink_to_fit();
     Ok(c.out)
 }
 
@@ -299,89 +339,88 @@ impl Collector<'_> {
     }
 
     fn read_jsonl<R: BufRead>(&mut self, mut r: R, name: &str) -> Result<(), IngestError> {
-        let mut buf = Vec::new();
+        // Lines are read in batches and parsed in parallel, then taken in order, so that
+        // warnings, errors and ids come out as from a reading line by line.
+        let mut buf: Vec<u8> = Vec::new();
+        let mut ends: Vec<usize> = Vec::new();
         let mut line_no = 0usize;
         loop {
             buf.clear();
-            let n = r.read_until(b'\n', &mut buf).map_err(|e| IngestError::Io {
-                path: name.into(),
-                source: e,
-            })?;
-            if n == 0 {
-                break;
+            ends.clear();
+            let mut eof = false;
+            // A read error is reported after the lines before it, as a line-by-line reading
+            // would (a malformed record before it is the error then).
+            let mut read_error = None;
+            while buf.len() < JSONL_BATCH_BYTES && ends.len() < JSONL_BATCH_LINES {
+                match r.read_until(b'\n', &mut buf) {
+                    Ok(0) => {
+                        eof = true;
+                        break;
+                    }
+                    Ok(_) => ends.push(buf.len()),
+                    Err(e) => {
+                        read_error = Some(e);
+                        break;
+                    }
+                }
             }
-            line_no += 1;
-            let line = match std::str::from_utf8(&buf) {
-                Ok(s) => std::borrow::Cow::Borrowed(s),
-                Err(_) => {
+            let lines: Vec<&[u8]> = ends
+                .iter()
+                .enumerate()
+                .map(|(i, &e)| &buf[if i == 0 { 0 } else { ends[i - 1] }..e])
+                .collect();
+            let fields = &self.opts.fields;
+            let parsed: Vec<ParsedLine> = lines
+                .par_iter()
+                .map(|line| parse_line(line, fields))
+                .collect();
+            for p in parsed {
+                line_no += 1;
+                if p.lossy {
                     self.out.report.lossy += 1;
                     self.out.report.warn(
                         format!("{name}:{line_no}"),
                         "invalid UTF-8; decoded lossily",
                     );
-                    String::from_utf8_lossy(&buf)
                 }
-            };
-            let trimmed = line.trim();
-            if trimmed.is_empty() {
-                continue;
-            }
-            match self.parse_record(trimmed) {
-                Ok((id, text, meta)) => {
-                    let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
-                    let meta = Meta {
-                        source: format!("{name}:{line_no}"),
-                        ..meta
-                    };
-                    self.push(id, text, meta, name, line_no)?;
-                }
-                Err(message) => {
-                    if self.opts.skip_bad_records {
-                        self.out.report.skip(
-                            "malformed record",
-                            format!("{name}:{line_no}"),
-                            format!("malformed record skipped: {message}"),
-                        );
-                    } else {
-                        return Err(IngestError::BadRecord {
-                            file: name.to_string(),
-                            line: line_no,
-                            message,
-                        });
+                match p.record {
+                    None => {}
+                    Some(Ok((id, text, meta))) => {
+                        let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
+                        let meta = Meta {
+                            source: format!("{name}:{line_no}"),
+                            ..meta
+                        };
+                        self.push(id, text, meta, name, line_no)?;
+                    }
+                    Some(Err(message)) => {
+                        if self.opts.skip_bad_records {
+                            self.out.report.skip(
+                                "malformed record",
+                                format!("{name}:{line_no}"),
+                                format!("malformed record skipped: {message}"),
+                            );
+                        } else {
+                            return Err(IngestError::BadRecord {
+                                file: name.to_string(),
+                                line: line_no,
+                                message,
+                            });
+                        }
                     }
                 }
             }
+            if let Some(e) = read_error {
+                return Err(IngestError::Io {
+                    path: name.into(),
+                    source: e,
+                });
+            }
+            if eof {
+                break;
+            }
         }
         Ok(())
-    }
-
-    #[allow(clippy::type_complexity)]
-    fn parse_record(&self, line: &str) -> Result<(Option<String>, String, Meta), String> {
-        let v: serde_json::Value =
-            serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
-        let obj = v.as_object().ok_or("not a JSON object")?;
-        let f = &self.opts.fields;
-        let text = match obj.get(&f.text) {
-            Some(serde_json::Value::String(s)) => s.clone(),
-            Some(serde_json::Value::Null) | None => {
-                return Err(format!("no {:?} field", f.text));
-            }
-            Some(_) => return Err(format!("field {:?} is not a string", f.text)),
-        };
-        let scalar = |k: &str| -> Option<String> {
-            match obj.get(k) {
-                Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
-                Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-                _ => None,
-            }
-        };
-        let meta = Meta {
-            url: scalar(&f.url),
-            date: scalar(&f.date),
-            title: scalar(&f.title),
-            source: String::new(),
-        };
-        Ok((scalar(&f.id), text, meta))
     }
 
     fn push(
@@ -401,7 +440,8 @@ impl Collector<'_> {
             );
             return Ok(());
         }
-        if let Some(first) = self.seen.get(&id) {
+        if let Some(first) = self.seen.get(&id, &self.out.docs) {
+            let first = &self.out.docs[first].meta.source;
             if self.opts.skip_bad_records {
                 self.out.report.skip(
                     "duplicate id",
@@ -426,12 +466,74 @@ impl Collector<'_> {
                 ),
             );
         }
-        self.seen.insert(id.clone(), at);
+        self.seen.insert(&id, self.out.docs.len());
         self.out.report.documents += 1;
         self.out.report.bytes += text.len();
         self.out.docs.push(Document { id, text, meta });
         Ok(())
     }
+}
+
+/// Bytes of JSONL read before the lines read are parsed (in parallel).
+const JSONL_BATCH_BYTES: usize = 4 << 20;
+/// ... or this many lines.
+const JSONL_BATCH_LINES: usize = 8192;
+
+/// A record's id (when it has one), text and metadata (without its source).
+type Record = (Option<String>, String, Meta);
+
+/// One JSONL line, parsed.
+struct ParsedLine {
+    /// The line was not valid UTF-8 (and was decoded lossily).
+    lossy: bool,
+    /// `None` for a blank line; the error message for a malformed record.
+    record: Option<Result<Record, String>>,
+}
+
+fn parse_line(buf: &[u8], fields: &FieldMap) -> ParsedLine {
+    let (line, lossy) = match std::str::from_utf8(buf) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(buf), true),
+    };
+    let trimmed = line.trim();
+    ParsedLine {
+        lossy,
+        record: (!trimmed.is_empty()).then(|| parse_record(trimmed, fields)),
+    }
+}
+
+fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = v.as_object_mut().ok_or("not a JSON object")?;
+    match obj.get(&f.text) {
+        Some(serde_json::Value::String(_)) => {}
+        Some(serde_json::Value::Null) | None => {
+            return Err(format!("no {:?} field", f.text));
+        }
+        Some(_) => return Err(format!("field {:?} is not a string", f.text)),
+    }
+    let scalar = |k: &str| -> Option<String> {
+        match obj.get(k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let meta = Meta {
+        url: scalar(&f.url),
+        date: scalar(&f.date),
+        title: scalar(&f.title),
+        source: String::new(),
+    };
+    let id = scalar(&f.id);
+    // The text is moved out, not copied (the other fields are read first: they may name the
+    // same field).
+    let text = match obj.remove(&f.text) {
+        Some(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    Ok((id, text, meta))
 }
 
 fn walk(dir: &Path, files: &mut Vec<PathBuf>, report: &mut IngestReport) {
@@ -495,5 +597,62 @@ pub fn read_lossy(mut r: impl Read) -> std::io::Result<(String, bool)> {
     match String::from_utf8(buf) {
         Ok(s) => Ok((s, false)),
         Err(e) => Ok((String::from_utf8_lossy(e.as_bytes()).into_owned(), true)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines past a parsing batch keep their numbers, order and first-seen sources.
+    #[test]
+    fn records_across_batches_keep_line_numbers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("many.jsonl");
+        let n = JSONL_BATCH_LINES + 100;
+        let mut s = String::new();
+        let (dup, bad) = (n - 50, n - 49);
+        for i in 1..=n {
+            if i == 3 {
+                s.push('\n');
+            } else if i == dup {
+                s.push_str("{\"id\": \"d5\", \"text\": \"again\"}\n");
+            } else if i == bad {
+                s.push_str("{not json\n");
+            } else {
+                s.push_str(&format!("{{\"id\": \"d{i}\", \"text\": \"text {i}\"}}\n"));
+            }
+        }
+        std::fs::write(&path, s).expect("write");
+        let inputs = [Input::Path(path.clone())];
+        let msg = match ingest(&inputs, &IngestOptions::default()) {
+            Ok(_) => panic!("a duplicate id must be an error"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            msg.contains(&format!(":{dup}: duplicate id \"d5\"")),
+            "{msg}"
+        );
+        assert!(msg.contains("many.jsonl:5"), "{msg}");
+        let opts = IngestOptions {
+            skip_bad_records: true,
+            ..IngestOptions::default()
+        };
+        let ing = ingest(&inputs, &opts).expect("skipping");
+        assert_eq!(ing.docs.len(), n - 3);
+        assert_eq!(ing.docs[0].id, "d1");
+        let last = ing.docs.last().expect("documents");
+        assert_eq!(last.id, format!("d{n}"));
+        assert!(last.meta.source.ends_with(&format!("many.jsonl:{n}")));
+        let w: Vec<&str> = ing
+            .report
+            .warnings
+            .iter()
+            .map(|w| w.source.as_str())
+            .collect();
+        assert!(
+            w[0].ends_with(&format!(":{dup}")) && w[1].ends_with(&format!(":{bad}")),
+            "{w:?}"
+        );
     }
 }

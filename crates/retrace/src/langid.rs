@@ -1,8 +1,12 @@
 //! Language identification per document, reported as ISO 639-1 codes where one exists.
 //!
-//! whatlang does the statistical work (trigram models for ~70 languages). Languages it does not
+//! whatlang does the statistical work (trigram models for ~70 languages), through
+//! [`exact::detect`], which gives whatlang's results faster. Languages it does not
 //! model but that a distinctive alphabet identifies are recognised by their letters: Icelandic
 //! by þ and ð (whatlang would otherwise report a Scandinavian language).
+
+mod exact;
+mod profiles;
 
 use whatlang::Lang;
 
@@ -25,7 +29,7 @@ pub fn identify(text: &str) -> LangGuess {
         end -= 1;
     }
     let sample = &text[..end];
-    let info = whatlang::detect(sample);
+    let info = exact::detect(sample);
     let Some(info) = info else {
         return LangGuess {
             code: "und",

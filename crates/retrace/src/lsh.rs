@@ -27,46 +27,62 @@ impl Default for LshOptions {
 
 /// Candidate pairs `(a, b)` with `a < b`, sorted and deduplicated.
 pub fn candidate_pairs(sigs: &[Option<&Signature>], opts: &LshOptions) -> Vec<(u32, u32)> {
+    let keys: Vec<Vec<u64>> = sigs
+        .iter()
+        .map(|s| s.map(|s| band_keys(s, opts)).unwrap_or_default())
+        .collect();
+    let keys: Vec<&[u64]> = keys.iter().map(Vec::as_slice).collect();
+    candidate_pairs_of_keys(&keys, opts)
+}
+
+/// The bucket key of each band of a signature (the band's number and rows, hashed).
+pub fn band_keys(s: &Signature, opts: &LshOptions) -> Vec<u64> {
     assert!(
         opts.bands * opts.rows <= BINS,
         "bands × rows exceeds the signature length"
     );
-    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(sigs.len() * opts.bands);
-    for (d, s) in sigs.iter().enumerate() {
-        let Some(s) = s else { continue };
-        for b in 0..opts.bands {
+    (0..opts.bands)
+        .map(|b| {
             let rows = &s.0[b * opts.rows..(b + 1) * opts.rows];
             let mut bytes = [0u8; 4 * BINS + 8];
             bytes[..8].copy_from_slice(&(b as u64).to_le_bytes());
             for (k, v) in rows.iter().enumerate() {
                 bytes[8 + 4 * k..12 + 4 * k].copy_from_slice(&v.to_le_bytes());
             }
-            keys.push((xxh3_64(&bytes[..8 + 4 * opts.rows]), d as u32));
-        }
-    }
-    rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
+            xxh3_64(&bytes[..8 + 4 * opts.rows])
+        })
+        .collect()
+}
+
+/// [`candidate_pairs`] given each document's [`band_keys`] (empty: no signature).
+pub fn candidate_pairs_of_keys(keys_of: &[&[u64]], opts: &LshOptions) -> Vec<(u32, u32)> {
+    // One band at a time: the keys of different bands never meet in a bucket (the band is
+    // hashed into the key), and one band's keys are 1/`bands` of the memory.
+    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(keys_of.len());
     let mut pairs = Vec::new();
-    let mut i = 0;
-    while i < keys.len() {
-        let mut j = i + 1;
-        while j < keys.len() && keys[j].0 == keys[i].0 {
-            j += 1;
+    for b in 0..opts.bands {
+        keys.clear();
+        for (d, k) in keys_of.iter().enumerate() {
+            if let Some(&k) = k.get(b) {
+                keys.push((k, d as u32));
+            }
         }
-        let bucket = &keys[i..j];
-        if bucket.len() > opts.max_bucket {
-            let first = bucket[0].1;
-            pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
-        } else {
-            for x in 0..bucket.len() {
-                for y in x + 1..bucket.len() {
-                    let (p, q) = (bucket[x].1, bucket[y].1);
-                    if p != q {
-                        pairs.push((p.min(q), p.max(q)));
+        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
+        for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+            if bucket.len() > opts.max_bucket {
+                let first = bucket[0].1;
+                pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
+            } else {
+                for x in 0..bucket.len() {
+                    for y in x + 1..bucket.len() {
+                        let (p, q) = (bucket[x].1, bucket[y].1);
+                        if p != q {
+                            pairs.push((p.min(q), p.max(q)));
+                        }
                     }
                 }
             }
         }
-        i = j;
     }
     pairs.sort_unstable();
     pairs.dedup();

@@ -31,7 +31,9 @@ impl Token {
 
 /// Scripts written without spaces between words: each character is a token.
 pub fn is_unspaced_script(c: char) -> bool {
-    matches!(c as u32,
+    // (Most text is below the first range: one comparison.)
+    (c as u32) >= 0x0E00
+        && matches!(c as u32,
         0x0E00..=0x0EFF       // Thai, Lao
         | 0x1000..=0x109F     // Myanmar
         | 0x1780..=0x17FF     // Khmer
@@ -46,7 +48,167 @@ pub fn is_unspaced_script(c: char) -> bool {
 
 #[inline]
 fn is_word_char(c: char) -> bool {
+    match FACTS.bit(&FACTS.word, c) {
+        Some(b) => b,
+        None => is_word_char_slow(c),
+    }
+}
+
+fn is_word_char_slow(c: char) -> bool {
     c.is_alphanumeric() || (!c.is_ascii() && is_combining_mark(c))
+}
+
+/// [`unicode_normalization::char::is_combining_mark`], by table in the BMP.
+#[inline]
+fn is_mark(c: char) -> bool {
+    match FACTS.bit(&FACTS.mark, c) {
+        Some(b) => b,
+        None => is_combining_mark(c),
+    }
+}
+
+/// `char::is_alphanumeric`, by table in the BMP.
+#[inline]
+pub(crate) fn is_alphanumeric(c: char) -> bool {
+    if c.is_ascii() {
+        return c.is_ascii_alphanumeric();
+    }
+    match FACTS.bit(&FACTS.alnum, c) {
+        Some(b) => b,
+        None => c.is_alphanumeric(),
+    }
+}
+
+/// For a character that is neither whitespace nor numeric and lower-cases to one character,
+/// that character (`None` for any other, ASCII included).
+#[inline]
+pub(crate) fn plain_lowercase(c: char) -> Option<char> {
+    if c.is_ascii() {
+        return None;
+    }
+    FACTS.plain_lower(c)
+}
+
+/// Characters below this have their lowercase in [`CharFacts::lower`].
+const LOWER_TABLE: usize = 0x800;
+
+/// Facts about the characters of the Basic Multilingual Plane, computed once from the very
+/// functions tokenisation otherwise calls per character, so that table and function agree.
+struct CharFacts {
+    /// `is_word_char`, one bit a character.
+    word: Vec<u64>,
+    /// `is_combining_mark`, one bit a character.
+    mark: Vec<u64>,
+    /// Characters that fold to themselves alone: not ASCII, NFKC quick check "yes", canonical
+    /// combining class 0 and their own lowercase.
+    same: Vec<u64>,
+    /// Below [`LOWER_TABLE`]: the one-character lowercase of a character that is NFKC "yes"
+    /// with combining class 0 (0: not such a character).
+    lower: Vec<u16>,
+    /// `char::is_alphanumeric`, one bit a character.
+    alnum: Vec<u64>,
+    /// Characters that are neither whitespace nor numeric and are their own lowercase.
+    plain_same: Vec<u64>,
+    /// Below [`LOWER_TABLE`]: the one-character lowercase of a character that is neither
+    /// whitespace nor numeric (0: not such a character).
+    plain_lower: Vec<u16>,
+}
+
+static FACTS: std::sync::LazyLock<CharFacts> = std::sync::LazyLock::new(CharFacts::new);
+
+impl CharFacts {
+    fn new() -> Self {
+        let mut f = CharFacts {
+            word: vec![0; 1 << 10],
+            mark: vec![0; 1 << 10],
+            same: vec![0; 1 << 10],
+            lower: vec![0; LOWER_TABLE],
+            alnum: vec![0; 1 << 10],
+            plain_same: vec![0; 1 << 10],
+            plain_lower: vec![0; LOWER_TABLE],
+        };
+        for c in (0..0x10000u32).filter_map(char::from_u32) {
+            let i = c as usize;
+            let set = |v: &mut Vec<u64>| v[i / 64] |= 1 << (i % 64);
+            if is_word_char_slow(c) {
+                set(&mut f.word);
+            }
+            if is_combining_mark(c) {
+                set(&mut f.mark);
+            }
+            if c.is_alphanumeric() {
+                set(&mut f.alnum);
+            }
+            if !c.is_whitespace() && !c.is_numeric() {
+                let mut low = c.to_lowercase();
+                if let (Some(l), None) = (low.next(), low.next()) {
+                    if l == c {
+                        set(&mut f.plain_same);
+                    }
+                    if i < LOWER_TABLE && (l as u32) < 0x10000 {
+                        f.plain_lower[i] = l as u32 as u16;
+                    }
+                }
+            }
+            if c.is_ascii()
+                || unicode_normalization::char::canonical_combining_class(c) != 0
+                || unicode_normalization::is_nfkc_quick(std::iter::once(c))
+                    != unicode_normalization::IsNormalized::Yes
+            {
+                continue;
+            }
+            let mut low = c.to_lowercase();
+            if let (Some(l), None) = (low.next(), low.next()) {
+                if l == c {
+                    set(&mut f.same);
+                }
+                if i < LOWER_TABLE && (l as u32) < 0x10000 {
+                    f.lower[i] = l as u32 as u16;
+                }
+            }
+        }
+        f
+    }
+
+    /// The one-character lowercase of `c` when it is neither whitespace nor numeric.
+    #[inline]
+    fn plain_lower(&self, c: char) -> Option<char> {
+        let i = c as usize;
+        if i < LOWER_TABLE {
+            return match self.plain_lower[i] {
+                0 => None,
+                l => char::from_u32(l as u32),
+            };
+        }
+        match self.bit(&self.plain_same, c) {
+            Some(true) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// The bit of `c` in a table (`None` outside the BMP).
+    #[inline]
+    fn bit(&self, table: &[u64], c: char) -> Option<bool> {
+        let i = c as usize;
+        table.get(i / 64).map(|w| w & (1 << (i % 64)) != 0)
+    }
+
+    /// What a non-ASCII character folds to when it needs no normalisation and no look at
+    /// its neighbours (`None`: take the slow path).
+    #[inline]
+    fn fold_alone(&self, c: char) -> Option<char> {
+        let i = c as usize;
+        if i < LOWER_TABLE {
+            return match self.lower[i] {
+                0 => None,
+                l => char::from_u32(l as u32),
+            };
+        }
+        match self.bit(&self.same, c) {
+            Some(true) => Some(c),
+            _ => None,
+        }
+    }
 }
 
 /// ASCII bytes that are word characters (letters and digits).
@@ -80,6 +242,22 @@ fn hash_ascii_lower(w: &[u8], buf: &mut String) -> u64 {
 /// (nearly all of it) skips the normaliser: the result is the same.
 #[inline]
 fn fold_into(w: &str, buf: &mut String) {
+    // Characters that are NFKC "yes" with combining class 0 cannot make a word fail the
+    // NFKC quick check: such words fold character by character, from a table.
+    buf.clear();
+    for c in w.chars() {
+        if c.is_ascii() {
+            buf.push(c.to_ascii_lowercase());
+        } else if let Some(l) = FACTS.fold_alone(c) {
+            buf.push(l);
+        } else {
+            return fold_into_slow(w, buf);
+        }
+    }
+}
+
+/// [`fold_into`] for any word.
+fn fold_into_slow(w: &str, buf: &mut String) {
     buf.clear();
     if unicode_normalization::is_nfkc_quick(w.chars()) == unicode_normalization::IsNormalized::Yes {
         for c in w.chars() {
@@ -129,7 +307,7 @@ impl Tokenizer {
             let c = s[i..].chars().next().expect("char boundary");
             let len = c.len_utf8();
             // A combining mark right after an unspaced-script character extends it.
-            if word_start.is_none() && is_combining_mark(c) {
+            if word_start.is_none() && is_mark(c) {
                 if let Some(last) = out.last_mut() {
                     if last.is_char && last.end as usize == base + i {
                         last.end = (base + i + len) as u32;
@@ -260,6 +438,41 @@ mod tests {
         }
         assert_eq!(words(t), vec!["Ünïcode", "text"]);
         assert_eq!(fold("Ünïcode"), "ünïcode");
+    }
+
+    #[test]
+    fn tables_agree_with_the_functions() {
+        let mut fast = String::new();
+        let mut slow = String::new();
+        for c in (0..0x11000u32).filter_map(char::from_u32) {
+            assert_eq!(is_word_char(c), is_word_char_slow(c), "{c:?}");
+            assert_eq!(is_mark(c), is_combining_mark(c), "{c:?}");
+            assert_eq!(is_alphanumeric(c), c.is_alphanumeric(), "{c:?}");
+            if let Some(l) = plain_lowercase(c) {
+                assert!(
+                    !c.is_ascii() && !c.is_whitespace() && !c.is_numeric(),
+                    "{c:?}"
+                );
+                assert_eq!(c.to_lowercase().collect::<String>(), l.to_string(), "{c:?}");
+            }
+            let w = c.to_string();
+            fold_into(&w, &mut fast);
+            fold_into_slow(&w, &mut slow);
+            assert_eq!(fast, slow, "{c:?}");
+        }
+        for w in [
+            "Ünïcode",
+            "ΣΟΦΊΑ",
+            "İstanbul",
+            "ﬁne",
+            "Ｆｕｌｌ",
+            "cafe\u{301}",
+            "Straße",
+        ] {
+            fold_into(w, &mut fast);
+            fold_into_slow(w, &mut slow);
+            assert_eq!(fast, slow, "{w:?}");
+        }
     }
 
     #[test]

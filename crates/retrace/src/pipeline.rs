@@ -2,7 +2,7 @@
 //! collection, with the time spent in each stage.
 
 use crate::align::Passage;
-use crate::align::{align, AlignOptions};
+use crate::align::{align_sides, AlignOptions, Side};
 use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
 use crate::dates::{document_date, Date};
 use crate::document::Document;
@@ -190,11 +190,14 @@ pub fn scan_with_fallback(
         .par_iter()
         .zip(prepared.par_iter_mut())
         .map_init(
-            || (Tokenizer::default(), Fingerprinter::default()),
-            |(tk, fp), (d, p)| {
-                let toks = p.tokens(&d.text, tk);
+            || {
+                let fp = Fingerprinter::new(opts.candidates.lsh);
+                (Tokenizer::default(), fp, Vec::new())
+            },
+            |(tk, fp, toks), (d, p)| {
+                p.tokens_into(&d.text, tk, toks);
                 p.main_tokens = toks.len() as u32;
-                let f = fp.fingerprint(&toks);
+                let f = fp.fingerprint(toks);
                 progress.advance(1);
                 f
             },
@@ -207,8 +210,7 @@ pub fn scan_with_fallback(
         .push(("fingerprint", t.elapsed().as_secs_f64()));
 
     let t = Instant::now();
-    let cands = lexical_candidates(&fps, &opts.candidates);
-    drop(fps);
+    let cands = lexical_candidates(fps, &opts.candidates);
     stats.candidates = cands.len();
     stats
         .timings
@@ -216,6 +218,7 @@ pub fn scan_with_fallback(
 
     let t = Instant::now();
     let mut relations = align_candidates(&docs, &prepared, &cands, opts, progress);
+    drop(cands);
     stats.timings.push(("align", t.elapsed().as_secs_f64()));
 
     let mut covered = vec![false; docs.len()];
@@ -266,7 +269,7 @@ pub fn scan_with_fallback(
     drop(doc_vectors);
     let story = stories(docs.len(), &relations, &opts.stories);
     let dates: Vec<Option<Date>> = docs
-        .iter()
+        .par_iter()
         .zip(&prepared)
         .map(|(d, p)| {
             document_date(
@@ -506,28 +509,77 @@ pub fn align_candidates(
     progress: &dyn Progress,
 ) -> Vec<Relation> {
     progress.start("align", cands.len() as u64);
-    // Group by `a` so that each `a` is tokenised once.
+    // Group by `a` so that each `a` is prepared once; the sides of the documents met last
+    // are kept, since a document's candidates are mostly its neighbours in the collection.
     let groups: Vec<&[Candidate]> = cands.chunk_by(|x, y| x.a == y.a).collect();
+    // Relations appended to one list per worker's run of groups, joined in order.
     let mut rels: Vec<Relation> = groups
         .par_iter()
-        .map_init(Tokenizer::default, |tk, g| {
-            let a = g[0].a as usize;
-            let ta = prepared[a].tokens(&docs[a].text, tk);
-            let mut out = Vec::new();
-            for c in g.iter() {
-                let b = c.b as usize;
-                let tb = prepared[b].tokens(&docs[b].text, tk);
-                let al = align(&ta, &tb, &opts.align);
-                if let Some(r) = lexical_relation(c.a, c.b, al, &opts.relate) {
-                    out.push(r);
+        .fold(
+            || (Tokenizer::default(), SideCache::default(), Vec::new()),
+            |(mut tk, mut cache, mut out), g| {
+                let a = g[0].a as usize;
+                let sa = cache.side(a, docs, prepared, &mut tk);
+                for c in g.iter() {
+                    let b = c.b as usize;
+                    let sb = cache.side(b, docs, prepared, &mut tk);
+                    let al = align_sides(&sa, &sb, &opts.align);
+                    if let Some(r) = lexical_relation(c.a, c.b, al, &opts.relate) {
+                        out.push(r);
+                    }
                 }
-            }
-            progress.advance(g.len() as u64);
-            out
-        })
-        .flatten()
-        .collect();
+                progress.advance(g.len() as u64);
+                (tk, cache, out)
+            },
+        )
+        .map(|(_, _, out)| out)
+        .reduce(Vec::new, |mut x, mut y| {
+            x.append(&mut y);
+            x
+        });
     progress.finish();
     rels.sort_by_key(|r| (r.a, r.b));
     rels
+}
+
+/// Documents whose alignment sides a worker keeps.
+const SIDE_CACHE_DOCS: usize = 64;
+/// ... holding at most this many tokens in all (~0.8 MB a worker).
+const SIDE_CACHE_TOKENS: usize = 16384;
+/// Documents with more tokens than this are not kept.
+const SIDE_CACHE_MAX_TOKENS: usize = 4096;
+
+/// The alignment sides of the documents prepared last (first in, first out), by document
+/// index.
+#[derive(Default)]
+struct SideCache {
+    entries: std::collections::VecDeque<(usize, std::sync::Arc<Side>)>,
+    tokens: usize,
+}
+
+impl SideCache {
+    fn side(
+        &mut self,
+        d: usize,
+        docs: &[Document],
+        prepared: &[Prepared],
+        tk: &mut Tokenizer,
+    ) -> std::sync::Arc<Side> {
+        if let Some(e) = self.entries.iter().find(|e| e.0 == d) {
+            return e.1.clone();
+        }
+        let side = std::sync::Arc::new(Side::new(prepared[d].tokens(&docs[d].text, tk)));
+        let n = side.tokens().len();
+        if n <= SIDE_CACHE_MAX_TOKENS {
+            self.entries.push_back((d, side.clone()));
+            self.tokens += n;
+            while self.entries.len() > SIDE_CACHE_DOCS || self.tokens > SIDE_CACHE_TOKENS {
+                match self.entries.pop_front() {
+                    Some((_, s)) => self.tokens -= s.tokens().len(),
+                    None => break,
+                }
+            }
+        }
+        side
+    }
 }

@@ -51,68 +51,19 @@ impl Prepared {
     }
 
     /// Tokens of the main text, in order.
-    ///
-    /// Alignment asks for the tokens of one document again and again (once per candidate
-    /// pair it is in), so the tokens of the last few documents are kept per thread, keyed
-    /// by a hash of the text and of its main lines.
     pub fn tokens(&self, text: &str, tk: &mut Tokenizer) -> Vec<Token> {
-        let mut key = xxhash_rust::xxh3::Xxh3::new();
-        key.update(text.as_bytes());
-        for r in self.main_lines() {
-            key.update(&(r.start as u64).to_le_bytes());
-            key.update(&(r.end as u64).to_le_bytes());
-        }
-        let key = key.digest128();
-        if let Some(t) = TOKEN_CACHE.with(|c| c.borrow().get(key)) {
-            return t;
-        }
         let mut out = Vec::with_capacity(self.main_tokens as usize);
-        for r in self.main_lines() {
-            tk.tokenize(text, r, &mut out);
-        }
-        TOKEN_CACHE.with(|c| c.borrow_mut().put(key, &out));
+        self.tokens_into(text, tk, &mut out);
         out
     }
-}
 
-/// Documents whose tokens each thread keeps.
-const TOKEN_CACHE_DOCS: usize = 32;
-/// Documents with more tokens than this are not kept (at most ~3 MB a thread).
-const TOKEN_CACHE_MAX_TOKENS: usize = 4096;
-
-/// The tokens of the documents tokenised last (round robin).
-#[derive(Default)]
-struct TokenCache {
-    entries: Vec<(u128, Vec<Token>)>,
-    next: usize,
-}
-
-impl TokenCache {
-    fn get(&self, key: u128) -> Option<Vec<Token>> {
-        self.entries
-            .iter()
-            .find(|e| e.0 == key)
-            .map(|e| e.1.clone())
-    }
-
-    fn put(&mut self, key: u128, tokens: &[Token]) {
-        if tokens.len() > TOKEN_CACHE_MAX_TOKENS {
-            return;
-        }
-        if self.entries.len() < TOKEN_CACHE_DOCS {
-            self.entries.push((key, tokens.to_vec()));
-        } else {
-            let e = &mut self.entries[self.next];
-            e.0 = key;
-            e.1.clear();
-            e.1.extend_from_slice(tokens);
-            self.next = (self.next + 1) % TOKEN_CACHE_DOCS;
+    /// [`Prepared::tokens`] into `out` (cleared first), to reuse its room.
+    pub fn tokens_into(&self, text: &str, tk: &mut Tokenizer, out: &mut Vec<Token>) {
+        out.clear();
+        for r in self.main_lines() {
+            tk.tokenize(text, r, out);
         }
     }
-}
-
-thread_local! {
-    static TOKEN_CACHE: std::cell::RefCell<TokenCache> = std::cell::RefCell::default();
 }
 
 /// Options for the prepare stage.
@@ -129,26 +80,67 @@ pub struct PreparedCorpus {
     pub template_shapes: usize,
 }
 
+/// Documents whose line shapes are kept in one set of arrays.
+const SHAPE_CHUNK: usize = 1024;
+
+/// The line shapes of a run of documents, one after the other (few allocations: the
+/// corpus's shapes are all held at once, while the boilerplate model is learnt).
+#[derive(Default)]
+struct ShapeChunk {
+    lines: LineShapes,
+    /// End of each document's lines in `lines`.
+    ends: Vec<u32>,
+}
+
+impl ShapeChunk {
+    /// Lines `[lo, hi)` of the chunk's `j`-th document.
+    fn range(&self, j: usize) -> Range<usize> {
+        let lo = if j == 0 { 0 } else { self.ends[j - 1] as usize };
+        lo..self.ends[j] as usize
+    }
+}
+
 /// Prepare every document, learning boilerplate from the whole corpus first.
 pub fn prepare_corpus(docs: &[Document], opts: &PrepareOptions) -> PreparedCorpus {
-    /// Lines (with blank lines before each) and their shapes.
-    type DocLines = (Vec<(Range<usize>, usize)>, LineShapes);
-    let lines: Vec<DocLines> = docs
-        .par_iter()
-        .map(|d| {
-            let l = segment::lines(&d.text);
-            let ranges: Vec<Range<usize>> = l.iter().map(|x| x.0.clone()).collect();
-            let s = LineShapes::new(&d.text, &ranges, &opts.boilerplate);
-            (l, s)
+    let chunks: Vec<ShapeChunk> = docs
+        .par_chunks(SHAPE_CHUNK)
+        .map(|ds| {
+            let mut c = ShapeChunk::default();
+            let mut buf = String::new();
+            for d in ds {
+                let lines = segment::lines(&d.text);
+                LineShapes::append(
+                    &d.text,
+                    lines.into_iter().map(|x| x.0),
+                    &opts.boilerplate,
+                    &mut c.lines,
+                    &mut buf,
+                );
+                c.ends.push(c.lines.shapes.len() as u32);
+            }
+            c.lines.shapes.shrink_to_fit();
+            c.lines.long.shrink_to_fit();
+            c.lines.weights.shrink_to_fit();
+            c
         })
         .collect();
-    let shapes: Vec<&LineShapes> = lines.iter().map(|x| &x.1).collect();
-    let model = BoilerplateModel::learn(&shapes, &opts.boilerplate);
+    let shapes: Vec<(&[u64], &[bool])> = chunks
+        .iter()
+        .flat_map(|c| {
+            (0..c.ends.len()).map(|j| (&c.lines.shapes[c.range(j)], &c.lines.long[c.range(j)]))
+        })
+        .collect();
+    let model = BoilerplateModel::learn_from(&shapes, &opts.boilerplate);
+    drop(shapes);
     let prepared = docs
         .par_iter()
-        .zip(lines.par_iter())
-        .map_init(Tokenizer::default, |tk, (d, (l, shapes))| {
-            prepare_one(&d.text, l, shapes, &model, opts, tk)
+        .enumerate()
+        .map_init(Tokenizer::default, |tk, (i, d)| {
+            let c = &chunks[i / SHAPE_CHUNK];
+            let r = c.range(i % SHAPE_CHUNK);
+            let lines = segment::lines(&d.text);
+            let (shapes, weights) = (&c.lines.shapes[r.clone()], &c.lines.weights[r]);
+            prepare_one(&d.text, &lines, shapes, weights, &model, opts, tk)
         })
         .collect();
     PreparedCorpus {
@@ -157,17 +149,19 @@ pub fn prepare_corpus(docs: &[Document], opts: &PrepareOptions) -> PreparedCorpu
     }
 }
 
-/// Prepare one document given the corpus boilerplate model.
+/// Prepare one document given the corpus boilerplate model and its lines' shapes and word
+/// weights.
 pub fn prepare_one(
     text: &str,
     lines: &[(Range<usize>, usize)],
-    shapes: &LineShapes,
+    shapes: &[u64],
+    weights: &[f32],
     model: &BoilerplateModel,
     opts: &PrepareOptions,
     tk: &mut Tokenizer,
 ) -> Prepared {
     let ranges: Vec<Range<usize>> = lines.iter().map(|x| x.0.clone()).collect();
-    let flags = model.classify(text, &ranges, shapes, &opts.boilerplate);
+    let flags = model.classify_shapes(text, &ranges, shapes, weights, &opts.boilerplate);
     // Main paragraphs: consecutive main lines without a blank line or boilerplate between.
     let mut paragraphs: Vec<Range<usize>> = Vec::new();
     let mut prev_main = false;

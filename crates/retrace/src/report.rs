@@ -4,6 +4,7 @@
 
 use crate::pipeline::Scan;
 use crate::relate::Relation;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::fs;
 use std::io::{BufWriter, Write};
@@ -121,16 +122,50 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> s
         .collect();
     order.sort_unstable();
     let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
-    for &(_, _, i) in &order {
-        serde_json::to_writer(&mut w, &pair_json(scan, &scan.relations[i]))?;
-        w.write_all(b"\n")?;
+    for chunk in order.chunks(WRITE_CHUNK) {
+        write_lines(&mut w, chunk, |&(_, _, i)| {
+            serde_json::to_vec(&pair_json(scan, &scan.relations[i]))
+        })?;
     }
     w.flush()?;
 
     let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-    for (i, (d, p)) in scan.docs.iter().zip(&scan.prepared).enumerate() {
+    let indices: Vec<usize> = (0..scan.docs.len()).collect();
+    for chunk in indices.chunks(WRITE_CHUNK) {
+        write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
+    }
+    w.flush()?;
+    let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
+    serde_json::to_writer_pretty(&mut w, run_info)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// Records turned into JSON at once (in parallel), then written in order: a chunk's JSON is
+/// all that is held.
+const WRITE_CHUNK: usize = 4096;
+
+/// Write one line of JSON per item, made in parallel, in order.
+fn write_lines<T: Sync>(
+    w: &mut impl Write,
+    items: &[T],
+    json: impl Fn(&T) -> serde_json::Result<Vec<u8>> + Sync + Send,
+) -> std::io::Result<()> {
+    let lines: Vec<serde_json::Result<Vec<u8>>> = items.par_iter().map(json).collect();
+    for line in lines {
+        let line: Vec<u8> = line?;
+        w.write_all(&line)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The output record of document `i`.
+fn doc_out(scan: &Scan, i: usize) -> DocOut<'_> {
+    let (d, p) = (&scan.docs[i], &scan.prepared[i]);
+    {
         let parent = scan.parents.get(i).and_then(|p| p.as_ref());
-        let out = DocOut {
+        DocOut {
             id: &d.id,
             lang: p.lang,
             chars: d.text.chars().count(),
@@ -157,15 +192,8 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> s
             date: d.meta.date.as_deref(),
             dated: scan.dates.get(i).and_then(|x| x.map(|x| x.to_string())),
             title: d.meta.title.as_deref(),
-        };
-        serde_json::to_writer(&mut w, &out)?;
-        w.write_all(b"\n")?;
+        }
     }
-    w.flush()?;
-    let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
-    serde_json::to_writer_pretty(&mut w, run_info)?;
-    w.write_all(b"\n")?;
-    w.flush()
 }
 
 /// A short human-readable summary of a scan.

@@ -138,14 +138,14 @@ fn is_abbreviation(s: &str, pos: usize, c: char) -> bool {
         return false;
     }
     let before = &s[..pos];
-    let word: String = before
-        .chars()
+    // The run of letters, digits and dots before `pos`.
+    let start = before
+        .char_indices()
         .rev()
-        .take_while(|c| c.is_alphanumeric() || *c == '.')
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect();
+        .take_while(|(_, c)| c.is_alphanumeric() || *c == '.')
+        .last()
+        .map_or(pos, |(i, _)| i);
+    let word = &before[start..];
     let last = word.rsplit('.').next().unwrap_or("");
     if last.is_empty() {
         return false;
@@ -161,7 +161,10 @@ fn is_abbreviation(s: &str, pos: usize, c: char) -> bool {
     if last.chars().all(|c| c.is_ascii_digit()) && last.len() <= 2 {
         return true;
     }
-    ABBREVIATIONS.contains(&last.to_lowercase().as_str())
+    // No abbreviation is longer than this (lower-casing never shortens a word).
+    const LONGEST_ABBREVIATION: usize = 4;
+    last.chars().count() <= LONGEST_ABBREVIATION
+        && ABBREVIATIONS.contains(&last.to_lowercase().as_str())
 }
 
 #[cfg(test)]
@@ -193,6 +196,11 @@ mod tests {
             sents("Am 1. April kam er. Gut."),
             vec!["Am 1. April kam er.", "Gut."]
         );
+    }
+
+    #[test]
+    fn abbreviations_are_short() {
+        assert!(ABBREVIATIONS.iter().all(|a| a.chars().count() <= 4));
     }
 
     #[test]

@@ -1,0 +1,526 @@
+//! whatlang's language detection (its default, combined alphabet and trigram method) with the
+//! same results to the last bit, computed faster.
+//!
+//! whatlang scores a text in a script shared by several languages (Latin, Cyrillic, Arabic,
+//! Devanagari, Hebrew) by looking each of every language's 300 profile trigrams up in the
+//! text's trigram table: ~11,000 hash look-ups a text for Latin, whatever its length. Here the
+//! profiles are one inverted index (trigram → languages and ranks), so a text costs one
+//! look-up per distinct trigram of its own (at most 600), and every sum, sort and division is
+//! done as whatlang does it, in the same order, so scores, ties and confidences come out the
+//! same. Texts in other scripts go to whatlang itself (they need no trigrams).
+
+use super::profiles;
+use std::cmp::Reverse;
+use std::collections::HashMap;
+use std::sync::LazyLock;
+use whatlang::{Info, Lang, Script};
+
+/// Room for every whatlang language, indexed by `Lang as usize`.
+const LANGS: usize = 128;
+
+/// Largest distance a profile trigram contributes (whatlang's `MAX_TRIGRAM_DISTANCE`).
+const MAX_TRIGRAM_DISTANCE: u32 = 300;
+/// whatlang's `MAX_TOTAL_DISTANCE`.
+const MAX_TOTAL_DISTANCE: u32 = MAX_TRIGRAM_DISTANCE * MAX_TRIGRAM_DISTANCE;
+/// Text trigrams ranked (whatlang's `TEXT_TRIGRAMS_SIZE`).
+const TEXT_TRIGRAMS_SIZE: usize = 600;
+
+/// Detect the language of `text` exactly as `whatlang::detect` does.
+pub fn detect(text: &str) -> Option<Info> {
+    let script = whatlang::detect_script(text)?;
+    let group: &Group = match script {
+        Script::Latin => &LATIN,
+        Script::Cyrillic => &CYRILLIC,
+        Script::Arabic => &ARABIC,
+        Script::Devanagari => &DEVANAGARI,
+        Script::Hebrew => &HEBREW,
+        // One language per script, or the Han/kana rule: no trigrams involved.
+        _ => return whatlang::detect(text),
+    };
+    group.detect(text)
+}
+
+/// Same as whatlang's `is_stop_char`: ASCII punctuation, digits, controls and space.
+#[inline]
+fn is_stop_char(ch: char) -> bool {
+    matches!(ch, '\u{0000}'..='\u{0040}' | '\u{005B}'..='\u{0060}' | '\u{007B}'..='\u{007E}')
+}
+
+/// A trigram as one integer ordered like whatlang's `Trigram(char, char, char)`.
+#[inline]
+fn pack(a: char, b: char, c: char) -> u64 {
+    ((a as u64) << 42) | ((b as u64) << 21) | c as u64
+}
+
+/// Which languages use each letter (whatlang's `build_inverted_map`).
+struct Alphabets {
+    chars: Vec<char>,
+    langs: Vec<Vec<Lang>>,
+    /// Position in `chars` of each character below [`DENSE_CHARS`] (`u16::MAX`: none).
+    dense: Vec<u16>,
+}
+
+/// Characters looked up in a table rather than by binary search (Latin with Vietnamese
+/// letters, Cyrillic).
+const DENSE_CHARS: usize = 0x2000;
+
+impl Alphabets {
+    fn new(alphabets: &[(Lang, &str)]) -> Self {
+        let mut map: HashMap<char, Vec<Lang>> = HashMap::new();
+        for (lang, alphabet) in alphabets {
+            for c in alphabet.chars() {
+                map.entry(c).or_default().push(*lang);
+            }
+        }
+        let mut char_lang: Vec<_> = map.into_iter().collect();
+        char_lang.sort_unstable_by_key(|(c, _)| *c);
+        let (chars, langs): (Vec<char>, _) = char_lang.into_iter().unzip();
+        let mut dense = vec![u16::MAX; DENSE_CHARS];
+        for (i, &c) in chars.iter().enumerate() {
+            if (c as usize) < DENSE_CHARS {
+                dense[c as usize] = i as u16;
+            }
+        }
+        Alphabets {
+            chars,
+            langs,
+            dense,
+        }
+    }
+
+    /// Position of `ch` in `chars`.
+    #[inline]
+    fn position(&self, ch: char) -> Option<usize> {
+        match self.dense.get(ch as usize) {
+            Some(&p) => (p != u16::MAX).then_some(p as usize),
+            None => self.chars.binary_search(&ch).ok(),
+        }
+    }
+
+    /// whatlang's `generic_alphabet_calculate_scores`: (letters counted, scores best first).
+    fn scores(&self, script: Script, text: &str) -> (usize, Vec<(Lang, f64)>) {
+        let script_langs = script.langs();
+        let mut char_scores = vec![0usize; self.chars.len()];
+        let mut max_raw_score = 0usize;
+        for ch in text.chars() {
+            if is_stop_char(ch) {
+                continue;
+            }
+            max_raw_score += 1;
+            if let Some(position) = self.position(ch) {
+                char_scores[position] += 2;
+            }
+        }
+        let mut lang_scores = vec![0usize; Lang::all().len()];
+        let mut common_score = 0usize;
+        for (position, char_score) in char_scores.into_iter().enumerate() {
+            if char_score > 0 {
+                let languages = &self.langs[position];
+                if languages.len() == script_langs.len() {
+                    common_score += char_score;
+                } else {
+                    for &lang in languages {
+                        lang_scores[lang as usize] += char_score;
+                    }
+                }
+            }
+        }
+        let mut raw_scores: Vec<(Lang, usize)> = script_langs
+            .iter()
+            .map(|&l| {
+                let score = (lang_scores[l as usize] + common_score).saturating_sub(max_raw_score);
+                (l, score)
+            })
+            .collect();
+        raw_scores.sort_unstable_by_key(|(_, score)| Reverse(*score));
+        let scores = raw_scores
+            .iter()
+            .map(|&(lang, raw)| (lang, raw as f64 / max_raw_score as f64))
+            .collect();
+        (max_raw_score, scores)
+    }
+}
+
+/// The languages of one script with their profiles, inverted.
+struct Group {
+    script: Script,
+    /// Languages in whatlang's profile order.
+    langs: Vec<Lang>,
+    /// Trigram → range of `postings`.
+    index: foldhash::HashMap<u64, (u32, u32)>,
+    /// (index into `langs`, rank in that language's profile).
+    postings: Vec<(u16, u16)>,
+    /// Letters per language; `None` where whatlang uses fixed alphabet scores.
+    alphabets: Option<Alphabets>,
+    /// whatlang's fixed alphabet scores (all 1.0) for scripts without alphabets.
+    mock: &'static [Lang],
+}
+
+static LATIN: LazyLock<Group> = LazyLock::new(|| {
+    Group::new(
+        Script::Latin,
+        profiles::LATIN,
+        Some(Alphabets::new(LATIN_ALPHABETS)),
+        &[],
+    )
+});
+static CYRILLIC: LazyLock<Group> = LazyLock::new(|| {
+    Group::new(
+        Script::Cyrillic,
+        profiles::CYRILLIC,
+        Some(Alphabets::new(CYRILLIC_ALPHABETS)),
+        &[],
+    )
+});
+static ARABIC: LazyLock<Group> = LazyLock::new(|| {
+    Group::new(
+        Script::Arabic,
+        profiles::ARABIC,
+        None,
+        &[Lang::Ara, Lang::Urd, Lang::Pes],
+    )
+});
+static DEVANAGARI: LazyLock<Group> = LazyLock::new(|| {
+    Group::new(
+        Script::Devanagari,
+        profiles::DEVANAGARI,
+        None,
+        &[Lang::Hin, Lang::Mar, Lang::Nep],
+    )
+});
+static HEBREW: LazyLock<Group> = LazyLock::new(|| {
+    Group::new(
+        Script::Hebrew,
+        profiles::HEBREW,
+        None,
+        &[Lang::Heb, Lang::Yid],
+    )
+});
+
+impl Group {
+    fn new(
+        script: Script,
+        profiles: &[(Lang, &str)],
+        alphabets: Option<Alphabets>,
+        mock: &'static [Lang],
+    ) -> Self {
+        let mut entries: Vec<(u64, u16, u16)> = Vec::new();
+        for (l, (_, profile)) in profiles.iter().enumerate() {
+            let chars: Vec<char> = profile.chars().collect();
+            for (rank, t) in chars.chunks_exact(3).enumerate() {
+                entries.push((pack(t[0], t[1], t[2]), l as u16, rank as u16));
+            }
+        }
+        entries.sort_unstable();
+        let mut index: foldhash::HashMap<u64, (u32, u32)> = Default::default();
+        let mut lo = 0usize;
+        for g in entries.chunk_by(|x, y| x.0 == y.0) {
+            index.insert(g[0].0, (lo as u32, (lo + g.len()) as u32));
+            lo += g.len();
+        }
+        Group {
+            script,
+            langs: profiles.iter().map(|p| p.0).collect(),
+            index,
+            postings: entries.iter().map(|e| (e.1, e.2)).collect(),
+            alphabets,
+            mock,
+        }
+    }
+
+    /// whatlang's `combined::detect` for this script.
+    fn detect(&self, text: &str) -> Option<Info> {
+        let lower = text.to_lowercase();
+        // Alphabet scores.
+        let (alphabet_count, alphabet_scores) = match &self.alphabets {
+            Some(a) => a.scores(self.script, &lower),
+            None => (1, self.mock.iter().map(|&l| (l, 1.0)).collect()),
+        };
+        // Trigram scores.
+        let (trigrams_count, trigram_scores) = self.trigram_scores(&lower);
+        // Combined, as whatlang's `combined::raw_detect`.
+        let mut all_langs: Vec<Lang> = alphabet_scores.iter().map(|x| x.0).collect();
+        for (lang, _) in trigram_scores.iter() {
+            if !all_langs.contains(lang) {
+                all_langs.push(*lang);
+            }
+        }
+        let alphabet_weight = calc_alphabet_weight(alphabet_count);
+        let trigram_weight = 1.0 - alphabet_weight;
+        // Each list names a language at most once: its score by language.
+        let mut a_of = [0.0f64; LANGS];
+        let mut t_of = [0.0f64; LANGS];
+        for &(l, a) in &alphabet_scores {
+            a_of[l as usize] = a;
+        }
+        for &(l, t) in &trigram_scores {
+            t_of[l as usize] = t;
+        }
+        let mut scores: Vec<(Lang, f64)> = Vec::with_capacity(all_langs.len());
+        for lang in all_langs {
+            let (a, t) = (a_of[lang as usize], t_of[lang as usize]);
+            scores.push((lang, a * alphabet_weight + t * trigram_weight));
+        }
+        scores.sort_unstable_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Less));
+        let mut it = scores.into_iter();
+        let (lang1, score1) = it.next()?;
+        let confidence = match it.next() {
+            Some((_, score2)) => calculate_confidence(score1, score2, trigrams_count),
+            None => 1.0,
+        };
+        Some(Info::new(self.script, lang1, confidence))
+    }
+
+    /// whatlang's `calculate_scores_in_profiles`: (distinct text trigrams ranked, scores best
+    /// first).
+    fn trigram_scores(&self, lower: &str) -> (usize, Vec<(Lang, f64)>) {
+        // Count the text's trigrams (whatlang's `count`): stop characters become spaces and a
+        // trigram centred on a space needs letters on both sides of it.
+        let mut all: Vec<u64> = Vec::with_capacity(lower.len() + 1);
+        let mut chars = lower
+            .chars()
+            .map(|c| if is_stop_char(c) { ' ' } else { c })
+            .chain(Some(' '));
+        let mut c1 = ' ';
+        let mut c2 = chars.next().unwrap_or(' ');
+        for c3 in chars {
+            if !(c2 == ' ' && (c1 == ' ' || c3 == ' ')) {
+                all.push(pack(c1, c2, c3));
+            }
+            c1 = c2;
+            c2 = c3;
+        }
+        all.sort_unstable();
+        // Rank the distinct trigrams most frequent first, ties by trigram descending (as
+        // whatlang's sort of `(count, trigram)` pairs in descending order; a total order, so
+        // any sort agrees): a counting sort by frequency of the trigrams taken in descending
+        // order.
+        let mut distinct: Vec<(u32, u64)> = all
+            .chunk_by(|x, y| x == y)
+            .rev()
+            .map(|g| (g.len() as u32, g[0]))
+            .collect();
+        let max_count = distinct.iter().map(|d| d.0).max().unwrap_or(0) as usize;
+        // `start[c]`: first rank of the trigrams seen `c` times.
+        let mut start = vec![0usize; max_count + 2];
+        for d in &distinct {
+            start[max_count - d.0 as usize + 1] += 1;
+        }
+        for c in 1..start.len() {
+            start[c] += start[c - 1];
+        }
+        let mut counted = vec![(0u32, 0u64); distinct.len()];
+        for d in distinct.drain(..) {
+            let slot = &mut start[max_count - d.0 as usize];
+            counted[*slot] = d;
+            *slot += 1;
+        }
+        counted.truncate(TEXT_TRIGRAMS_SIZE);
+        let count = counted.len();
+        // Per language: the sum over its profile of |text rank - profile rank|, or the
+        // maximum for a trigram the text lacks; kept as the difference from "all missing".
+        let mut delta = vec![0i64; self.langs.len()];
+        for (n, &(_, t)) in counted.iter().enumerate() {
+            if let Some(&(lo, hi)) = self.index.get(&t) {
+                for &(l, rank) in &self.postings[lo as usize..hi as usize] {
+                    let d = (n as i64 - rank as i64).abs();
+                    delta[l as usize] += d - MAX_TRIGRAM_DISTANCE as i64;
+                }
+            }
+        }
+        let mut lang_distances: Vec<(Lang, u32)> = self
+            .langs
+            .iter()
+            .zip(&delta)
+            .map(|(&lang, &d)| {
+                let mut total = MAX_TOTAL_DISTANCE as i64 + d;
+                if MAX_TRIGRAM_DISTANCE as usize > count {
+                    total -=
+                        (MAX_TRIGRAM_DISTANCE as i64 - count as i64) * MAX_TRIGRAM_DISTANCE as i64;
+                }
+                // whatlang's u32 arithmetic would wrap below zero, then clamp to the maximum.
+                let dist = if total < 0 {
+                    MAX_TOTAL_DISTANCE
+                } else {
+                    (total as u32).min(MAX_TOTAL_DISTANCE)
+                };
+                (lang, dist)
+            })
+            .collect();
+        lang_distances.sort_unstable_by_key(|(_, dist)| *dist);
+        let max_dist = count as u32 * MAX_TRIGRAM_DISTANCE;
+        let scores = lang_distances
+            .iter()
+            .map(|&(lang, distance)| {
+                let similarity = max_dist.wrapping_sub(distance);
+                (lang, similarity as f64 / max_dist as f64)
+            })
+            .collect();
+        (count, scores)
+    }
+}
+
+/// whatlang's weight of the alphabet score: 2/3 for short texts, 1/3 from 100 letters on.
+fn calc_alphabet_weight(count: usize) -> f64 {
+    let weight = -(count as f64 / 300.0) + 2.0 / 3.0;
+    weight.clamp(1.0 / 3.0, 2.0 / 3.0)
+}
+
+/// whatlang's `calculate_confidence`.
+fn calculate_confidence(highest_score: f64, second_score: f64, count: usize) -> f64 {
+    if highest_score == 0.0 {
+        return 0.0;
+    }
+    if second_score == 0.0 {
+        return highest_score;
+    }
+    let confident_rate = (3.0 / count as f64) + 0.015;
+    let rate = (highest_score - second_score) / second_score;
+    if rate > confident_rate {
+        1.0
+    } else {
+        rate / confident_rate
+    }
+}
+
+/// whatlang's Latin alphabets.
+const LATIN_ALPHABETS: &[(Lang, &str)] = &[
+    (Lang::Afr, "abcdefghijklmnopqrstuvwxyzáèéêëíîïóôúû"),
+    (Lang::Aka, "abdefghiklmnoprstuwyɔɛ"),
+    (Lang::Aze, "abcdefghijklmnopqrstuvxyzçöüğışə̇"),
+    (Lang::Cat, "abcdefghijklmnopqrstuvwxyz·àçèéíïòóúü"),
+    (Lang::Ces, "abcdefghijklmnopqrstuvwxyzáéíóúýčďěňřšťůž"),
+    (Lang::Cym, "abcdefghijklmnopqrstuvwxyzàáâäèéêëìíîïòóôöùúûüýÿŵŷẁẃẅỳ"),
+    (Lang::Dan, "abcdefghijklmnopqrstuvwxyzåæø"),
+    (Lang::Deu, "abcdefghijklmnopqrstuvwxyzßäöü"),
+    (Lang::Eng, "abcdefghijklmnopqrstuvwxyz"),
+    (Lang::Epo, "abcdefghijklmnoprstuvzĉĝĥĵŝŭ"),
+    (Lang::Est, "abcdefghijklmnopqrstuvwxyzäõöü"),
+    (Lang::Fin, "abcdefghijklmnopqrstuvwxyzäöšž"),
+    (Lang::Fra, "abcdefghijklmnopqrstuvwxyzàâçèéêëîïôùûüÿœ"),
+    (Lang::Hrv, "abcdefghijklmnopqrstuvwxyzćčđšž"),
+    (Lang::Hun, "abcdefghijklmnopqrstuvwxyzáéíóöúüőű"),
+    (Lang::Ind, "abcdefghijklmnopqrstuvwxyz"),
+    (Lang::Ita, "abcdefghijklmnopqrstuvwxyzàèéìòù"),
+    (Lang::Jav, "abcdefghijklmnopqrstuvwxyzèé"),
+    (Lang::Lat, "abcdefghijklmnopqrstuvwxyz"),
+    (Lang::Lav, "abcdefghijklmnopqrstuvwxyzāčēģīķļņōŗšūž"),
+    (Lang::Lit, "abcdefghijklmnopqrstuvwxyząčėęįšūųž"),
+    (Lang::Nld, "abcdefghijklmnopqrstuvwxyzàèéëïĳ"),
+    (Lang::Nob, "abcdefghijklmnopqrstuvwxyzåæø"),
+    (Lang::Pol, "abcdefghijklmnopqrstuvwxyzóąćęłńśźż"),
+    (Lang::Por, "abcdefghijklmnopqrstuvwxyzàáâãçéêíóôõú"),
+    (Lang::Ron, "abcdefghijklmnopqrstuvwxyzâîăşţ"),
+    (Lang::Slk, "abcdefghijklmnopqrstuvwxyzáäéíóôúýčďĺľňŕšťž"),
+    (Lang::Slv, "abcdefghijklmnopqrstuvwxyzčšž"),
+    (Lang::Sna, "abcdefghijklmnopqrstuvwxyz"),
+    (Lang::Spa, "abcdefghijklmnopqrstuvwxyz¡¿áéíñóúü"),
+    (Lang::Swe, "abcdefghijklmnopqrstuvwxyzäåö"),
+    (Lang::Tgl, "abcdefghijklmnopqrstuvwxyzáéíñóú"),
+    (Lang::Tuk, "abdefghijklmnoprstuwyzäçöüýňşž"),
+    (Lang::Tur, "abcdefghijklmnopqrstuvwxyzçöüğış̇"),
+    (Lang::Uzb, "abcdefghijklmnopqrstuvxyzʻ"),
+    (
+        Lang::Vie,
+        "abcdefghijklmnopqrstuvwxyzàáâãèéêìíòóôõùúýăđĩũơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ",
+    ),
+    (Lang::Zul, "abcdefghijklmnopqrstuvwxyz"),
+];
+
+/// whatlang's Cyrillic alphabets.
+const CYRILLIC_ALPHABETS: &[(Lang, &str)] = &[
+    (Lang::Bul, "абвгдежзийклмнопрстуфхцчшщъьюя"),
+    (Lang::Rus, "абвгдежзийклмнопрстуфхцчшщъыьэюяё"),
+    (Lang::Ukr, "абвгдежзийклмнопрстуфхцчшщьюяєіїґ"),
+    (Lang::Bel, "абвгдежзйклмнопрстуфхцчшыьэюяёіў"),
+    (Lang::Srp, "абвгдежзиклмнопрстуфхцчшђјљњћџ"),
+    (Lang::Mkd, "абвгдежзиклмнопрстуфхцчшѓѕјљњќџ"),
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Same language, script and confidence (to the bit) as whatlang.
+    fn same_as_whatlang(text: &str) {
+        let want = whatlang::detect(text);
+        let got = detect(text);
+        assert_eq!(
+            got.as_ref()
+                .map(|i| (i.lang(), i.script(), i.confidence().to_bits())),
+            want.as_ref()
+                .map(|i| (i.lang(), i.script(), i.confidence().to_bits())),
+            "{text:?}"
+        );
+    }
+
+    #[test]
+    fn languages_fit_the_tables() {
+        assert!(Lang::all().iter().all(|&l| (l as usize) < LANGS));
+    }
+
+    #[test]
+    fn matches_whatlang() {
+        let texts = [
+            "",
+            "1234 -- !!",
+            "a",
+            "Hi",
+            "I am begging pardon",
+            "The minister said on Wednesday that the government would not change its plans.",
+            "Le ministre a déclaré mercredi que le gouvernement ne changerait pas ses projets.",
+            "Der Minister sagte am Mittwoch, dass die Regierung ihre Pläne nicht ändern werde.",
+            "Ja kulkee kylmä hetki pariimme, Olet hauras kuin jää, Ja kulke",
+            "Ráðherrann sagði á miðvikudag að ríkisstjórnin myndi ekki breyta áætlunum sínum.",
+            "Tyrkiske språk eller turkotatariske språk er en språkgruppe bestående av minst 35 språk",
+            "Além disso, o governo disse que não mudaria os planos para o próximo ano.",
+            "Министр заявил в среду, что правительство не изменит свои планы на следующий год.",
+            "Та нічого, все нормально. А в тебе як?",
+            "Мы хотим видеть дальше, чем окна дома напротив",
+            " ككل حوالي 1.6، ومعظم الناس يتحدثون العربية في المنزل",
+            "हिमालयी वन चिड़िया (जूथेरा सालिमअली) चिड़िया की एक प्रजाति है",
+            "היסטוריה והתפתחות של האלפבית העברי",
+            "大臣は水曜日、政府は来年の計画を変更しないと述べた。",
+            "県見夜上温国阪題富販",
+            "Ελληνικά κείμενα για δοκιμή",
+            "Russian word любовь means love.",
+            "Привет! Текст на русском with some English.",
+            "Bir Türk vatandaşı olarak, ağaçların gölgesinde şarkı söyledik.",
+            "Việt Nam là một quốc gia nằm ở phía đông bán đảo Đông Dương.",
+        ];
+        for t in texts {
+            same_as_whatlang(t);
+        }
+        // Long texts: more than 600 distinct trigrams.
+        let long = texts[5..14].concat().repeat(3);
+        same_as_whatlang(&long);
+    }
+
+    /// Every document of the JSONL files in `RETRACE_LANGID_CHECK` (separated by `:`), cut
+    /// at several lengths: `RETRACE_LANGID_CHECK=docs.jsonl cargo test --release -p retrace
+    /// langid_matches_whatlang_on_files -- --ignored`.
+    #[test]
+    #[ignore]
+    fn langid_matches_whatlang_on_files() {
+        let Ok(paths) = std::env::var("RETRACE_LANGID_CHECK") else {
+            return;
+        };
+        let mut n = 0;
+        for path in paths.split(':') {
+            let f = std::fs::read_to_string(path).expect("readable file");
+            for line in f.lines() {
+                let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
+                let text = v["text"].as_str().unwrap_or("");
+                for cut in [16, 48, 120, 300, 640, 700, 2000, usize::MAX] {
+                    let mut end = text.len().min(cut);
+                    while !text.is_char_boundary(end) {
+                        end -= 1;
+                    }
+                    same_as_whatlang(&text[..end]);
+                    n += 1;
+                }
+            }
+        }
+        eprintln!("{n} texts identical");
+    }
+}
