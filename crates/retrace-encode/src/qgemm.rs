@@ -166,30 +166,41 @@ impl QuantMatrix {
     }
 }
 
-/// `C[i][j] (+)= (Σ_k A[i][k]·B[k][j] − zp[i]·colsum[j]) · row_scale[i] · col_scale[j]`,
-/// where row `i` of A is `a[i·rsa .. i·rsa + k]`; with `accumulate` the product is added to C.
+/// The left operand of [`qgemm`]: `m` rows of 7-bit codes, row `i` at `codes[i·stride ..]`
+/// (rows may overlap), each with its zero point and scale.
+#[derive(Debug, Clone, Copy)]
+pub struct Rows<'a> {
+    pub m: usize,
+    pub codes: &'a [u8],
+    pub stride: usize,
+    pub zp: &'a [u8],
+    pub scale: &'a [f32],
+}
+
+/// `C[i][j] (+)= (Σ_k A[i][k]·B[k][j] − zp[i]·colsum[j]) · scale[i] · col_scale[j]` for the
+/// rows `a` (see [`Rows`]); C is row-major with row stride `rsc`; with `accumulate` the
+/// product is added to C.
 ///
 /// Panics when a slice is too small for the shapes.
-#[allow(clippy::too_many_arguments)]
 pub fn qgemm(
     kernel: Kernel,
-    m: usize,
-    a: &[u8],
-    rsa: usize,
-    zp: &[u8],
+    a: Rows,
     b: &QuantMatrix,
-    row_scale: &[f32],
     c: &mut [f32],
     rsc: usize,
     accumulate: bool,
 ) {
+    let m = a.m;
     if m == 0 {
         return;
     }
     let (k, n) = (b.k, b.n);
-    assert!(a.len() >= (m - 1) * rsa + k, "qgemm: A too small");
-    assert!(row_scale.len() >= m, "qgemm: row_scale too small");
-    assert!(zp.len() >= m, "qgemm: zp too small");
+    assert!(
+        a.codes.len() >= (m - 1) * a.stride + k,
+        "qgemm: A too small"
+    );
+    assert!(a.scale.len() >= m, "qgemm: row scales too small");
+    assert!(a.zp.len() >= m, "qgemm: zero points too small");
     assert!(c.len() >= (m - 1) * rsc + n, "qgemm: C too small");
     #[cfg(target_arch = "x86_64")]
     {
@@ -202,11 +213,11 @@ pub fn qgemm(
             assert!(ok, "qgemm: kernel {} not supported here", kernel.name());
             // SAFETY: the CPU supports the kernel (checked above); the asserts above keep
             // every access of the m×k, k×n and m×n views in bounds.
-            unsafe { x86::qgemm(kernel, m, a, rsa, zp, b, row_scale, c, rsc, accumulate) };
+            unsafe { x86::qgemm(kernel, a, b, c, rsc, accumulate) };
             return;
         }
     }
-    portable(m, a, rsa, zp, b, row_scale, c, rsc, accumulate);
+    portable(a, b, c, rsc, accumulate);
 }
 
 /// The scale and zero point that map `[min(lo, 0), max(hi, 0)]` onto `0..=QMAX_A` (0.0 is
@@ -255,23 +266,12 @@ fn epilogue(acc: i32, zp_sum: i32, rs: f32, cs: f32, prev: f32) -> f32 {
     prev + (acc - zp_sum) as f32 * (rs * cs)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn portable(
-    m: usize,
-    a: &[u8],
-    rsa: usize,
-    zp: &[u8],
-    b: &QuantMatrix,
-    row_scale: &[f32],
-    c: &mut [f32],
-    rsc: usize,
-    accumulate: bool,
-) {
+fn portable(a: Rows, b: &QuantMatrix, c: &mut [f32], rsc: usize, accumulate: bool) {
     let (k, n) = (b.k, b.n);
     let mut acc = vec![0i32; n];
-    for i in 0..m {
+    for i in 0..a.m {
         acc.fill(0);
-        let row = &a[i * rsa..i * rsa + k];
+        let row = &a.codes[i * a.stride..i * a.stride + k];
         for blk in 0..n / NR {
             let bb = &b.packed[blk * k * NR..(blk + 1) * k * NR];
             for (ks, step) in bb.chunks_exact(NR * 4).enumerate() {
@@ -289,8 +289,8 @@ fn portable(
         for j in 0..n {
             out[j] = epilogue(
                 acc[j],
-                zp[i] as i32 * b.colsum[j],
-                row_scale[i],
+                a.zp[i] as i32 * b.colsum[j],
+                a.scale[i],
                 b.scale[j],
                 if accumulate { out[j] } else { 0.0 },
             );
@@ -300,14 +300,14 @@ fn portable(
 
 #[cfg(target_arch = "x86_64")]
 mod x86 {
-    use super::{Kernel, QuantMatrix};
+    use super::{Kernel, QuantMatrix, Rows};
 
     /// The kernels for one instruction set: `$vnni` picks `vpdpbusd` over `vpmaddubsw` +
     /// `vpmaddwd`; every function carries the target features so the intrinsics inline.
     macro_rules! kernels {
         ($name:ident, $feat:literal, $vnni:literal) => {
             mod $name {
-                use super::super::{QuantMatrix, MR, NR};
+                use super::super::{QuantMatrix, Rows, MR, NR};
                 use std::arch::x86_64::*;
 
                 /// One k-step product of the broadcast A dword `av` with the B vector `bv`, added to `acc`.
@@ -385,22 +385,18 @@ mod x86 {
                     }
                 }
 
-                #[allow(clippy::too_many_arguments)]
                 #[target_feature(enable = $feat)]
                 pub(super) unsafe fn run(
-                    m: usize,
-                    a: &[u8],
-                    rsa: usize,
-                    zp: &[u8],
+                    a: Rows,
                     b: &QuantMatrix,
-                    row_scale: &[f32],
                     c: &mut [f32],
                     rsc: usize,
                     accumulate: bool,
                 ) {
+                    let (m, rsa) = (a.m, a.stride);
                     let (k, n) = (b.k, b.n);
                     let ksteps = k / 4;
-                    let ap = a.as_ptr();
+                    let ap = a.codes.as_ptr();
                     let cp = c.as_mut_ptr();
                     for blk in 0..n / NR {
                         let bp = b.packed.as_ptr().add(blk * k * NR);
@@ -411,7 +407,7 @@ mod x86 {
                         while i < m {
                             let r = (m - i).min(MR);
                             let (ai, ci) = (ap.add(i * rsa), cp.add(i * rsc + blk * NR));
-                            let (rs, zs) = (&row_scale[i..], &zp[i..]);
+                            let (rs, zs) = (&a.scale[i..], &a.zp[i..]);
                             macro_rules! go {
                                 ($r:literal) => {
                                     block::<$r>(
@@ -472,22 +468,17 @@ mod x86 {
     }
 
     /// Dispatch to the kernel's entry point (the caller checked the CPU supports it).
-    #[allow(clippy::too_many_arguments)]
     pub(super) unsafe fn qgemm(
         kernel: Kernel,
-        m: usize,
-        a: &[u8],
-        rsa: usize,
-        zp: &[u8],
+        a: Rows,
         b: &QuantMatrix,
-        row_scale: &[f32],
         c: &mut [f32],
         rsc: usize,
         accumulate: bool,
     ) {
         match kernel {
-            Kernel::Vnni => vnni::run(m, a, rsa, zp, b, row_scale, c, rsc, accumulate),
-            _ => bw::run(m, a, rsa, zp, b, row_scale, c, rsc, accumulate),
+            Kernel::Vnni => vnni::run(a, b, c, rsc, accumulate),
+            _ => bw::run(a, b, c, rsc, accumulate),
         }
     }
 }
@@ -572,10 +563,17 @@ mod tests {
             }
             for kern in kernels {
                 let mut c = vec![f32::NAN; m * n + 7];
-                qgemm(kern, m, &a, rsa, &zp, &q, &rs, &mut c, n, false);
+                let rows = Rows {
+                    m,
+                    codes: &a,
+                    stride: rsa,
+                    zp: &zp,
+                    scale: &rs,
+                };
+                qgemm(kern, rows, &q, &mut c, n, false);
                 assert_eq!(&c[..m * n], &want[..], "kernel {} m {m}", kern.name());
                 // Accumulating adds the same product to what C holds.
-                qgemm(kern, m, &a, rsa, &zp, &q, &rs, &mut c, n, true);
+                qgemm(kern, rows, &q, &mut c, n, true);
                 for (got, w) in c.iter().zip(&want) {
                     assert_eq!(*got, w + w, "kernel {} m {m} accumulate", kern.name());
                 }
@@ -625,18 +623,14 @@ mod tests {
             }
         }
         let mut c = vec![0f32; m * n];
-        qgemm(
-            Kernel::detect(),
+        let rows = Rows {
             m,
-            &a,
-            k,
-            &[64; 4],
-            &q,
-            &rs,
-            &mut c,
-            n,
-            false,
-        );
+            codes: &a,
+            stride: k,
+            zp: &[64; 4],
+            scale: &rs,
+        };
+        qgemm(Kernel::detect(), rows, &q, &mut c, n, false);
         for i in 0..m {
             for j in 0..n {
                 let exact: f32 = (0..k).map(|kk| x[i * k + kk] * w[kk * n + j]).sum();

@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::models;
 use crate::npz::{Data, Npz, NpzError};
-use crate::qgemm::{self, Kernel, QuantMatrix};
+use crate::qgemm::{self, Kernel, QuantMatrix, Rows};
 use crate::sentencepiece::{SentencePiece, SentencePieceError};
 use crate::{Embeddings, EncodeError, Encoder};
 
@@ -364,8 +364,35 @@ impl Quantized {
 /// each scaled by its own input row's scale and accumulated in f32.
 fn qconv(kernel: Kernel, m: usize, q: &Quantized, parts: &[QuantMatrix], out: &mut [f32]) {
     for (j, part) in parts.iter().enumerate() {
-        let (a, zp, rs) = (&q.codes[j * CNN..], &q.zp[j..], &q.scale[j..]);
-        qgemm::qgemm(kernel, m, a, CNN, zp, part, rs, out, CNN, j > 0);
+        let rows = Rows {
+            m,
+            codes: &q.codes[j * CNN..],
+            stride: CNN,
+            zp: &q.zp[j..],
+            scale: &q.scale[j..],
+        };
+        qgemm::qgemm(kernel, rows, part, out, CNN, j > 0);
+    }
+}
+
+/// `out = window(input) @ w` for `m` windows of `w.len() / (CNN·CNN)` padded rows: one f32
+/// GEMM reading overlapping rows, or, given the int8 kernel and `w` quantised in blocks, the
+/// token rows (`row_of`) quantised into `qpad` and [`qconv`].
+fn window_product(
+    m: usize,
+    input: &[f32],
+    w: &[f32],
+    int8: Option<(Kernel, &[QuantMatrix])>,
+    row_of: &[usize],
+    qpad: &mut Quantized,
+    out: &mut [f32],
+) {
+    match int8 {
+        Some((kernel, parts)) => {
+            quantize_rows(kernel, input, row_of, qpad);
+            qconv(kernel, m, qpad, parts, out);
+        }
+        None => sgemm(m, w.len() / CNN, CNN, input, CNN, w, out, CNN, false),
     }
 }
 
@@ -678,10 +705,14 @@ impl UseM3 {
                 // with zp the code of 0.0 in the row's chunk: the codes crowd around it (a
                 // spread of a few units), so centring them keeps the weights' rounding error
                 // off the large constant part, which the exact f32 column sums carry.
-                let zp = &s.emb_zp[..t_count];
-                qgemm::qgemm(
-                    q.kernel, t_count, emb_q, EMB, zp, &q.proj, emb_scale, x, PROJ, false,
-                );
+                let rows = Rows {
+                    m: t_count,
+                    codes: emb_q,
+                    stride: EMB,
+                    zp: &s.emb_zp[..t_count],
+                    scale: emb_scale,
+                };
+                qgemm::qgemm(q.kernel, rows, &q.proj, x, PROJ, false);
                 for (row, &lo) in x.chunks_exact_mut(PROJ).zip(emb_lo.iter()) {
                     for ((v, &b), &ws) in row.iter_mut().zip(&w.proj_b).zip(&q.proj_wsum) {
                         *v += lo * ws + b;
@@ -734,23 +765,9 @@ impl UseM3 {
                     .copy_from_slice(&x[t * PROJ + i * CNN..t * PROJ + (i + 1) * CNN]);
             }
             // h = relu(window(x) @ w1 + b1) + x
-            match int8 {
-                Some(q) => {
-                    quantize_rows(q.kernel, pad_in, row_of, qpad);
-                    qconv(q.kernel, m, qpad, &q.w1[i], &mut pad_h[left * CNN..]);
-                }
-                None => sgemm(
-                    m,
-                    n * CNN,
-                    CNN,
-                    pad_in,
-                    CNN,
-                    &w.w1[i],
-                    &mut pad_h[left * CNN..],
-                    CNN,
-                    false,
-                ),
-            }
+            let q1 = int8.map(|q| (q.kernel, &q.w1[i][..]));
+            let out = &mut pad_h[left * CNN..];
+            window_product(m, pad_in, &w.w1[i], q1, row_of, qpad, out);
             for &r in row_of {
                 let h = &mut pad_h[r * CNN..(r + 1) * CNN];
                 let xs = &pad_in[r * CNN..(r + 1) * CNN];
@@ -760,23 +777,9 @@ impl UseM3 {
             }
             zero_pads(pad_h);
             // c = relu(window(h) @ w2 + b2) + h, into the feature matrix.
-            match int8 {
-                Some(q) => {
-                    quantize_rows(q.kernel, pad_h, row_of, qpad);
-                    qconv(q.kernel, m, qpad, &q.w2[i], &mut pad_c[left * CNN..]);
-                }
-                None => sgemm(
-                    m,
-                    n * CNN,
-                    CNN,
-                    pad_h,
-                    CNN,
-                    &w.w2[i],
-                    &mut pad_c[left * CNN..],
-                    CNN,
-                    false,
-                ),
-            }
+            let q2 = int8.map(|q| (q.kernel, &q.w2[i][..]));
+            let out = &mut pad_c[left * CNN..];
+            window_product(m, pad_h, &w.w2[i], q2, row_of, qpad, out);
             let off = EMB + i * CNN;
             for (t, &r) in row_of.iter().enumerate() {
                 let dst = &mut feats[t * FEAT + off..t * FEAT + off + CNN];

@@ -45,19 +45,7 @@ fn embeddings_match_the_reference_forward_pass() {
     let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();
     let emb = model.encode(&texts).expect("encode");
     assert_eq!(emb.len(), golden.len());
-    let mut worst = (f32::MAX, "");
-    for (i, g) in golden.iter().enumerate() {
-        let row = emb.row(i);
-        let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-        assert!(
-            (norm - 1.0).abs() < 1e-4,
-            "row {i} is not unit length: {norm}"
-        );
-        let c = common::cosine(row, &g.embedding);
-        if c < worst.0 {
-            worst = (c, &g.text);
-        }
-    }
+    let (worst, _) = against_golden(&golden, &emb);
     println!(
         "min cosine to the reference: {:.6} ({:?})",
         worst.0, worst.1
@@ -70,6 +58,36 @@ fn embeddings_match_the_reference_forward_pass() {
     );
 
     // One at a time gives the same vectors as the batch (no leakage between sentences).
+    alone_as_in_batch(&model, &texts, &emb);
+}
+
+/// The lowest cosine between `emb` and the golden vectors (with its sentence) and the mean
+/// cosine; every row must have unit length.
+fn against_golden<'g>(
+    golden: &'g [common::Golden],
+    emb: &retrace_encode::Embeddings,
+) -> ((f32, &'g str), f32) {
+    assert_eq!(emb.len(), golden.len());
+    let mut worst = (f32::MAX, "");
+    let mut sum = 0.0;
+    for (i, g) in golden.iter().enumerate() {
+        let row = emb.row(i);
+        let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
+        assert!(
+            (norm - 1.0).abs() < 1e-4,
+            "row {i} is not unit length: {norm}"
+        );
+        let c = common::cosine(row, &g.embedding);
+        sum += c;
+        if c < worst.0 {
+            worst = (c, &g.text);
+        }
+    }
+    (worst, sum / golden.len() as f32)
+}
+
+/// A few sentences encoded alone give the vectors they get in the batch `emb`.
+fn alone_as_in_batch(model: &impl Encoder, texts: &[&str], emb: &retrace_encode::Embeddings) {
     for i in [0, 57, 299] {
         let one = model.encode(&texts[i..i + 1]).expect("encode one");
         let c = common::cosine(one.row(0), emb.row(i));
@@ -106,21 +124,13 @@ fn int8_embeddings_stay_close_to_the_reference() {
     let kernel = model.int8_kernel().expect("int8 kernel");
     let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();
     let emb = model.encode(&texts).expect("encode");
-    let mut worst = (f32::MAX, "");
-    let mut sum = 0.0;
-    for (i, g) in golden.iter().enumerate() {
-        let c = common::cosine(emb.row(i), &g.embedding);
-        sum += c;
-        if c < worst.0 {
-            worst = (c, &g.text);
-        }
-    }
+    let (worst, mean) = against_golden(&golden, &emb);
     println!(
         "int8 ({}): min cosine to the reference {:.6} ({:?}), mean {:.6}",
         kernel.name(),
         worst.0,
         worst.1,
-        sum / golden.len() as f32
+        mean
     );
     assert!(
         worst.0 >= 0.995,
@@ -129,14 +139,7 @@ fn int8_embeddings_stay_close_to_the_reference() {
         worst.1
     );
     // Activations are quantised per token: a sentence alone embeds as in a batch.
-    for i in [0, 57, 299] {
-        let one = model.encode(&texts[i..i + 1]).expect("encode one");
-        let c = common::cosine(one.row(0), emb.row(i));
-        assert!(
-            c > 0.99999,
-            "int8 sentence {i} alone vs in batch: cosine {c}"
-        );
-    }
+    alone_as_in_batch(&model, &texts, &emb);
     // Every kernel this CPU runs gives the same vectors, bit for bit (exact integer sums, one
     // epilogue); the portable one on a few sentences only (it is slow).
     use retrace_encode::qgemm::Kernel;
