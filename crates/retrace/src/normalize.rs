@@ -173,14 +173,21 @@ impl CharFacts {
     /// The one-character lowercase of `c` when it is neither whitespace nor numeric.
     #[inline]
     fn plain_lower(&self, c: char) -> Option<char> {
+        self.mapped(&self.plain_lower, &self.plain_same, c)
+    }
+
+    /// `c` through a pair of tables: `lower` for the first [`LOWER_TABLE`] characters (0:
+    /// none), then `same` (the characters that map to themselves).
+    #[inline]
+    fn mapped(&self, lower: &[u16], same: &[u64], c: char) -> Option<char> {
         let i = c as usize;
         if i < LOWER_TABLE {
-            return match self.plain_lower[i] {
+            return match lower[i] {
                 0 => None,
                 l => char::from_u32(l as u32),
             };
         }
-        match self.bit(&self.plain_same, c) {
+        match self.bit(same, c) {
             Some(true) => Some(c),
             _ => None,
         }
@@ -197,17 +204,7 @@ impl CharFacts {
     /// its neighbours (`None`: take the slow path).
     #[inline]
     fn fold_alone(&self, c: char) -> Option<char> {
-        let i = c as usize;
-        if i < LOWER_TABLE {
-            return match self.lower[i] {
-                0 => None,
-                l => char::from_u32(l as u32),
-            };
-        }
-        match self.bit(&self.same, c) {
-            Some(true) => Some(c),
-            _ => None,
-        }
+        self.mapped(&self.lower, &self.same, c)
     }
 }
 
