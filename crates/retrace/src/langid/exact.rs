@@ -27,7 +27,10 @@ const TEXT_TRIGRAMS_SIZE: usize = 600;
 
 /// Detect the language of `text` exactly as `whatlang::detect` does.
 pub fn detect(text: &str) -> Option<Info> {
-    let script = whatlang::detect_script(text)?;
+    let script = match latin_or_cyrillic(text) {
+        Ok(s) => s?,
+        Err(Unsure) => whatlang::detect_script(text)?,
+    };
     let group: &Group = match script {
         Script::Latin => &LATIN,
         Script::Cyrillic => &CYRILLIC,
@@ -40,6 +43,53 @@ pub fn detect(text: &str) -> Option<Info> {
     group.detect(text)
 }
 
+/// A text [`latin_or_cyrillic`] leaves to whatlang.
+struct Unsure;
+
+/// whatlang's script detection for the common case, a text whose letters are all Latin or
+/// all Cyrillic (`Ok(None)`: no letter of any script), in one pass without whatlang's 25
+/// range checks a character. whatlang counts each letter for the first script that claims
+/// it and picks the most counted; when only one script is counted that is the answer, and
+/// anything else (another script, both) is [`Unsure`].
+fn latin_or_cyrillic(text: &str) -> Result<Option<Script>, Unsure> {
+    let bytes = text.as_bytes();
+    // ASCII: its letters are Latin, the rest (stop characters, DEL) belongs to no script.
+    let mut latin = bytes.iter().any(|b| b.is_ascii_alphabetic());
+    let mut cyrillic = false;
+    // The other characters, one by one.
+    let mut i = 0;
+    while let Some(k) = bytes[i..].iter().position(|&b| b >= 0x80) {
+        i += k;
+        let ch = text[i..].chars().next().unwrap_or(' ');
+        i += ch.len_utf8();
+        match ch {
+            // whatlang's `is_latin` beyond ASCII.
+            '\u{0080}'..='\u{02AF}'
+            | '\u{1D00}'..='\u{1DBF}'
+            | '\u{1E00}'..='\u{1EFF}'
+            | '\u{2100}'..='\u{214F}'
+            | '\u{2C60}'..='\u{2C7F}'
+            | '\u{A720}'..='\u{A7FF}'
+            | '\u{AB30}'..='\u{AB6F}' => latin = true,
+            // Claimed by no script: combining marks, general punctuation, currency signs.
+            '\u{02B0}'..='\u{036F}' | '\u{2000}'..='\u{20FF}' => {}
+            // whatlang's `is_cyrillic`, less the letters `is_latin` claims first.
+            '\u{0400}'..='\u{0484}'
+            | '\u{0487}'..='\u{052F}'
+            | '\u{2DE0}'..='\u{2DFF}'
+            | '\u{A640}'..='\u{A69D}'
+            | '\u{A69F}' => cyrillic = true,
+            _ => return Err(Unsure),
+        }
+    }
+    match (latin, cyrillic) {
+        (true, true) => Err(Unsure),
+        (true, false) => Ok(Some(Script::Latin)),
+        (false, true) => Ok(Some(Script::Cyrillic)),
+        (false, false) => Ok(None),
+    }
+}
+
 /// Same as whatlang's `is_stop_char`: ASCII punctuation, digits, controls and space.
 #[inline]
 fn is_stop_char(ch: char) -> bool {
@@ -50,6 +100,137 @@ fn is_stop_char(ch: char) -> bool {
 #[inline]
 fn pack(a: char, b: char, c: char) -> u64 {
     ((a as u64) << 42) | ((b as u64) << 21) | c as u64
+}
+
+/// A text's trigrams, packed: in 30 bits while every character is below U+0400 (the Latin
+/// alphabets; the order is the same, and `u32` sorts faster), else by [`pack`].
+enum Keys {
+    Narrow(Vec<u32>),
+    Wide(Vec<u64>),
+}
+
+impl Keys {
+    fn new(capacity: usize) -> Self {
+        Keys::Narrow(Vec::with_capacity(capacity))
+    }
+
+    #[inline]
+    fn push(&mut self, a: char, b: char, c: char) {
+        match self {
+            Keys::Narrow(k) if (a as u32 | b as u32 | c as u32) < 0x400 => {
+                k.push((a as u32) << 20 | (b as u32) << 10 | c as u32)
+            }
+            Keys::Narrow(k) => {
+                let mut wide: Vec<u64> = k.iter().map(|&x| pack32_to_64(x)).collect();
+                wide.push(pack(a, b, c));
+                *self = Keys::Wide(wide);
+            }
+            Keys::Wide(k) => k.push(pack(a, b, c)),
+        }
+    }
+}
+
+/// A trigram packed in 30 bits (characters below U+0400) as one packed by [`pack`].
+#[inline]
+fn pack32_to_64(k: u32) -> u64 {
+    let m = 0x3FF;
+    pack(
+        char::from_u32(k >> 20).unwrap_or(' '),
+        char::from_u32((k >> 10) & m).unwrap_or(' '),
+        char::from_u32(k & m).unwrap_or(' '),
+    )
+}
+
+/// The trigrams whatlang counts in a lower-cased text (its `count`): stop characters become
+/// spaces and a trigram centred on a space needs letters on both sides of it.
+#[inline]
+fn text_trigrams(lower: &str, mut f: impl FnMut(char, char, char)) {
+    let mut chars = lower
+        .chars()
+        .map(|c| if is_stop_char(c) { ' ' } else { c })
+        .chain(Some(' '));
+    let mut c1 = ' ';
+    let mut c2 = chars.next().unwrap_or(' ');
+    for c3 in chars {
+        if !(c2 == ' ' && (c1 == ' ' || c3 == ' ')) {
+            f(c1, c2, c3);
+        }
+        c1 = c2;
+        c2 = c3;
+    }
+}
+
+/// The profiles' trigrams, each with its range of postings: an open-addressing table with
+/// a bit filter in front, since most of a text's trigrams are in no profile.
+struct TrigramTable {
+    /// (packed trigram, range of postings); the key [`EMPTY`] marks a free slot.
+    slots: Vec<(u64, u32, u32)>,
+    /// Slots: `1 << bits`.
+    bits: u32,
+    /// One bit per value of [`FILTER_BITS`] middle bits of a hash: set when some key has it.
+    filter: Vec<u64>,
+}
+
+/// No trigram packs to this (characters have 21 bits).
+const EMPTY: u64 = u64::MAX;
+const FILTER_BITS: u32 = 16;
+
+impl TrigramTable {
+    fn new(entries: &[(u64, u32, u32)]) -> Self {
+        // At most half full: probes are short.
+        let bits = (entries.len() * 2)
+            .next_power_of_two()
+            .trailing_zeros()
+            .max(4);
+        let mut t = TrigramTable {
+            slots: vec![(EMPTY, 0, 0); 1 << bits],
+            bits,
+            filter: vec![0; 1 << (FILTER_BITS - 6)],
+        };
+        let mask = (1usize << bits) - 1;
+        for &e in entries {
+            let h = Self::hash(e.0);
+            let f = Self::filter_bit(h);
+            t.filter[f >> 6] |= 1 << (f & 63);
+            let mut i = (h >> (64 - bits)) as usize;
+            while t.slots[i].0 != EMPTY {
+                i = (i + 1) & mask;
+            }
+            t.slots[i] = e;
+        }
+        t
+    }
+
+    #[inline]
+    fn hash(k: u64) -> u64 {
+        (k ^ (k >> 29)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
+    }
+
+    #[inline]
+    fn filter_bit(h: u64) -> usize {
+        (h >> 16) as usize & ((1 << FILTER_BITS) - 1)
+    }
+
+    #[inline]
+    fn get(&self, k: u64) -> Option<(u32, u32)> {
+        let h = Self::hash(k);
+        let f = Self::filter_bit(h);
+        if self.filter[f >> 6] & (1 << (f & 63)) == 0 {
+            return None;
+        }
+        let mask = (1usize << self.bits) - 1;
+        let mut i = (h >> (64 - self.bits)) as usize;
+        loop {
+            let (key, lo, hi) = self.slots[i];
+            if key == k {
+                return Some((lo, hi));
+            }
+            if key == EMPTY {
+                return None;
+            }
+            i = (i + 1) & mask;
+        }
+    }
 }
 
 /// Which languages use each letter (whatlang's `build_inverted_map`).
@@ -99,18 +280,34 @@ impl Alphabets {
 
     /// whatlang's `generic_alphabet_calculate_scores`: (letters counted, scores best first).
     fn scores(&self, script: Script, text: &str) -> (usize, Vec<(Lang, f64)>) {
-        let script_langs = script.langs();
         let mut char_scores = vec![0usize; self.chars.len()];
         let mut max_raw_score = 0usize;
         for ch in text.chars() {
-            if is_stop_char(ch) {
-                continue;
-            }
-            max_raw_score += 1;
-            if let Some(position) = self.position(ch) {
-                char_scores[position] += 2;
-            }
+            self.count(ch, &mut char_scores, &mut max_raw_score);
         }
+        self.finish(script, char_scores, max_raw_score)
+    }
+
+    /// Count one character of the lower-cased text.
+    #[inline]
+    fn count(&self, ch: char, char_scores: &mut [usize], max_raw_score: &mut usize) {
+        if is_stop_char(ch) {
+            return;
+        }
+        *max_raw_score += 1;
+        if let Some(position) = self.position(ch) {
+            char_scores[position] += 2;
+        }
+    }
+
+    /// The scores from the counts.
+    fn finish(
+        &self,
+        script: Script,
+        char_scores: Vec<usize>,
+        max_raw_score: usize,
+    ) -> (usize, Vec<(Lang, f64)>) {
+        let script_langs = script.langs();
         let mut lang_scores = vec![0usize; Lang::all().len()];
         let mut common_score = 0usize;
         for (position, char_score) in char_scores.into_iter().enumerate() {
@@ -141,13 +338,16 @@ impl Alphabets {
     }
 }
 
+/// A count (letters or trigrams) and the languages' scores, best first.
+type Scores = (usize, Vec<(Lang, f64)>);
+
 /// The languages of one script with their profiles, inverted.
 struct Group {
     script: Script,
     /// Languages in whatlang's profile order.
     langs: Vec<Lang>,
     /// Trigram → range of `postings`.
-    index: foldhash::HashMap<u64, (u32, u32)>,
+    index: TrigramTable,
     /// (index into `langs`, rank in that language's profile).
     postings: Vec<(u16, u16)>,
     /// Letters per language; `None` where whatlang uses fixed alphabet scores.
@@ -212,12 +412,13 @@ impl Group {
             }
         }
         entries.sort_unstable();
-        let mut index: foldhash::HashMap<u64, (u32, u32)> = Default::default();
+        let mut keyed = Vec::new();
         let mut lo = 0usize;
         for g in entries.chunk_by(|x, y| x.0 == y.0) {
-            index.insert(g[0].0, (lo as u32, (lo + g.len()) as u32));
+            keyed.push((g[0].0, lo as u32, (lo + g.len()) as u32));
             lo += g.len();
         }
+        let index = TrigramTable::new(&keyed);
         Group {
             script,
             langs: profiles.iter().map(|p| p.0).collect(),
@@ -230,14 +431,20 @@ impl Group {
 
     /// whatlang's `combined::detect` for this script.
     fn detect(&self, text: &str) -> Option<Info> {
-        let lower = text.to_lowercase();
-        // Alphabet scores.
-        let (alphabet_count, alphabet_scores) = match &self.alphabets {
-            Some(a) => a.scores(self.script, &lower),
-            None => (1, self.mock.iter().map(|&l| (l, 1.0)).collect()),
-        };
-        // Trigram scores.
-        let (trigrams_count, trigram_scores) = self.trigram_scores(&lower);
+        let ((alphabet_count, alphabet_scores), (trigrams_count, trigram_scores)) =
+            match &self.alphabets {
+                // One pass over the text (no sigma: `str::to_lowercase` treats a final one
+                // apart).
+                Some(a) if !text.contains('Σ') => self.alphabet_and_trigram_scores(a, text),
+                _ => {
+                    let lower = text.to_lowercase();
+                    let alphabet = match &self.alphabets {
+                        Some(a) => a.scores(self.script, &lower),
+                        None => (1, self.mock.iter().map(|&l| (l, 1.0)).collect()),
+                    };
+                    (alphabet, self.trigram_scores(&lower))
+                }
+            };
         // Combined, as whatlang's `combined::raw_detect`.
         let mut all_langs: Vec<Lang> = alphabet_scores.iter().map(|x| x.0).collect();
         for (lang, _) in trigram_scores.iter() {
@@ -276,30 +483,75 @@ impl Group {
     fn trigram_scores(&self, lower: &str) -> (usize, Vec<(Lang, f64)>) {
         // Count the text's trigrams (whatlang's `count`): stop characters become spaces and a
         // trigram centred on a space needs letters on both sides of it.
-        let mut all: Vec<u64> = Vec::with_capacity(lower.len() + 1);
-        let mut chars = lower
-            .chars()
-            .map(|c| if is_stop_char(c) { ' ' } else { c })
-            .chain(Some(' '));
-        let mut c1 = ' ';
-        let mut c2 = chars.next().unwrap_or(' ');
-        for c3 in chars {
-            if !(c2 == ' ' && (c1 == ' ' || c3 == ' ')) {
-                all.push(pack(c1, c2, c3));
+        let mut keys = Keys::new(lower.len() + 1);
+        text_trigrams(lower, |a, b, c| keys.push(a, b, c));
+        self.rank_and_score(keys)
+    }
+
+    /// [`Group::scores`]'s alphabet and trigram parts in one pass over the text, lower-cased
+    /// character by character as `str::to_lowercase` does for text without a capital sigma.
+    fn alphabet_and_trigram_scores(&self, a: &Alphabets, text: &str) -> (Scores, Scores) {
+        let mut char_scores = vec![0usize; a.chars.len()];
+        let mut max_raw_score = 0usize;
+        let mut keys = Keys::new(text.len() + 1);
+        // The trigram window: `c2` is `None` before the first character.
+        let (mut c1, mut c2) = (' ', None::<char>);
+        let mut step = |ch: char, char_scores: &mut [usize], max_raw_score: &mut usize| {
+            a.count(ch, char_scores, max_raw_score);
+            let c3 = if is_stop_char(ch) { ' ' } else { ch };
+            if let Some(b) = c2 {
+                if !(b == ' ' && (c1 == ' ' || c3 == ' ')) {
+                    keys.push(c1, b, c3);
+                }
+                c1 = b;
             }
-            c1 = c2;
-            c2 = c3;
+            c2 = Some(c3);
+        };
+        for ch in text.chars() {
+            if ch.is_ascii() {
+                step(
+                    ch.to_ascii_lowercase(),
+                    &mut char_scores,
+                    &mut max_raw_score,
+                );
+            } else {
+                for l in ch.to_lowercase() {
+                    step(l, &mut char_scores, &mut max_raw_score);
+                }
+            }
         }
-        all.sort_unstable();
+        // The space after the text closes the last trigram.
+        if let Some(b) = c2.filter(|&b| b != ' ') {
+            keys.push(c1, b, ' ');
+        }
+        (
+            a.finish(self.script, char_scores, max_raw_score),
+            self.rank_and_score(keys),
+        )
+    }
+
+    /// Rank the text's trigrams and score each language's profile against the ranks.
+    fn rank_and_score(&self, keys: Keys) -> (usize, Vec<(Lang, f64)>) {
         // Rank the distinct trigrams most frequent first, ties by trigram descending (as
         // whatlang's sort of `(count, trigram)` pairs in descending order; a total order, so
         // any sort agrees): a counting sort by frequency of the trigrams taken in descending
         // order.
-        let mut distinct: Vec<(u32, u64)> = all
-            .chunk_by(|x, y| x == y)
-            .rev()
-            .map(|g| (g.len() as u32, g[0]))
-            .collect();
+        let mut distinct: Vec<(u32, u64)> = match keys {
+            Keys::Narrow(mut k) => {
+                k.sort_unstable();
+                k.chunk_by(|x, y| x == y)
+                    .rev()
+                    .map(|g| (g.len() as u32, pack32_to_64(g[0])))
+                    .collect()
+            }
+            Keys::Wide(mut k) => {
+                k.sort_unstable();
+                k.chunk_by(|x, y| x == y)
+                    .rev()
+                    .map(|g| (g.len() as u32, g[0]))
+                    .collect()
+            }
+        };
         let max_count = distinct.iter().map(|d| d.0).max().unwrap_or(0) as usize;
         // `start[c]`: first rank of the trigrams seen `c` times.
         let mut start = vec![0usize; max_count + 2];
@@ -319,12 +571,12 @@ impl Group {
         let count = counted.len();
         // Per language: the sum over its profile of |text rank - profile rank|, or the
         // maximum for a trigram the text lacks; kept as the difference from "all missing".
-        let mut delta = vec![0i64; self.langs.len()];
+        let mut delta = [0i32; LANGS];
         for (n, &(_, t)) in counted.iter().enumerate() {
-            if let Some(&(lo, hi)) = self.index.get(&t) {
+            if let Some((lo, hi)) = self.index.get(t) {
                 for &(l, rank) in &self.postings[lo as usize..hi as usize] {
-                    let d = (n as i64 - rank as i64).abs();
-                    delta[l as usize] += d - MAX_TRIGRAM_DISTANCE as i64;
+                    let d = (n as i32 - rank as i32).abs();
+                    delta[l as usize & (LANGS - 1)] += d - MAX_TRIGRAM_DISTANCE as i32;
                 }
             }
         }
@@ -333,7 +585,7 @@ impl Group {
             .iter()
             .zip(&delta)
             .map(|(&lang, &d)| {
-                let mut total = MAX_TOTAL_DISTANCE as i64 + d;
+                let mut total = MAX_TOTAL_DISTANCE as i64 + d as i64;
                 if MAX_TRIGRAM_DISTANCE as usize > count {
                     total -=
                         (MAX_TRIGRAM_DISTANCE as i64 - count as i64) * MAX_TRIGRAM_DISTANCE as i64;
@@ -455,6 +707,25 @@ mod tests {
     }
 
     #[test]
+    fn script_shortcut_agrees_with_whatlang() {
+        let mut texts: Vec<String> = Vec::new();
+        for c in (0..0x3_0000u32).filter_map(char::from_u32) {
+            texts.push(c.to_string());
+            texts.push(format!("{c}a"));
+            texts.push(format!("{c}ж"));
+            texts.push(format!("ж{c}ж"));
+        }
+        for t in &texts {
+            if let Ok(s) = latin_or_cyrillic(t) {
+                assert_eq!(s, whatlang::detect_script(t), "{t:?}");
+            }
+        }
+        assert!(latin_or_cyrillic("Hello, world — ça va?").is_ok());
+        assert!(latin_or_cyrillic("Привет, мир").is_ok());
+        assert!(latin_or_cyrillic("Привет, world").is_err());
+    }
+
+    #[test]
     fn languages_fit_the_tables() {
         assert!(Lang::all().iter().all(|&l| (l as usize) < LANGS));
     }
@@ -487,6 +758,10 @@ mod tests {
             "Привет! Текст на русском with some English.",
             "Bir Türk vatandaşı olarak, ağaçların gölgesinde şarkı söyledik.",
             "Việt Nam là một quốc gia nằm ở phía đông bán đảo Đông Dương.",
+            // Lower-casing that lengthens a character, and a final sigma.
+            "İSTANBUL İLE İZMİR ARASINDA YENİ BİR HIZLI TREN HATTI AÇILDI",
+            "ΟΔΥΣΣΕΥΣ and the Greek word ΣΟΦΟΣ in an English sentence.",
+            "ПРИВЕТ, МИР! КАК ДЕЛА?",
         ];
         for t in texts {
             same_as_whatlang(t);
