@@ -91,6 +91,113 @@ fn line_shape_with(line: &str, s: &mut String) -> u64 {
     xxh3_64(s.as_bytes())
 }
 
+/// [`line_shape_with`] and [`word_weight`] of a line, in one pass over it (`s` holds the
+/// shape's bytes).
+fn line_facts(line: &str, s: &mut Vec<u8>) -> (u64, f32) {
+    // Word weight in halves (exact: `word_weight` adds ones and halves in f32, exact below
+    // 2^23).
+    let mut halves = 0u32;
+    let mut in_word = false;
+    let mut space = false;
+    let bytes = line.as_bytes();
+    // The shape is written into room made in advance (`s[..len]` is written): ASCII without
+    // branches, at most two bytes a byte (a separating space and the byte).
+    s.clear();
+    s.resize(2 * bytes.len() + 8, 0);
+    let mut len = 0usize;
+    // Append `b` (room grows when short: lower-casing may lengthen a character).
+    let put = |s: &mut Vec<u8>, len: &mut usize, b: &[u8]| {
+        if *len + b.len() > s.len() {
+            s.resize(2 * (*len + b.len()) + 8, 0);
+        }
+        s[*len..*len + b.len()].copy_from_slice(b);
+        *len += b.len();
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b < 0x80 {
+            let class = ASCII_SHAPE[b as usize];
+            let alnum = class & ALNUM != 0;
+            halves += 2 * (alnum && !in_word) as u32;
+            in_word = alnum;
+            let blank = class & BLANK != 0;
+            s[len] = b' ';
+            len += (!blank && space && len > 0) as usize;
+            s[len] = class as u8;
+            len += !blank as usize;
+            space = blank;
+            i += 1;
+            continue;
+        }
+        let c = line[i..].chars().next().unwrap_or(' ');
+        i += c.len_utf8();
+        if is_unspaced_script(c) {
+            halves += 1;
+            in_word = false;
+        } else if is_alphanumeric(c) {
+            if !in_word {
+                halves += 2;
+            }
+            in_word = true;
+        } else {
+            in_word = false;
+        }
+        let mut tmp = [0u8; 4];
+        if let Some(l) = plain_lowercase(c) {
+            if space && len > 0 {
+                put(s, &mut len, b" ");
+            }
+            space = false;
+            put(s, &mut len, l.encode_utf8(&mut tmp).as_bytes());
+        } else if c.is_whitespace() {
+            space = true;
+        } else {
+            if space && len > 0 {
+                put(s, &mut len, b" ");
+            }
+            space = false;
+            if c.is_numeric() {
+                put(s, &mut len, b"#");
+            } else {
+                for l in c.to_lowercase() {
+                    put(s, &mut len, l.encode_utf8(&mut tmp).as_bytes());
+                }
+            }
+        }
+        // Room for the rest, ASCII at two bytes a byte.
+        if s.len() < len + 2 * (bytes.len() - i) + 8 {
+            s.resize(len + 2 * (bytes.len() - i) + 8, 0);
+        }
+    }
+    (xxh3_64(&s[..len]), halves as f32 / 2.0)
+}
+
+/// [`ASCII_SHAPE`] flags: a letter or digit; whitespace. The low byte is what the byte
+/// stands for in a shape (lower-cased, a digit as `#`).
+const ALNUM: u16 = 0x100;
+const BLANK: u16 = 0x200;
+
+/// What each ASCII byte is in a line shape (see [`line_shape_with`]).
+static ASCII_SHAPE: [u16; 128] = {
+    let mut t = [0u16; 128];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        t[b] = if matches!(c, b'\t'..=b'\r' | b' ') {
+            BLANK
+        } else if c.is_ascii_digit() {
+            b'#' as u16 | ALNUM
+        } else if c.is_ascii_alphabetic() {
+            c.to_ascii_lowercase() as u16 | ALNUM
+        } else {
+            c as u16
+        };
+        b += 1;
+    }
+    t
+};
+
 /// Per-document input to corpus statistics: the shapes of its lines and which are long.
 #[derive(Debug, Clone, Default)]
 pub struct LineShapes {
@@ -109,14 +216,13 @@ impl LineShapes {
         lines: impl Iterator<Item = Range<usize>>,
         opts: &BoilerplateOptions,
         out: &mut LineShapes,
-        buf: &mut String,
+        buf: &mut Vec<u8>,
     ) {
         for r in lines {
-            let line = &text[r];
-            let w = word_weight(line);
+            let (shape, w) = line_facts(&text[r], buf);
             out.weights.push(w);
             out.long.push(w >= opts.prose_words);
-            out.shapes.push(line_shape_with(line, buf));
+            out.shapes.push(shape);
         }
     }
 
@@ -353,6 +459,26 @@ fn is_prose_weighted(line: &str, w: f32, opts: &BoilerplateOptions) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn line_facts_is_shape_and_weight() {
+        let mut buf = Vec::new();
+        let lines = [
+            "",
+            "  Published 2024-06-13  ",
+            "Share\tthis\u{a0}story ｜ ＡＢＣ １２３",
+            "Straße İstanbul ǅemal Σίσυφος ΣΑΣ",
+            "东京 2024年 ひらがな ไทย ภาษา",
+            "١٢٣ مرحبا ‘quoted’ — dash … end.",
+        ];
+        for l in lines {
+            assert_eq!(
+                line_facts(l, &mut buf),
+                (line_shape(l), word_weight(l)),
+                "{l:?}"
+            );
+        }
+    }
     use crate::segment::lines;
 
     fn ranges(t: &str) -> Vec<Range<usize>> {

@@ -141,14 +141,18 @@ pub fn find_date(line: &str) -> Option<Date> {
                 .ok()
                 .filter(|d| (1..=31).contains(d))
         };
-        if let (Some(d), Some(m), Some(y)) = (day(w0), month_of(w1), year(w2)) {
+        // Both orders end with the year: looked at first (it is rarely there).
+        let Some(y) = year(w2) else {
+            continue;
+        };
+        if let (Some(d), Some(m)) = (day(w0), month_of(w1)) {
             return Some(Date {
                 year: y,
                 month: Some(m),
                 day: Some(d),
             });
         }
-        if let (Some(m), Some(d), Some(y)) = (month_of(w0), day(w1), year(w2)) {
+        if let (Some(m), Some(d)) = (month_of(w0), day(w1)) {
             return Some(Date {
                 year: y,
                 month: Some(m),

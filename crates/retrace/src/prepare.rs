@@ -87,6 +87,8 @@ const SHAPE_CHUNK: usize = 1024;
 /// corpus's shapes are all held at once, while the boilerplate model is learnt).
 #[derive(Default)]
 struct ShapeChunk {
+    /// The documents' lines (as [`segment::lines`] gives them), one after the other.
+    spans: Vec<(Range<usize>, usize)>,
     lines: LineShapes,
     /// End of each document's lines in `lines`.
     ends: Vec<u32>,
@@ -106,18 +108,20 @@ pub fn prepare_corpus(docs: &[Document], opts: &PrepareOptions) -> PreparedCorpu
         .par_chunks(SHAPE_CHUNK)
         .map(|ds| {
             let mut c = ShapeChunk::default();
-            let mut buf = String::new();
+            let mut buf = Vec::new();
             for d in ds {
                 let lines = segment::lines(&d.text);
                 LineShapes::append(
                     &d.text,
-                    lines.into_iter().map(|x| x.0),
+                    lines.iter().map(|x| x.0.clone()),
                     &opts.boilerplate,
                     &mut c.lines,
                     &mut buf,
                 );
+                c.spans.extend(lines);
                 c.ends.push(c.lines.shapes.len() as u32);
             }
+            c.spans.shrink_to_fit();
             c.lines.shapes.shrink_to_fit();
             c.lines.long.shrink_to_fit();
             c.lines.weights.shrink_to_fit();
@@ -138,9 +142,9 @@ pub fn prepare_corpus(docs: &[Document], opts: &PrepareOptions) -> PreparedCorpu
         .map_init(Tokenizer::default, |tk, (i, d)| {
             let c = &chunks[i / SHAPE_CHUNK];
             let r = c.range(i % SHAPE_CHUNK);
-            let lines = segment::lines(&d.text);
+            let lines = &c.spans[r.clone()];
             let (shapes, weights) = (&c.lines.shapes[r.clone()], &c.lines.weights[r]);
-            prepare_one(&d.text, &lines, shapes, weights, &model, opts, tk)
+            prepare_one(&d.text, lines, shapes, weights, &model, opts, tk)
         })
         .collect();
     PreparedCorpus {

@@ -63,6 +63,34 @@ fn is_closing(c: char) -> bool {
     ) && c != '«'
 }
 
+/// Bytes that begin (or continue) a character that neither ends a sentence nor a line, nor
+/// is Thai: ASCII other than `\n . ! ?`, continuation bytes, and the lead bytes of no
+/// terminal punctuation or Thai (terminal marks and Thai lead with D8, DB, E0, E2, E3, EF).
+static PLAIN_BYTE: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = !matches!(
+            b as u8,
+            b'\n'
+                | b'.'
+                | b'!'
+                | b'?'
+                | 0xD8
+                | 0xDB
+                | 0xE0
+                | 0xE2
+                | 0xE3
+                | 0xEF
+                | 0xC0
+                | 0xC1
+                | 0xF5..=0xFF
+        );
+        b += 1;
+    }
+    t
+};
+
 fn is_thai(c: char) -> bool {
     ('\u{0E00}'..='\u{0E7F}').contains(&c)
 }
@@ -70,10 +98,9 @@ fn is_thai(c: char) -> bool {
 /// Append the sentences of `text[range]` (a paragraph or line) to `out`.
 pub fn sentences(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
     let s = &text[range.clone()];
+    let bytes = s.as_bytes();
     let base = range.start;
     let mut start = 0usize;
-    let chars: Vec<(usize, char)> = s.char_indices().collect();
-    let mut i = 0;
     let push = |out: &mut Vec<Range<usize>>, a: usize, b: usize| {
         let seg = &s[a..b];
         let lead = seg.len() - seg.trim_start().len();
@@ -82,53 +109,57 @@ pub fn sentences(text: &str, range: Range<usize>, out: &mut Vec<Range<usize>>) {
             out.push(base + a + lead..base + a + lead + t.len());
         }
     };
-    while i < chars.len() {
-        let (pos, c) = chars[i];
+    let mut pos = 0usize;
+    // Whether the character before `pos` is Thai.
+    let mut prev_thai = false;
+    while pos < bytes.len() {
+        // Most characters decide nothing (unless a space follows Thai): skipped by byte.
+        if !prev_thai {
+            match bytes[pos..].iter().position(|&b| !PLAIN_BYTE[b as usize]) {
+                Some(k) => pos += k,
+                None => break,
+            }
+        }
+        let c = s[pos..].chars().next().unwrap_or(' ');
+        let next = pos + c.len_utf8();
         if c == '\n' {
             push(out, start, pos);
-            start = pos + 1;
-            i += 1;
-            continue;
-        }
-        if is_terminal(c) {
+            start = next;
+        } else if is_terminal(c) {
             // Swallow runs of terminal punctuation and closing quotes.
-            let mut j = i + 1;
-            while j < chars.len() && (is_terminal(chars[j].1) || is_closing(chars[j].1)) {
-                j += 1;
-            }
-            let end = chars.get(j).map(|x| x.0).unwrap_or(s.len());
+            let run = s[next..]
+                .find(|x: char| !(is_terminal(x) || is_closing(x)))
+                .unwrap_or(s.len() - next);
+            let end = next + run;
             let ideographic = matches!(c, '。' | '！' | '？');
-            let next_space = chars.get(j).map(|x| x.1.is_whitespace()).unwrap_or(true);
+            let next_space = s[end..].chars().next().is_none_or(char::is_whitespace);
             if ideographic
-                || (next_space && !is_abbreviation(s, pos, c) && starts_sentence(&chars, j))
+                || (next_space && !is_abbreviation(s, pos, c) && starts_sentence(&s[end..]))
             {
                 push(out, start, end);
                 start = end;
             }
-            i = j;
+            prev_thai = s[..end].chars().next_back().is_some_and(is_thai);
+            pos = end;
             continue;
-        }
-        if c == ' ' && i > 0 && is_thai(chars[i - 1].1) {
+        } else if c == ' ' && prev_thai {
             let len = s[start..pos].chars().count();
-            if len >= 40 && chars.get(i + 1).map(|x| is_thai(x.1)).unwrap_or(false) {
+            if len >= 40 && s[next..].chars().next().is_some_and(is_thai) {
                 push(out, start, pos);
-                start = pos + 1;
+                start = next;
             }
         }
-        i += 1;
+        prev_thai = is_thai(c);
+        pos = next;
     }
     push(out, start, s.len());
 }
 
-/// True when the next non-space character after `j` could start a sentence.
-fn starts_sentence(chars: &[(usize, char)], j: usize) -> bool {
-    let mut k = j;
-    while k < chars.len() && chars[k].1.is_whitespace() {
-        k += 1;
-    }
-    match chars.get(k) {
+/// True when the next non-space character of `rest` could start a sentence.
+fn starts_sentence(rest: &str) -> bool {
+    match rest.chars().find(|c| !c.is_whitespace()) {
         None => true,
-        Some(&(_, c)) => !c.is_lowercase(),
+        Some(c) => !c.is_lowercase(),
     }
 }
 
