@@ -108,12 +108,11 @@ fn ratio(a: u32, b: u32) -> f64 {
     }
 }
 
-/// Bits of a shingle's position in the sorted index of `b`'s shingles.
-const INDEX_BITS: u32 = 20;
-const INDEX_MASK: u64 = (1 << INDEX_BITS) - 1;
-
 /// Longest shingle in tokens (ten characters of an unspaced script).
 const MAX_SHINGLE_TOKENS: i64 = 10;
+
+/// End of a chain in [`Side`]'s shingle index.
+const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Clone, Copy)]
 struct Run {
@@ -125,81 +124,52 @@ struct Run {
     len: u32,
 }
 
-/// One document's side of an alignment: its tokens, their shingles and the sorted index of
-/// the shingles, computed once for all the pairs the document is in.
+/// One document's side of an alignment: its tokens, their shingles and an index of the
+/// shingles, computed once for all the pairs the document is in.
 #[derive(Debug, Clone, Default)]
 pub struct Side {
     tokens: Vec<Token>,
     /// `(hash, start_token, end_token)`; `shingles[k]` starts at token `k`.
     shingles: Vec<(u64, u32, u32)>,
-    index: ShingleIndex,
-}
-
-/// The shingles of a side, sorted for look-up.
-#[derive(Debug, Clone)]
-enum ShingleIndex {
-    /// The high bits of each shingle's hash and its position (below `1 << INDEX_BITS`),
-    /// sorted, with where each value of the top `64 - shift` bits starts in it.
-    Packed {
-        index: Vec<u64>,
-        starts: Vec<u32>,
-        shift: u32,
-    },
-    /// The shingles sorted by hash and start (sides with more shingles than `Packed` holds).
-    Sorted(Vec<(u64, u32, u32)>),
-}
-
-impl Default for ShingleIndex {
-    fn default() -> Self {
-        ShingleIndex::Packed {
-            index: Vec::new(),
-            starts: vec![0, 0],
-            shift: 63,
-        }
-    }
+    /// Hash chains: `heads[bucket(h)]` is the first shingle whose hash falls in that bucket,
+    /// `next[k]` the one after shingle `k`, in ascending order ([`NONE`] ends a chain).
+    heads: Vec<u32>,
+    next: Vec<u32>,
+    /// Buckets: `1 << bits`, at least twice the shingles.
+    bits: u32,
 }
 
 impl Side {
     pub fn new(tokens: Vec<Token>) -> Side {
         let mut sh = Vec::new();
         shingles(&tokens, &mut sh);
-        let index = if sh.len() < 1 << INDEX_BITS {
-            let mut index: Vec<u64> = sh
-                .iter()
-                .enumerate()
-                .map(|(k, x)| (x.0 & !INDEX_MASK) | k as u64)
-                .collect();
-            index.sort_unstable();
-            // About one shingle a bucket: a look-up is then a search among a few.
-            let bits = sh.len().next_power_of_two().trailing_zeros().clamp(1, 16);
-            let shift = 64 - bits;
-            let mut starts = vec![0u32; (1 << bits) + 1];
-            for &x in &index {
-                starts[(x >> shift) as usize + 1] += 1;
-            }
-            for i in 1..starts.len() {
-                starts[i] += starts[i - 1];
-            }
-            ShingleIndex::Packed {
-                index,
-                starts,
-                shift,
-            }
-        } else {
-            let mut index = sh.clone();
-            index.sort_unstable_by_key(|x| (x.0, x.1));
-            ShingleIndex::Sorted(index)
-        };
+        let bits = (sh.len() * 2).next_power_of_two().trailing_zeros().max(1);
+        let mut heads = vec![NONE; 1 << bits];
+        let mut next = vec![NONE; sh.len()];
+        // Filled last to first, so that each chain ascends.
+        for (k, x) in sh.iter().enumerate().rev() {
+            let b = bucket(x.0, bits);
+            next[k] = heads[b];
+            heads[b] = k as u32;
+        }
         Side {
             tokens,
             shingles: sh,
-            index,
+            heads,
+            next,
+            bits,
         }
     }
 
     pub fn tokens(&self) -> &[Token] {
         &self.tokens
     }
+}
+
+/// The bucket of a shingle hash among `1 << bits` (its top bits).
+#[inline]
+fn bucket(h: u64, bits: u32) -> usize {
+    (h >> (64 - bits)) as usize
 }
 
 /// Align two token sequences (each the main text of a document).
@@ -211,73 +181,62 @@ pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
 pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
     let (ta, tb) = (&a.tokens[..], &b.tokens[..]);
     let (sa, sb) = (&a.shingles, &b.shingles);
-    // 1. Seeds → runs on diagonals.
-    let mut open: foldhash::HashMap<i64, Run> = Default::default();
+    // 1. Seeds → runs on diagonals. The open run of each diagonal is kept in `open`, found
+    // through `slot` by diagonal; consecutive seeds nearly always continue the run of the
+    // seed before, so the last diagonal's slot is remembered.
+    let mut open: Vec<Run> = Vec::new();
+    let mut slot: foldhash::HashMap<i64, u32> = Default::default();
+    let mut last: Option<(i64, usize)> = None;
     let mut runs: Vec<Run> = Vec::new();
     let mut seed = |i0: u32, i1: u32, j0: u32, j1: u32| {
         let d = j0 as i64 - i0 as i64;
-        match open.get_mut(&d) {
-            Some(r) if r.a0 < i0 && i0 <= r.a1 => {
-                r.a1 = r.a1.max(i1);
-                r.b1 = r.b1.max(j1);
-            }
+        let fresh = Run {
+            a0: i0,
+            a1: i1,
+            b0: j0,
+            b1: j1,
+            len: 0,
+        };
+        let k = match last {
+            Some((ld, k)) if ld == d => k,
             _ => {
-                if let Some(r) = open.insert(
-                    d,
-                    Run {
-                        a0: i0,
-                        a1: i1,
-                        b0: j0,
-                        b1: j1,
-                        len: 0,
-                    },
-                ) {
-                    runs.push(r);
-                }
+                let k = match slot.get(&d) {
+                    Some(&k) => k as usize,
+                    None => {
+                        slot.insert(d, open.len() as u32);
+                        open.push(fresh);
+                        last = Some((d, open.len() - 1));
+                        return;
+                    }
+                };
+                last = Some((d, k));
+                k
             }
+        };
+        let r = &mut open[k];
+        if r.a0 < i0 && i0 <= r.a1 {
+            r.a1 = r.a1.max(i1);
+            r.b1 = r.b1.max(j1);
+        } else {
+            runs.push(*r);
+            *r = fresh;
         }
     };
     // Each shingle of `a` seeds with its first `max_occurrences` occurrences in `b`, in
-    // order. `sb[k]` starts at token `k`, so the index of `b` is one sorted `u64` a shingle:
-    // the high bits of its hash and `k` (the full hash is checked on use).
-    match &b.index {
-        ShingleIndex::Packed {
-            index,
-            starts,
-            shift,
-        } => {
-            for &(h, i0, i1) in sa {
-                let hk = h & !INDEX_MASK;
-                // Entries with these high bits all lie in the bucket of `hk`'s top bits.
-                let top = (hk >> shift) as usize;
-                let (blo, bhi) = (starts[top] as usize, starts[top + 1] as usize);
-                let lo = blo + index[blo..bhi].partition_point(|&x| x < hk);
-                let mut taken = 0;
-                for &x in &index[lo..] {
-                    if x & !INDEX_MASK != hk || taken == opts.max_occurrences {
-                        break;
-                    }
-                    let (h2, j0, j1) = sb[(x & INDEX_MASK) as usize];
-                    if h2 == h {
-                        taken += 1;
-                        seed(i0, i1, j0, j1);
-                    }
-                }
+    // order.
+    for &(h, i0, i1) in sa {
+        let mut k = b.heads[bucket(h, b.bits)];
+        let mut taken = 0;
+        while k != NONE && taken < opts.max_occurrences {
+            let (h2, j0, j1) = sb[k as usize];
+            if h2 == h {
+                taken += 1;
+                seed(i0, i1, j0, j1);
             }
-        }
-        ShingleIndex::Sorted(index) => {
-            for &(h, i0, i1) in sa {
-                let lo = index.partition_point(|x| x.0 < h);
-                for &(h2, j0, j1) in index[lo..].iter().take(opts.max_occurrences) {
-                    if h2 != h {
-                        break;
-                    }
-                    seed(i0, i1, j0, j1);
-                }
-            }
+            k = b.next[k as usize];
         }
     }
-    runs.extend(open.into_values());
+    runs.extend(open);
     for r in &mut runs {
         r.len = r.a1 - r.a0;
     }

@@ -32,27 +32,69 @@ impl AnchorIndex {
         // (Each part reads every document's anchors: a fixed number of parts keeps that
         // linear in the collection.)
         let total_anchors: usize = per_doc.iter().map(Vec::len).sum();
-        let parts: usize = if total_anchors < 1 << 18 { 1 } else { 16 };
-        let shift = 32 - parts.trailing_zeros();
-        let found: Vec<(Vec<u32>, Vec<u32>)> = (0..parts as u32)
+        let parts: u64 = if total_anchors < 1 << 18 { 1 } else { 16 };
+        // Part `p` holds the hashes in `bounds[p]..bounds[p + 1]`, ranges chosen from a
+        // histogram of the top 16 bits so that parts hold about as many anchors each
+        // (winnowing keeps minima: anchors crowd towards small hashes).
+        let mut bounds: Vec<u64> = vec![0; parts as usize + 1];
+        bounds[parts as usize] = 1 << 32;
+        if parts > 1 {
+            let mut hist = vec![0u32; 1 << 16];
+            for anchors in per_doc.iter() {
+                for &h in anchors {
+                    hist[(h >> 16) as usize] += 1;
+                }
+            }
+            let (mut cum, mut p) = (0u64, 1usize);
+            for (top, &n) in hist.iter().enumerate() {
+                cum += n as u64;
+                while p < parts as usize && cum * parts >= p as u64 * total_anchors as u64 {
+                    bounds[p] = (top as u64 + 1) << 16;
+                    p += 1;
+                }
+            }
+        }
+        // Parts are taken in runs, one run a worker; a document's anchors are sorted, so a
+        // part's are the next of them, and each run keeps a cursor into every document's.
+        let runs = (rayon::current_num_threads() as u64).clamp(1, parts);
+        let found: Vec<Vec<(Vec<u32>, Vec<u32>)>> = (0..runs)
             .into_par_iter()
-            .map(|part| {
-                let in_part = |h: u32| parts == 1 || h >> shift == part;
-                let mut all: Vec<u32> = Vec::new();
-                for anchors in per_doc.iter() {
-                    all.extend(anchors.iter().copied().filter(|&h| in_part(h)));
-                }
-                all.sort_unstable();
-                let (mut keys, mut counts) = (Vec::new(), Vec::new());
-                for g in all.chunk_by(|x, y| x == y) {
-                    if g.len() >= 2 {
-                        keys.push(g[0]);
-                        counts.push(g.len() as u32);
-                    }
-                }
-                (keys, counts)
+            .map(|r| {
+                let (first, end) = (r * parts / runs, (r + 1) * parts / runs);
+                let start = bounds[first as usize];
+                let mut cursor: Vec<u32> = per_doc
+                    .iter()
+                    .map(|a| a.partition_point(|&h| (h as u64) < start) as u32)
+                    .collect();
+                // One buffer (and one for sorting) for all the run's parts.
+                let (mut all, mut tmp): (Vec<u32>, Vec<u32>) = (Vec::new(), Vec::new());
+                (first..end)
+                    .map(|part| {
+                        let hi = bounds[part as usize + 1];
+                        all.clear();
+                        for (anchors, c) in per_doc.iter().zip(cursor.iter_mut()) {
+                            let a = *c as usize;
+                            let n = anchors[a..]
+                                .iter()
+                                .take_while(|&&h| (h as u64) < hi)
+                                .count();
+                            all.extend_from_slice(&anchors[a..a + n]);
+                            *c = (a + n) as u32;
+                        }
+                        radix_sort(&mut all, &mut tmp);
+                        let (mut keys, mut counts) = (Vec::new(), Vec::new());
+                        for g in all.chunk_by(|x, y| x == y) {
+                            if g.len() >= 2 {
+                                keys.push(g[0]);
+                                counts.push(g.len() as u32);
+                            }
+                        }
+                        (keys, counts)
+                    })
+                    .collect()
             })
             .collect();
+        let found: Vec<(Vec<u32>, Vec<u32>)> = found.into_iter().flatten().collect();
         let mut keys: Vec<u32> = Vec::with_capacity(found.iter().map(|f| f.0.len()).sum());
         let mut starts: Vec<u32> = Vec::with_capacity(keys.capacity() + 1);
         starts.push(0);
@@ -88,13 +130,47 @@ impl AnchorIndex {
         // documents taken last to first, with the range ends as cursors. They end up at the
         // range starts, one place up: `starts` is then shifted back.
         let mut docs = vec![0u32; total as usize];
-        for (d, anchors) in per_doc.iter().enumerate().rev() {
-            for &k in anchors.iter().filter(|&&k| k != UNSHARED) {
-                let slot = &mut starts[k as usize + 1];
-                *slot -= 1;
-                docs[*slot as usize] = d as u32;
-            }
+        // In parallel over runs of anchor numbers: each run owns its anchors' cursors and
+        // their part of `docs`.
+        let n_keys = starts.len() - 1;
+        let runs = rayon::current_num_threads().clamp(1, n_keys.max(1));
+        let mut parts: Vec<(usize, &mut [u32], &mut [u32])> = Vec::with_capacity(runs);
+        let (mut rest_starts, mut rest_docs) = (&mut starts[1..], &mut docs[..]);
+        let mut done = 0usize;
+        for r in 0..runs {
+            let (k0, k1) = (n_keys * r / runs, n_keys * (r + 1) / runs);
+            let (s, more) = std::mem::take(&mut rest_starts).split_at_mut(k1 - k0);
+            // The run's entries end where its last anchor's do.
+            let end = s.last().map_or(done, |&e| e as usize);
+            let (d, more_docs) = std::mem::take(&mut rest_docs).split_at_mut(end - done);
+            parts.push((k0, s, d));
+            rest_starts = more;
+            rest_docs = more_docs;
+            done = end;
         }
+        let bases: Vec<u32> = parts.iter().map(|p| p.0 as u32).collect();
+        parts
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(r, (k0, cursors, out))| {
+                let (k0, k1) = (
+                    *k0 as u32,
+                    bases.get(r + 1).copied().unwrap_or(n_keys as u32),
+                );
+                // Where this run's entries start in `docs`.
+                let offset = cursors.last().map_or(0, |&e| e) - out.len() as u32;
+                for (d, anchors) in per_doc.iter().enumerate().rev() {
+                    for &k in anchors
+                        .iter()
+                        .filter(|&&k| k != UNSHARED && k0 <= k && k < k1)
+                    {
+                        let slot = &mut cursors[(k - k0) as usize];
+                        *slot -= 1;
+                        out[(*slot - offset) as usize] = d as u32;
+                    }
+                }
+            });
+        drop(parts);
         starts.remove(0);
         starts.push(total);
         AnchorIndex { starts, docs }
@@ -126,10 +202,20 @@ impl AnchorIndex {
             // Pairs appended to one list per worker's run of documents (not one list a
             // document), joined in document order.
             .fold(
-                || (Vec::new(), Vec::new()),
-                |(mut others, mut out): (Vec<u32>, Vec<SharedCount>), (a, anchors)| {
+                || {
+                    (
+                        foldhash::HashMap::<u32, u32>::default(),
+                        Vec::new(),
+                        Vec::new(),
+                    )
+                },
+                |(mut counts, mut met, mut out): (_, Vec<(u32, u32)>, Vec<SharedCount>),
+                 (a, anchors)| {
                     let a = a as u32;
-                    others.clear();
+                    // Documents sharing many anchors with `a` come up once an anchor (an order
+                    // of magnitude more mentions than documents): counted in a map, then the
+                    // documents met are sorted.
+                    counts.clear();
                     for &k in anchors.as_ref() {
                         if k == UNSHARED {
                             continue;
@@ -137,24 +223,26 @@ impl AnchorIndex {
                         let (lo, hi) = (self.starts[k as usize], self.starts[k as usize + 1]);
                         // Anchors held by more than `max_df` documents pair nothing.
                         if (hi - lo) as usize <= max_df {
-                            others.extend(
-                                self.docs[lo as usize..hi as usize]
-                                    .iter()
-                                    .filter(|&&b| b > a),
-                            );
+                            // An anchor's documents ascend: those after `a` are a tail.
+                            let holders = &self.docs[lo as usize..hi as usize];
+                            let after = holders.partition_point(|&b| b <= a);
+                            for &b in &holders[after..] {
+                                *counts.entry(b).or_insert(0) += 1;
+                            }
                         }
                     }
-                    others.sort_unstable();
-                    for g in others.chunk_by(|x, y| x == y) {
-                        let n = g.len() as u32;
-                        if keep(a, g[0], n) {
-                            out.push(((a, g[0]), n));
+                    met.clear();
+                    met.extend(counts.iter().map(|(&b, &n)| (b, n)));
+                    met.sort_unstable();
+                    for &(b, n) in &met {
+                        if keep(a, b, n) {
+                            out.push(((a, b), n));
                         }
                     }
-                    (others, out)
+                    (counts, met, out)
                 },
             )
-            .map(|(_, out)| out)
+            .map(|(_, _, out)| out)
             .reduce(Vec::new, |mut x, mut y| {
                 x.append(&mut y);
                 x
@@ -165,9 +253,64 @@ impl AnchorIndex {
     }
 }
 
+/// Sort `v` ascending: least significant digit first, 11 bits a pass, skipping the passes
+/// whose digit is the same for all values. `tmp` is room it may use.
+fn radix_sort(v: &mut Vec<u32>, tmp: &mut Vec<u32>) {
+    if v.len() < 256 {
+        v.sort_unstable();
+        return;
+    }
+    const BITS: u32 = 11;
+    const BUCKETS: usize = 1 << BITS;
+    tmp.clear();
+    tmp.resize(v.len(), 0);
+    let mut shift = 0;
+    while shift < 32 {
+        let digit = |x: u32| ((x >> shift) as usize) & (BUCKETS - 1);
+        let mut count = vec![0usize; BUCKETS + 1];
+        for &x in v.iter() {
+            count[digit(x) + 1] += 1;
+        }
+        if count.contains(&v.len()) {
+            shift += BITS;
+            continue;
+        }
+        for i in 1..=BUCKETS {
+            count[i] += count[i - 1];
+        }
+        for &x in v.iter() {
+            let d = digit(x);
+            tmp[count[d]] = x;
+            count[d] += 1;
+        }
+        std::mem::swap(v, tmp);
+        shift += BITS;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn radix_sort_sorts() {
+        let mut x: u64 = 7;
+        for n in [0usize, 5, 300, 5000] {
+            let mut v: Vec<u32> = (0..n)
+                .map(|_| {
+                    x = x
+                        .wrapping_mul(6364136223846793005)
+                        .wrapping_add(1442695040888963407);
+                    // Some values share high bits, as anchors of one part do.
+                    ((x >> 33) as u32) & 0x0FFF_FFFF
+                })
+                .collect();
+            let mut want = v.clone();
+            want.sort_unstable();
+            radix_sort(&mut v, &mut Vec::new());
+            assert_eq!(v, want);
+        }
+    }
 
     #[test]
     fn counts_shared_anchors_and_caps_frequent_ones() {

@@ -42,24 +42,29 @@ pub struct Candidate {
 /// Lexical candidates, sorted by `(a, b)`. Takes the fingerprints, as it frees each part
 /// once used (signatures, then anchors) to keep the peak memory low.
 pub fn lexical_candidates(fps: Vec<Fingerprint>, opts: &CandidateOptions) -> Vec<Candidate> {
-    let lsh = {
-        let keys: Vec<&[u64]> = fps.iter().map(|f| f.bands.as_slice()).collect();
-        candidate_pairs_of_keys(&keys, &opts.lsh)
-    };
-    // Exact duplicates.
-    let mut by_exact: Vec<(u64, u32)> = fps
-        .iter()
-        .enumerate()
-        .filter(|(_, f)| f.exact != 0)
-        .map(|(d, f)| (f.exact, d as u32))
-        .collect();
+    // LSH pairs and exact duplicates, side by side.
+    let (lsh, by_exact) = rayon::join(
+        || {
+            let keys: Vec<&[u64]> = fps.iter().map(|f| f.bands.as_slice()).collect();
+            candidate_pairs_of_keys(&keys, &opts.lsh)
+        },
+        || {
+            let mut by_exact: Vec<(u64, u32)> = fps
+                .iter()
+                .enumerate()
+                .filter(|(_, f)| f.exact != 0)
+                .map(|(d, f)| (f.exact, d as u32))
+                .collect();
+            by_exact.sort_unstable();
+            by_exact
+        },
+    );
     // Each fingerprint's anchors are sorted and deduplicated already. (Not an in-place
     // collect, which would keep the fingerprints' allocation.)
     let mut per_doc: Vec<Vec<u32>> = Vec::with_capacity(fps.len());
     for f in fps {
         per_doc.push(f.anchors);
     }
-    by_exact.sort_unstable();
     let mut exact = Vec::new();
     for g in by_exact.chunk_by(|x, y| x.0 == y.0) {
         for i in 0..g.len() {

@@ -5,7 +5,7 @@ use crate::lsh::{band_keys, LshOptions};
 use crate::minhash::Signature;
 use crate::normalize::Token;
 use crate::shingle::{shingles, winnow};
-use xxhash_rust::xxh3::Xxh3;
+use xxhash_rust::xxh3::xxh3_64;
 
 /// Winnowing window: a shared passage spanning this many shingles always yields an anchor.
 pub const WINNOW_WINDOW: usize = 4;
@@ -37,6 +37,8 @@ pub struct Fingerprinter {
     sh: Vec<(u64, u32, u32)>,
     hashes: Vec<u64>,
     picks: Vec<usize>,
+    /// The token hashes' bytes.
+    bytes: Vec<u8>,
     lsh: LshOptions,
 }
 
@@ -53,10 +55,12 @@ impl Fingerprinter {
         if tokens.is_empty() {
             return Fingerprint::default();
         }
-        let mut x = Xxh3::new();
+        // The exact hash: xxh3 of the token hashes' bytes, hashed in one call.
+        self.bytes.clear();
         for t in tokens {
-            x.update(&t.hash.to_le_bytes());
+            self.bytes.extend_from_slice(&t.hash.to_le_bytes());
         }
+        let exact = xxh3_64(&self.bytes);
         shingles(tokens, &mut self.sh);
         self.hashes.clear();
         self.hashes.extend(self.sh.iter().map(|s| s.0));
@@ -69,7 +73,7 @@ impl Fingerprinter {
         anchors.sort_unstable();
         anchors.dedup();
         Fingerprint {
-            exact: x.digest(),
+            exact,
             anchors,
             bands: Signature::of(self.hashes.iter().copied())
                 .map(|s| band_keys(&s, &self.lsh))

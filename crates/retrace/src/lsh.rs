@@ -3,6 +3,7 @@
 //! similarity `J` is found with probability `1 - (1 - J^r)^b`.
 
 use crate::minhash::{Signature, BINS};
+use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 /// Banding parameters; `bands * rows` must not exceed the signature length.
@@ -56,35 +57,40 @@ pub fn band_keys(s: &Signature, opts: &LshOptions) -> Vec<u64> {
 
 /// [`candidate_pairs`] given each document's [`band_keys`] (empty: no signature).
 pub fn candidate_pairs_of_keys(keys_of: &[&[u64]], opts: &LshOptions) -> Vec<(u32, u32)> {
-    // One band at a time: the keys of different bands never meet in a bucket (the band is
-    // hashed into the key), and one band's keys are 1/`bands` of the memory.
-    let mut keys: Vec<(u64, u32)> = Vec::with_capacity(keys_of.len());
-    let mut pairs = Vec::new();
-    for b in 0..opts.bands {
-        keys.clear();
-        for (d, k) in keys_of.iter().enumerate() {
-            if let Some(&k) = k.get(b) {
-                keys.push((k, d as u32));
+    // Band by band (in parallel): the keys of different bands never meet in a bucket (the
+    // band is hashed into the key), and one band's keys are 1/`bands` of the memory.
+    let mut pairs: Vec<(u32, u32)> = (0..opts.bands)
+        .into_par_iter()
+        .fold(Vec::new, |mut pairs, b| {
+            let mut keys: Vec<(u64, u32)> = Vec::with_capacity(keys_of.len());
+            for (d, k) in keys_of.iter().enumerate() {
+                if let Some(&k) = k.get(b) {
+                    keys.push((k, d as u32));
+                }
             }
-        }
-        rayon::slice::ParallelSliceMut::par_sort_unstable(&mut keys[..]);
-        for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
-            if bucket.len() > opts.max_bucket {
-                let first = bucket[0].1;
-                pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
-            } else {
-                for x in 0..bucket.len() {
-                    for y in x + 1..bucket.len() {
-                        let (p, q) = (bucket[x].1, bucket[y].1);
-                        if p != q {
-                            pairs.push((p.min(q), p.max(q)));
+            keys.sort_unstable();
+            for bucket in keys.chunk_by(|x, y| x.0 == y.0) {
+                if bucket.len() > opts.max_bucket {
+                    let first = bucket[0].1;
+                    pairs.extend(bucket[1..].iter().map(|x| (first.min(x.1), first.max(x.1))));
+                } else {
+                    for x in 0..bucket.len() {
+                        for y in x + 1..bucket.len() {
+                            let (p, q) = (bucket[x].1, bucket[y].1);
+                            if p != q {
+                                pairs.push((p.min(q), p.max(q)));
+                            }
                         }
                     }
                 }
             }
-        }
-    }
-    pairs.sort_unstable();
+            pairs
+        })
+        .reduce(Vec::new, |mut x, mut y| {
+            x.append(&mut y);
+            x
+        });
+    pairs.par_sort_unstable();
     pairs.dedup();
     pairs
 }

@@ -26,11 +26,9 @@ impl Signature {
         for h in hashes {
             let z = remix(h);
             let b = (z >> 58) as usize % BINS;
-            let v = z as u32;
-            if !filled[b] || v < bins[b] {
-                bins[b] = v;
-                filled[b] = true;
-            }
+            // (An unfilled bin holds u32::MAX: the minimum is then `v`.)
+            bins[b] = bins[b].min(z as u32);
+            filled[b] = true;
             any = true;
         }
         if !any {

@@ -271,11 +271,19 @@ fn fold_into_slow(w: &str, buf: &mut String) {
     }
 }
 
-/// Reusable buffers for [`tokenize`].
+/// Reusable buffers for [`tokenize`], and the hashes of the unspaced-script characters met
+/// last (a character's token hash depends on the character alone; CJK text repeats a few
+/// thousand characters).
 #[derive(Default)]
 pub struct Tokenizer {
     buf: String,
+    /// Direct-mapped by the character's low bits: (character, its token hash); `u32::MAX`
+    /// marks a free entry. Made on the first unspaced-script character.
+    char_hashes: Vec<(u32, u64)>,
 }
+
+/// Entries of [`Tokenizer`]'s character cache.
+const CHAR_CACHE: usize = 4096;
 
 impl Tokenizer {
     /// Append the tokens of `text[range]` to `out`.
@@ -319,7 +327,7 @@ impl Tokenizer {
                 if let Some(ws) = word_start.take() {
                     self.push_word(s, ws, i, ascii, base, out);
                 }
-                self.push_char(s, i, i + len, base, out);
+                self.push_char(s, c, i, i + len, base, out);
                 ascii = true;
             } else if is_word_char(c) {
                 if word_start.is_none() {
@@ -360,12 +368,32 @@ impl Tokenizer {
         });
     }
 
-    fn push_char(&mut self, s: &str, start: usize, end: usize, base: usize, out: &mut Vec<Token>) {
-        fold_into(&s[start..end], &mut self.buf);
+    /// Push the token of character `c`, which is `s[start..end]`.
+    fn push_char(
+        &mut self,
+        s: &str,
+        c: char,
+        start: usize,
+        end: usize,
+        base: usize,
+        out: &mut Vec<Token>,
+    ) {
+        if self.char_hashes.is_empty() {
+            self.char_hashes = vec![(u32::MAX, 0); CHAR_CACHE];
+        }
+        let slot = &mut self.char_hashes[c as usize % CHAR_CACHE];
+        let hash = if slot.0 == c as u32 {
+            slot.1
+        } else {
+            fold_into(&s[start..end], &mut self.buf);
+            let h = xxh3_64(self.buf.as_bytes());
+            *slot = (c as u32, h);
+            h
+        };
         out.push(Token {
             start: (base + start) as u32,
             end: (base + end) as u32,
-            hash: xxh3_64(self.buf.as_bytes()),
+            hash,
             is_char: true,
         });
     }

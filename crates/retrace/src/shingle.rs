@@ -25,9 +25,30 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
     let n = tokens.len();
     let w = |t: &Token| if t.is_char { 1u32 } else { 2u32 };
     let need = (SHINGLE_WEIGHT * 2.0) as u32;
+    // Words alone: a shingle is `WORDS` tokens.
+    const WORDS: usize = (SHINGLE_WEIGHT as usize * 2) / 2;
     let mut j = 0usize;
     let mut weight = 0u32;
-    for i in 0..n {
+    let mut i = 0;
+    while i < n {
+        // Four shingles at once where the next `WORDS + 3` tokens are all words (their
+        // hashes computed side by side, the same values as one by one).
+        if i + WORDS + 3 <= n && tokens[i..i + WORDS + 3].iter().all(|t| !t.is_char) {
+            let mut h = [0x5151_5151_u64; 4];
+            for k in 0..WORDS {
+                for (q, hq) in h.iter_mut().enumerate() {
+                    *hq = mix(*hq, tokens[i + q + k].hash);
+                }
+            }
+            for (q, &hq) in h.iter().enumerate() {
+                out.push((hq, (i + q) as u32, (i + q + WORDS) as u32));
+            }
+            // The window of the next start holds its first `WORDS - 1` tokens.
+            i += 4;
+            j = i + WORDS - 1;
+            weight = 2 * (WORDS as u32 - 1);
+            continue;
+        }
         while j < n && weight < need {
             weight += w(&tokens[j]);
             j += 1;
@@ -41,6 +62,7 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
         }
         out.push((h, i as u32, j as u32));
         weight -= w(&tokens[i]);
+        i += 1;
     }
     // A document too short for one full shingle still gets one covering all its tokens.
     if out.is_empty() && n >= 2 {
@@ -68,27 +90,29 @@ pub fn winnow(hashes: &[u64], w: usize, out: &mut Vec<usize>) {
         out.push(p);
         return;
     }
-    // Monotone deque of candidate minima.
-    let mut dq: std::collections::VecDeque<usize> = std::collections::VecDeque::with_capacity(w);
-    for i in 0..hashes.len() {
-        while let Some(&b) = dq.back() {
-            if hashes[b] >= hashes[i] {
-                dq.pop_back();
-            } else {
-                break;
+    // The minimum of each window, the rightmost of equal ones: kept while it stays in the
+    // window and no smaller-or-equal hash enters; searched again when it leaves (about once
+    // every `w` windows).
+    let rightmost_min = |lo: usize, hi: usize| {
+        let mut m = lo;
+        for k in lo + 1..hi {
+            if hashes[k] <= hashes[m] {
+                m = k;
             }
         }
-        dq.push_back(i);
-        if let Some(&f) = dq.front() {
-            if f + w <= i {
-                dq.pop_front();
-            }
+        m
+    };
+    let mut m = rightmost_min(0, w);
+    out.push(m);
+    for i in w..hashes.len() {
+        let lo = i + 1 - w;
+        if m < lo {
+            m = rightmost_min(lo, i + 1);
+        } else if hashes[i] <= hashes[m] {
+            m = i;
         }
-        if i + 1 >= w {
-            let m = *dq.front().expect("window non-empty");
-            if out.last() != Some(&m) {
-                out.push(m);
-            }
+        if out.last() != Some(&m) {
+            out.push(m);
         }
     }
 }
