@@ -317,5 +317,7 @@ pub fn run(args: Args) -> Result<()> {
             t0.elapsed().as_secs_f64()
         );
     }
+    // The process ends here: its memory is returned at once, not freed piece by piece.
+    std::mem::forget(result);
     Ok(())
 }

@@ -203,8 +203,11 @@ pub fn ingest(inputs: &[Input], opts: &IngestOptions) -> Result<Ingested, Ingest
     for input in inputs {
         match input {
             Input::Stdin => {
-                let stdin = std::io::stdin();
-                c.read_jsonl(stdin.lock(), "<stdin>")?;
+                // (Not the locked handle: the next batch is read on another thread.)
+                c.read_jsonl(
+                    BufReader::with_capacity(1 << 20, std::io::stdin()),
+                    "<stdin>",
+                )?;
             }
             Input::Path(p) => c.read_path(p)?,
         }
@@ -338,86 +341,111 @@ impl Collector<'_> {
         }
     }
 
-    fn read_jsonl<R: BufRead>(&mut self, mut r: R, name: &str) -> Result<(), IngestError> {
+    fn read_jsonl<R: BufRead + Send>(&mut self, mut r: R, name: &str) -> Result<(), IngestError> {
         // Lines are read in batches and parsed in parallel, then taken in order, so that
-        // warnings, errors and ids come out as from a reading line by line.
-        let mut buf: Vec<u8> = Vec::new();
-        let mut ends: Vec<usize> = Vec::new();
-        let mut line_no = 0usize;
-        loop {
-            buf.clear();
-            ends.clear();
-            let mut eof = false;
-            // A read error is reported after the lines before it, as a line-by-line reading
-            // would (a malformed record before it is the error then).
-            let mut read_error = None;
-            while buf.len() < JSONL_BATCH_BYTES && ends.len() < JSONL_BATCH_LINES {
-                match r.read_until(b'\n', &mut buf) {
-                    Ok(0) => {
-                        eof = true;
-                        break;
-                    }
-                    Ok(_) => ends.push(buf.len()),
-                    Err(e) => {
-                        read_error = Some(e);
-                        break;
-                    }
-                }
-            }
-            let lines: Vec<&[u8]> = ends
+        // warnings, errors and ids come out as from a reading line by line. While one batch
+        // is taken, the next is parsed and the one after it read.
+        let opts = self.opts;
+        let parse = |b: &LineBatch| -> Vec<ParsedLine> {
+            let lines: Vec<&[u8]> = b
+                .ends
                 .iter()
                 .enumerate()
-                .map(|(i, &e)| &buf[if i == 0 { 0 } else { ends[i - 1] }..e])
+                .map(|(i, &e)| &b.buf[if i == 0 { 0 } else { b.ends[i - 1] }..e])
                 .collect();
-            let fields = &self.opts.fields;
-            let parsed: Vec<ParsedLine> = lines
+            lines
                 .par_iter()
-                .map(|line| parse_line(line, fields))
-                .collect();
-            for p in parsed {
-                line_no += 1;
-                if p.lossy {
-                    self.out.report.lossy += 1;
-                    self.out.report.warn(
-                        format!("{name}:{line_no}"),
-                        "invalid UTF-8; decoded lossily",
-                    );
+                .map(|line| parse_line(line, &opts.fields))
+                .collect()
+        };
+        let mut line_no = 0usize;
+        let (mut cur, mut next) = (LineBatch::default(), LineBatch::default());
+        cur.read(&mut r);
+        let more = !cur.eof && cur.error.is_none();
+        let (mut parsed, ()) = rayon::join(
+            || parse(&cur),
+            || {
+                if more {
+                    next.read(&mut r)
                 }
-                match p.record {
-                    None => {}
-                    Some(Ok((id, text, meta))) => {
-                        let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
-                        let meta = Meta {
-                            source: format!("{name}:{line_no}"),
-                            ..meta
-                        };
-                        self.push(id, text, meta, name, line_no)?;
-                    }
-                    Some(Err(message)) => {
-                        if self.opts.skip_bad_records {
-                            self.out.report.skip(
-                                "malformed record",
-                                format!("{name}:{line_no}"),
-                                format!("malformed record skipped: {message}"),
-                            );
-                        } else {
-                            return Err(IngestError::BadRecord {
-                                file: name.to_string(),
-                                line: line_no,
-                                message,
-                            });
-                        }
+            },
+        );
+        loop {
+            if cur.eof || cur.error.is_some() {
+                self.take(parsed, name, &mut line_no)?;
+                // A read error is reported after the lines before it, as a line-by-line
+                // reading would (a malformed record before it is the error then).
+                if let Some(e) = cur.error.take() {
+                    return Err(IngestError::Io {
+                        path: name.into(),
+                        source: e,
+                    });
+                }
+                return Ok(());
+            }
+            // `next` is read: parse it (and read the one after) while taking this batch.
+            std::mem::swap(&mut cur, &mut next);
+            let more = !cur.eof && cur.error.is_none();
+            let (taken, (parsed_next, ())) = rayon::join(
+                || self.take(parsed, name, &mut line_no),
+                || {
+                    rayon::join(
+                        || parse(&cur),
+                        || {
+                            if more {
+                                next.read(&mut r)
+                            }
+                        },
+                    )
+                },
+            );
+            taken?;
+            parsed = parsed_next;
+        }
+    }
+
+    /// Take one batch of parsed lines, in order (`line_no`: the lines taken before).
+    fn take(
+        &mut self,
+        parsed: Vec<ParsedLine>,
+        name: &str,
+        line_no: &mut usize,
+    ) -> Result<(), IngestError> {
+        for p in parsed {
+            *line_no += 1;
+            let line_no = *line_no;
+            if p.lossy {
+                self.out.report.lossy += 1;
+                self.out.report.warn(
+                    format!("{name}:{line_no}"),
+                    "invalid UTF-8; decoded lossily",
+                );
+            }
+            match p.record {
+                None => {}
+                Some(Ok((id, text, meta))) => {
+                    let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
+                    let meta = Meta {
+                        source: format!("{name}:{line_no}"),
+                        ..meta
+                    };
+                    self.push(id, text, meta, name, line_no)?;
+                }
+                Some(Err(message)) => {
+                    if self.opts.skip_bad_records {
+                        self.out.report.skip(
+                            "malformed record",
+                            format!("{name}:{line_no}"),
+                            format!("malformed record skipped: {message}"),
+                        );
+                    } else {
+                        return Err(IngestError::BadRecord {
+                            file: name.to_string(),
+                            line: line_no,
+                            message,
+                        });
                     }
                 }
-            }
-            if let Some(e) = read_error {
-                return Err(IngestError::Io {
-                    path: name.into(),
-                    source: e,
-                });
-            }
-            if eof {
-                break;
             }
         }
         Ok(())
@@ -481,6 +509,40 @@ const JSONL_BATCH_LINES: usize = 8192;
 
 /// A record's id (when it has one), text and metadata (without its source).
 type Record = (Option<String>, String, Meta);
+
+/// A batch of JSONL lines, read whole: `buf[ends[i - 1]..ends[i]]` is line `i`.
+#[derive(Default)]
+struct LineBatch {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// The input ended.
+    eof: bool,
+    /// Reading failed after these lines.
+    error: Option<std::io::Error>,
+}
+
+impl LineBatch {
+    /// Read the next lines of `r` (up to [`JSONL_BATCH_BYTES`] or [`JSONL_BATCH_LINES`]).
+    fn read(&mut self, r: &mut impl BufRead) {
+        self.buf.clear();
+        self.ends.clear();
+        self.eof = false;
+        self.error = None;
+        while self.buf.len() < JSONL_BATCH_BYTES && self.ends.len() < JSONL_BATCH_LINES {
+            match r.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(_) => self.ends.push(self.buf.len()),
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+}
 
 /// One JSONL line, parsed.
 struct ParsedLine {

@@ -14,29 +14,31 @@ fn round4(x: f64) -> f64 {
     (x * 10_000.0).round() / 10_000.0
 }
 
+// The fields of a pair's record and its evidence are in alphabetical order, as they have
+// been written from the start.
 #[derive(Serialize)]
 struct EvidenceOut {
     /// Byte range in a's original text.
     a: [usize; 2],
     b: [usize; 2],
-    score: f64,
     matched_tokens: u32,
+    score: f64,
 }
 
 #[derive(Serialize)]
-struct PairOut<'a> {
+pub struct PairOut<'a> {
     a: &'a str,
     b: &'a str,
-    kind: &'static str,
     coverage_a: f64,
     coverage_b: f64,
-    score: f64,
     density: f64,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    similarity: Option<f64>,
+    evidence: Vec<EvidenceOut>,
+    kind: &'static str,
+    score: f64,
     #[serde(skip_serializing_if = "Option::is_none")]
     shared_entities: Option<f64>,
-    evidence: Vec<EvidenceOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    similarity: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -69,7 +71,7 @@ struct DocOut<'a> {
 }
 
 /// One relation as its output record, with `a`/`b` in id order.
-pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
+pub fn pair_out<'s>(scan: &'s Scan, r: &Relation) -> PairOut<'s> {
     let (ia, ib) = (&scan.docs[r.a as usize].id, &scan.docs[r.b as usize].id);
     let swap = ia > ib;
     let (a, b) = if swap { (ib, ia) } else { (ia, ib) };
@@ -78,7 +80,7 @@ pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
     } else {
         (r.coverage_a, r.coverage_b)
     };
-    let out = PairOut {
+    PairOut {
         a,
         b,
         kind: r.kind.as_str(),
@@ -101,40 +103,47 @@ pub fn pair_json(scan: &Scan, r: &Relation) -> serde_json::Value {
                 }
             })
             .collect(),
-    };
-    serde_json::to_value(out).unwrap_or(serde_json::Value::Null)
+    }
 }
 
 /// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &serde_json::Value) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    // Pairs in id order, each turned into JSON only when written (holding every pair's
-    // JSON at once was the peak of a scan's memory).
-    let mut order: Vec<(&str, &str, usize)> = scan
-        .relations
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            let (ia, ib) = (&scan.docs[r.a as usize].id, &scan.docs[r.b as usize].id);
-            let (a, b) = if ia > ib { (ib, ia) } else { (ia, ib) };
-            (a.as_str(), b.as_str(), i)
-        })
-        .collect();
-    order.sort_unstable();
-    let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
-    for chunk in order.chunks(WRITE_CHUNK) {
-        write_lines(&mut w, chunk, |&(_, _, i)| {
-            serde_json::to_vec(&pair_json(scan, &scan.relations[i]))
-        })?;
-    }
-    w.flush()?;
-
-    let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-    let indices: Vec<usize> = (0..scan.docs.len()).collect();
-    for chunk in indices.chunks(WRITE_CHUNK) {
-        write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
-    }
-    w.flush()?;
+    // The two files side by side: one's writing overlaps the other's making of JSON.
+    let (pairs, docs) = rayon::join(
+        || -> std::io::Result<()> {
+            // Pairs in id order, each turned into JSON only when written (holding every
+            // pair's JSON at once was the peak of a scan's memory).
+            let mut order: Vec<(&str, &str, usize)> = scan
+                .relations
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (ia, ib) = (&scan.docs[r.a as usize].id, &scan.docs[r.b as usize].id);
+                    let (a, b) = if ia > ib { (ib, ia) } else { (ia, ib) };
+                    (a.as_str(), b.as_str(), i)
+                })
+                .collect();
+            order.par_sort_unstable();
+            let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
+            for chunk in order.chunks(WRITE_CHUNK) {
+                write_lines(&mut w, chunk, |&(_, _, i)| {
+                    serde_json::to_vec(&pair_out(scan, &scan.relations[i]))
+                })?;
+            }
+            w.flush()
+        },
+        || -> std::io::Result<()> {
+            let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
+            let indices: Vec<usize> = (0..scan.docs.len()).collect();
+            for chunk in indices.chunks(WRITE_CHUNK) {
+                write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
+            }
+            w.flush()
+        },
+    );
+    pairs?;
+    docs?;
     let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
     serde_json::to_writer_pretty(&mut w, run_info)?;
     w.write_all(b"\n")?;
