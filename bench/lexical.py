@@ -10,7 +10,11 @@ a 4x collection made from it (the collection four times under new ids; copies 1-
 letter rotated within its alphabet, so that they keep the structure of the original - lengths,
 the reuse among its documents - but relate neither to it nor to each other).
 
-Usage: python3 bench/lexical.py [--skip-peer-4x] [--threads N] [--exe PATH]
+Usage: python3 bench/lexical.py [--reps N] [--skip-peer-4x] [--threads N] [--exe PATH]
+
+Each tool runs --reps times on each input (default 3), one after the other, and the table shows
+the best time of each (the least disturbed by other work on the machine; the peer gets the
+same treatment) and the highest peak memory; the line under it gives the median ratio too.
 The peer is installed into a virtualenv under /tmp by this script.
 """
 import argparse, gzip, json, os, subprocess, sys, tempfile, time
@@ -47,6 +51,13 @@ def run(cmd, env=None):
     return secs, peak
 
 
+def best_of(reps, cmd, env=None):
+    """Run cmd `reps` times: (best seconds, highest peak RSS, median seconds)."""
+    runs = [run(cmd, env) for _ in range(max(1, reps))]
+    secs = sorted(r[0] for r in runs)
+    return secs[0], max(r[1] for r in runs), secs[len(secs) // 2]
+
+
 def rotate(text, k):
     """Rotate letters by k within their block (Latin, Cyrillic, Greek, CJK, kana, ...)."""
     if k == 0:
@@ -73,6 +84,7 @@ def copy_f1(out_dir):
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--skip-peer-4x", action="store_true", help="do not run the peer on the 4x input")
+    ap.add_argument("--reps", type=int, default=3, help="runs of each tool on each input (best time kept)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--exe", help="retrace binary to time (default: build target/release/retrace)")
     ap.add_argument("--semantic", action="store_true",
@@ -108,6 +120,7 @@ def main():
     del docs
     rows = []
     stages = {}
+    medians = {}
     env = dict(os.environ)
     if a.threads:
         env["RAYON_NUM_THREADS"] = str(a.threads)
@@ -115,7 +128,8 @@ def main():
         n = sum(1 for _ in open(path, encoding="utf-8"))
         mb = sum(len(json.loads(l)["text"].encode()) for l in open(path, encoding="utf-8")) / 1e6
         out = f"{tmp}/retrace-{name.replace(' ', '')}"
-        s, rss = run([exe, "scan", "-q", "--encoder", "none", path, "--out", out], env)
+        s, rss, med = best_of(a.reps, [exe, "scan", "-q", "--encoder", "none", path, "--out", out], env)
+        medians[(name, "retrace")] = med
         f1 = copy_f1(out) if name == "dev" else None
         rows.append((name, "retrace", n, mb, s, rss, f1))
         with open(f"{out}/run.json", encoding="utf-8") as f:
@@ -123,7 +137,8 @@ def main():
         if name == "wmt 4x" and a.skip_peer_4x:
             continue
         out = f"{tmp}/peer-{name.replace(' ', '')}"
-        s, rss = run([f"{VENV}/bin/python", f"{SHARED}/tools/peers/datasketch_run.py", path, out], env)
+        s, rss, med = best_of(a.reps, [f"{VENV}/bin/python", f"{SHARED}/tools/peers/datasketch_run.py", path, out], env)
+        medians[(name, "datasketch")] = med
         f1 = copy_f1(out) if name == "dev" else None
         rows.append((name, "datasketch", n, mb, s, rss, f1))
     print(f"{'input':8} {'tool':11} {'docs':>7} {'MB':>6} {'seconds':>8} {'MB/s':>7} {'peak MB':>8} {'B/doc':>7} {'mem/input':>9} {'copy F1':>8}")
@@ -133,7 +148,8 @@ def main():
     for name in ("dev", "wmt 1x", "wmt 4x"):
         if (name, "datasketch") in by:
             r, p = by[(name, "retrace")], by[(name, "datasketch")]
-            print(f"{name}: retrace throughput = {p[4] / r[4]:.1f}x datasketch")
+            m = medians[(name, "datasketch")] / medians[(name, "retrace")]
+            print(f"{name}: retrace throughput = {p[4] / r[4]:.1f}x datasketch (best of {a.reps} each; {m:.1f}x by median times)")
     for name, sec in stages.items():
         parts = ", ".join(f"{k} {v:.2f}" for k, v in sec.items())
         print(f"{name}: retrace stage seconds: {parts}")
