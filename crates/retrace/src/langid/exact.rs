@@ -338,6 +338,16 @@ impl Alphabets {
     }
 }
 
+/// Trigrams of 27 symbols (space, a-z).
+const ASCII_IDS: usize = 27 * 27 * 27;
+
+thread_local! {
+    /// Per worker: the count of each ASCII trigram and a bit a trigram seen, zero between
+    /// texts.
+    static ASCII_TRIGRAMS: std::cell::RefCell<(Vec<u32>, Vec<u64>)> =
+        const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
 /// A count (letters or trigrams) and the languages' scores, best first.
 type Scores = (usize, Vec<(Lang, f64)>);
 
@@ -435,6 +445,8 @@ impl Group {
             match &self.alphabets {
                 // One pass over the text (no sigma: `str::to_lowercase` treats a final one
                 // apart).
+                // ASCII letters and stop characters only (DEL is neither): counted by table.
+                Some(a) if text.bytes().all(|b| b < 0x7F) => self.ascii_scores(a, text),
                 Some(a) if !text.contains('Σ') => self.alphabet_and_trigram_scores(a, text),
                 _ => {
                     let lower = text.to_lowercase();
@@ -536,7 +548,7 @@ impl Group {
         // whatlang's sort of `(count, trigram)` pairs in descending order; a total order, so
         // any sort agrees): a counting sort by frequency of the trigrams taken in descending
         // order.
-        let mut distinct: Vec<(u32, u64)> = match keys {
+        let distinct: Vec<(u32, u64)> = match keys {
             Keys::Narrow(mut k) => {
                 k.sort_unstable();
                 k.chunk_by(|x, y| x == y)
@@ -552,6 +564,88 @@ impl Group {
                     .collect()
             }
         };
+        self.score_distinct(distinct)
+    }
+
+    /// [`Group::alphabet_and_trigram_scores`] for text of ASCII letters and stop characters:
+    /// letters counted in 26 counters, trigrams of the 27 symbols (space, a-z) in a table,
+    /// whose set bits give the distinct trigrams in descending order without a sort.
+    fn ascii_scores(&self, a: &Alphabets, text: &str) -> (Scores, Scores) {
+        let mut letters = [0usize; 26];
+        let distinct = ASCII_TRIGRAMS.with(|t| {
+            let (counts, bits) = &mut *t.borrow_mut();
+            if counts.is_empty() {
+                counts.resize(ASCII_IDS, 0);
+                bits.resize(ASCII_IDS.div_ceil(64), 0);
+            }
+            let mut add = |s1: usize, s2: usize, s3: usize| {
+                let id = (s1 * 27 + s2) * 27 + s3;
+                if counts[id] == 0 {
+                    bits[id >> 6] |= 1 << (id & 63);
+                }
+                counts[id] += 1;
+            };
+            // Symbols: 0 for a stop character (a space), 1-26 for a letter, lower-cased.
+            let (mut s1, mut s2) = (0usize, None::<usize>);
+            for &b in text.as_bytes() {
+                let s3 = if b.is_ascii_alphabetic() {
+                    let l = (b.to_ascii_lowercase() - b'a') as usize;
+                    letters[l] += 1;
+                    l + 1
+                } else {
+                    0
+                };
+                if let Some(m) = s2 {
+                    if !(m == 0 && (s1 == 0 || s3 == 0)) {
+                        add(s1, m, s3);
+                    }
+                    s1 = m;
+                }
+                s2 = Some(s3);
+            }
+            // The space after the text closes the last trigram.
+            if let Some(m) = s2.filter(|&m| m != 0) {
+                add(s1, m, 0);
+            }
+            let symbol = |s: usize| {
+                if s == 0 {
+                    ' '
+                } else {
+                    (b'a' + s as u8 - 1) as char
+                }
+            };
+            let mut distinct = Vec::new();
+            for w in (0..bits.len()).rev() {
+                while bits[w] != 0 {
+                    let k = 63 - bits[w].leading_zeros() as usize;
+                    bits[w] &= !(1 << k);
+                    let id = w * 64 + k;
+                    let n = std::mem::take(&mut counts[id]);
+                    distinct.push((
+                        n,
+                        pack(symbol(id / 729), symbol(id / 27 % 27), symbol(id % 27)),
+                    ));
+                }
+            }
+            distinct
+        });
+        let mut char_scores = vec![0usize; a.chars.len()];
+        let mut max_raw_score = 0usize;
+        for (l, &n) in letters.iter().enumerate() {
+            max_raw_score += n;
+            if let Some(position) = a.position((b'a' + l as u8) as char) {
+                char_scores[position] += 2 * n;
+            }
+        }
+        (
+            a.finish(self.script, char_scores, max_raw_score),
+            self.score_distinct(distinct),
+        )
+    }
+
+    /// Score each language's profile against the ranks of the text's distinct trigrams
+    /// (`(count, trigram)`, trigrams descending).
+    fn score_distinct(&self, mut distinct: Vec<(u32, u64)>) -> Scores {
         let max_count = distinct.iter().map(|d| d.0).max().unwrap_or(0) as usize;
         // `start[c]`: first rank of the trigrams seen `c` times.
         let mut start = vec![0usize; max_count + 2];
