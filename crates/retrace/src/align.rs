@@ -179,15 +179,39 @@ pub fn align(ta: &[Token], tb: &[Token], opts: &AlignOptions) -> Alignment {
 
 /// [`align`] of two prepared sides.
 pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
+    SCRATCH.with(|sc| align_with(a, b, opts, &mut sc.borrow_mut()))
+}
+
+/// Room [`align_sides`] reuses from pair to pair (one per thread).
+#[derive(Default)]
+struct Scratch {
+    open: Vec<Run>,
+    slot: foldhash::HashMap<i64, u32>,
+    runs: Vec<Run>,
+    chains: Vec<Run>,
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alignment {
     let (ta, tb) = (&a.tokens[..], &b.tokens[..]);
     let (sa, sb) = (&a.shingles, &b.shingles);
+    let Scratch {
+        open,
+        slot,
+        runs,
+        chains,
+    } = sc;
+    open.clear();
+    slot.clear();
+    runs.clear();
+    chains.clear();
     // 1. Seeds → runs on diagonals. The open run of each diagonal is kept in `open`, found
     // through `slot` by diagonal; consecutive seeds nearly always continue the run of the
     // seed before, so the last diagonal's slot is remembered.
-    let mut open: Vec<Run> = Vec::new();
-    let mut slot: foldhash::HashMap<i64, u32> = Default::default();
     let mut last: Option<(i64, usize)> = None;
-    let mut runs: Vec<Run> = Vec::new();
     let mut seed = |i0: u32, i1: u32, j0: u32, j1: u32| {
         let d = j0 as i64 - i0 as i64;
         let fresh = Run {
@@ -236,15 +260,14 @@ pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
             k = b.next[k as usize];
         }
     }
-    runs.extend(open);
-    for r in &mut runs {
+    runs.append(open);
+    for r in runs.iter_mut() {
         r.len = r.a1 - r.a0;
     }
     runs.sort_unstable_by_key(|r| (r.a0, r.b0));
 
     // 2. Chain runs into passages.
-    let mut chains: Vec<Run> = Vec::new();
-    for r in runs {
+    for &r in runs.iter() {
         let mut best: Option<usize> = None;
         for (k, c) in chains.iter().enumerate().rev() {
             if c.a1 + opts.max_gap < r.a0 {
@@ -278,7 +301,7 @@ pub fn align_sides(a: &Side, b: &Side, opts: &AlignOptions) -> Alignment {
 
     // 3. Extend over light edits and build passages.
     let mut passages = Vec::new();
-    for c in chains {
+    for &c in chains.iter() {
         let c = extend(ta, tb, c, opts.max_skip);
         if c.len < opts.min_matched {
             continue;
