@@ -358,6 +358,9 @@ struct Group {
     langs: Vec<Lang>,
     /// Trigram → range of `postings`.
     index: TrigramTable,
+    /// The same for the trigrams of 27 symbols (space, a-z), by number (see
+    /// [`Group::ascii_scores`]); empty ranges for those in no profile.
+    ascii_index: Vec<(u32, u32)>,
     /// (index into `langs`, rank in that language's profile).
     postings: Vec<(u16, u16)>,
     /// Letters per language; `None` where whatlang uses fixed alphabet scores.
@@ -429,10 +432,29 @@ impl Group {
             lo += g.len();
         }
         let index = TrigramTable::new(&keyed);
+        // Only Latin text is all ASCII letters.
+        let symbol = |s: usize| {
+            if s == 0 {
+                ' '
+            } else {
+                (b'a' + s as u8 - 1) as char
+            }
+        };
+        let ascii_index = if script == Script::Latin {
+            (0..ASCII_IDS)
+                .map(|id| {
+                    let t = pack(symbol(id / 729), symbol(id / 27 % 27), symbol(id % 27));
+                    index.get(t).unwrap_or((0, 0))
+                })
+                .collect()
+        } else {
+            Vec::new()
+        };
         Group {
             script,
             langs: profiles.iter().map(|p| p.0).collect(),
             index,
+            ascii_index,
             postings: entries.iter().map(|e| (e.1, e.2)).collect(),
             alphabets,
             mock,
@@ -607,13 +629,8 @@ impl Group {
             if let Some(m) = s2.filter(|&m| m != 0) {
                 add(s1, m, 0);
             }
-            let symbol = |s: usize| {
-                if s == 0 {
-                    ' '
-                } else {
-                    (b'a' + s as u8 - 1) as char
-                }
-            };
+            // Trigrams by number (in the characters' order), their postings from
+            // `ascii_index`.
             let mut distinct = Vec::new();
             for w in (0..bits.len()).rev() {
                 while bits[w] != 0 {
@@ -621,10 +638,7 @@ impl Group {
                     bits[w] &= !(1 << k);
                     let id = w * 64 + k;
                     let n = std::mem::take(&mut counts[id]);
-                    distinct.push((
-                        n,
-                        pack(symbol(id / 729), symbol(id / 27 % 27), symbol(id % 27)),
-                    ));
+                    distinct.push((n, id as u64));
                 }
             }
             distinct
@@ -637,15 +651,28 @@ impl Group {
                 char_scores[position] += 2 * n;
             }
         }
+        let ascii = &self.ascii_index;
         (
             a.finish(self.script, char_scores, max_raw_score),
-            self.score_distinct(distinct),
+            self.score_ranked(distinct, |id| {
+                let (lo, hi) = ascii[id as usize];
+                (hi > lo).then_some((lo, hi))
+            }),
         )
     }
 
     /// Score each language's profile against the ranks of the text's distinct trigrams
     /// (`(count, trigram)`, trigrams descending).
-    fn score_distinct(&self, mut distinct: Vec<(u32, u64)>) -> Scores {
+    fn score_distinct(&self, distinct: Vec<(u32, u64)>) -> Scores {
+        self.score_ranked(distinct, |t| self.index.get(t))
+    }
+
+    /// [`Group::score_distinct`] with the trigrams' postings from `postings_of`.
+    fn score_ranked(
+        &self,
+        mut distinct: Vec<(u32, u64)>,
+        postings_of: impl Fn(u64) -> Option<(u32, u32)>,
+    ) -> Scores {
         let max_count = distinct.iter().map(|d| d.0).max().unwrap_or(0) as usize;
         // `start[c]`: first rank of the trigrams seen `c` times.
         let mut start = vec![0usize; max_count + 2];
@@ -667,7 +694,7 @@ impl Group {
         // maximum for a trigram the text lacks; kept as the difference from "all missing".
         let mut delta = [0i32; LANGS];
         for (n, &(_, t)) in counted.iter().enumerate() {
-            if let Some((lo, hi)) = self.index.get(t) {
+            if let Some((lo, hi)) = postings_of(t) {
                 for &(l, rank) in &self.postings[lo as usize..hi as usize] {
                     let d = (n as i32 - rank as i32).abs();
                     delta[l as usize & (LANGS - 1)] += d - MAX_TRIGRAM_DISTANCE as i32;
