@@ -45,57 +45,18 @@ impl Default for BoilerplateOptions {
 
 /// The shape of a line: case-folded, whitespace-collapsed, digits masked.
 pub fn line_shape(line: &str) -> u64 {
-    line_shape_with(line, &mut String::new())
+    line_facts(line, &mut Vec::new()).0
 }
 
-/// [`line_shape`] with a reusable buffer.
-fn line_shape_with(line: &str, s: &mut String) -> u64 {
-    s.clear();
-    let mut space = false;
-    for c in line.chars() {
-        // Most letters beyond ASCII: neither space nor digit, one lowercase character.
-        if let Some(l) = plain_lowercase(c) {
-            if space && !s.is_empty() {
-                s.push(' ');
-            }
-            space = false;
-            s.push(l);
-            continue;
-        }
-        if c.is_ascii() {
-            // The ASCII characters of `char::is_whitespace`.
-            if matches!(c, '\t'..='\r' | ' ') {
-                space = true;
-                continue;
-            }
-        } else if c.is_whitespace() {
-            space = true;
-            continue;
-        }
-        if space && !s.is_empty() {
-            s.push(' ');
-        }
-        space = false;
-        if c.is_ascii() {
-            if c.is_ascii_digit() {
-                s.push('#');
-            } else {
-                s.push(c.to_ascii_lowercase());
-            }
-        } else if c.is_numeric() {
-            s.push('#');
-        } else {
-            s.extend(c.to_lowercase());
-        }
-    }
-    xxh3_64(s.as_bytes())
+/// Word weight of a line: words count 1, characters of unspaced scripts 1/2.
+pub fn word_weight(line: &str) -> f32 {
+    line_facts(line, &mut Vec::new()).1
 }
 
-/// [`line_shape_with`] and [`word_weight`] of a line, in one pass over it (`s` holds the
+/// [`line_shape`] and [`word_weight`] of a line, in one pass over it (`s`: room for the
 /// shape's bytes).
 fn line_facts(line: &str, s: &mut Vec<u8>) -> (u64, f32) {
-    // Word weight in halves (exact: `word_weight` adds ones and halves in f32, exact below
-    // 2^23).
+    // Word weight counted in halves.
     let mut halves = 0u32;
     let mut in_word = false;
     let mut space = false;
@@ -178,7 +139,7 @@ fn line_facts(line: &str, s: &mut Vec<u8>) -> (u64, f32) {
 const ALNUM: u16 = 0x100;
 const BLANK: u16 = 0x200;
 
-/// What each ASCII byte is in a line shape (see [`line_shape_with`]).
+/// What each ASCII byte is in a line shape (see [`line_shape`]).
 static ASCII_SHAPE: [u16; 128] = {
     let mut t = [0u16; 128];
     let mut b = 0;
@@ -227,21 +188,9 @@ impl LineShapes {
     }
 
     pub fn new(text: &str, lines: &[Range<usize>], opts: &BoilerplateOptions) -> Self {
-        let weights: Vec<f32> = lines
-            .iter()
-            .map(|r| word_weight(&text[r.clone()]))
-            .collect();
-        LineShapes {
-            shapes: {
-                let mut buf = String::new();
-                lines
-                    .iter()
-                    .map(|r| line_shape_with(&text[r.clone()], &mut buf))
-                    .collect()
-            },
-            long: weights.iter().map(|&w| w >= opts.prose_words).collect(),
-            weights,
-        }
+        let mut out = LineShapes::default();
+        Self::append(text, lines.iter().cloned(), opts, &mut out, &mut Vec::new());
+        out
     }
 }
 
@@ -404,35 +353,6 @@ impl BoilerplateModel {
     }
 }
 
-/// Word weight of a line: words count 1, characters of unspaced scripts 1/2.
-pub fn word_weight(line: &str) -> f32 {
-    let mut w = 0.0;
-    let mut in_word = false;
-    for c in line.chars() {
-        if c.is_ascii() {
-            if c.is_ascii_alphanumeric() {
-                if !in_word {
-                    w += 1.0;
-                }
-                in_word = true;
-            } else {
-                in_word = false;
-            }
-        } else if is_unspaced_script(c) {
-            w += 0.5;
-            in_word = false;
-        } else if is_alphanumeric(c) {
-            if !in_word {
-                w += 1.0;
-            }
-            in_word = true;
-        } else {
-            in_word = false;
-        }
-    }
-    w
-}
-
 /// A line is prose when it is long, or a sentence of a few words.
 pub fn is_prose(line: &str, opts: &BoilerplateOptions) -> bool {
     is_prose_weighted(line, word_weight(line), opts)
@@ -461,24 +381,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn line_facts_is_shape_and_weight() {
-        let mut buf = Vec::new();
-        let lines = [
-            "",
-            "  Published 2024-06-13  ",
-            "Share\tthis\u{a0}story ｜ ＡＢＣ １２３",
-            "Straße İstanbul ǅemal Σίσυφος ΣΑΣ",
-            "东京 2024年 ひらがな ไทย ภาษา",
-            "١٢٣ مرحبا ‘quoted’ — dash … end.",
-        ];
-        for l in lines {
-            assert_eq!(
-                line_facts(l, &mut buf),
-                (line_shape(l), word_weight(l)),
-                "{l:?}"
-            );
-        }
+    fn shapes_fold_case_space_and_digits_of_any_script() {
+        assert_eq!(
+            line_shape("Share\tthis\u{a0}story"),
+            line_shape("share this story")
+        );
+        assert_eq!(
+            line_shape("ＳＨＡＲＥ １２３"),
+            line_shape("ｓｈａｒｅ 456")
+        );
+        assert_eq!(line_shape("Straße ΣΑΣ ١٢٣"), line_shape("STRAßE σασ 789"));
+        assert_ne!(line_shape("东京 2024年"), line_shape("东京 2024月"));
     }
+
+    #[test]
+    fn words_weigh_one_and_unspaced_characters_half() {
+        assert_eq!(word_weight(""), 0.0);
+        assert_eq!(word_weight("Share this story, don't-stop"), 6.0);
+        assert_eq!(word_weight("Straße İstanbul ǅemal"), 3.0);
+        assert_eq!(word_weight("东京 2024年"), 2.5);
+        assert_eq!(word_weight("ไทย ภาษา — ١٢٣ مرحبا"), 5.5);
+    }
+
     use crate::segment::lines;
 
     fn ranges(t: &str) -> Vec<Range<usize>> {
