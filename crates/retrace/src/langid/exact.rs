@@ -145,18 +145,49 @@ fn pack32_to_64(k: u32) -> u64 {
 /// spaces and a trigram centred on a space needs letters on both sides of it.
 #[inline]
 fn text_trigrams(lower: &str, mut f: impl FnMut(char, char, char)) {
-    let mut chars = lower
-        .chars()
-        .map(|c| if is_stop_char(c) { ' ' } else { c })
-        .chain(Some(' '));
-    let mut c1 = ' ';
-    let mut c2 = chars.next().unwrap_or(' ');
-    for c3 in chars {
-        if !(c2 == ' ' && (c1 == ' ' || c3 == ' ')) {
-            f(c1, c2, c3);
+    let mut w = Window::new(' ');
+    for c in lower.chars() {
+        w.push(if is_stop_char(c) { ' ' } else { c }, &mut f);
+    }
+    w.finish(f);
+}
+
+/// whatlang's trigram window, fed a text's characters one by one (lower-cased, stop
+/// characters already turned into `space`, in any encoding of characters): a trigram
+/// centred on a space needs letters on both sides of it, and a space after the text closes
+/// the last one.
+struct Window<T> {
+    space: T,
+    c1: T,
+    /// `None` before the first character.
+    c2: Option<T>,
+}
+
+impl<T: Copy + PartialEq> Window<T> {
+    fn new(space: T) -> Self {
+        Window {
+            space,
+            c1: space,
+            c2: None,
         }
-        c1 = c2;
-        c2 = c3;
+    }
+
+    /// The next character; `f` gets the trigram it completes, if counted.
+    #[inline]
+    fn push(&mut self, c3: T, mut f: impl FnMut(T, T, T)) {
+        if let Some(c2) = self.c2 {
+            if !(c2 == self.space && (self.c1 == self.space || c3 == self.space)) {
+                f(self.c1, c2, c3);
+            }
+            self.c1 = c2;
+        }
+        self.c2 = Some(c3);
+    }
+
+    /// The end of the text.
+    #[inline]
+    fn finish(&mut self, f: impl FnMut(T, T, T)) {
+        self.push(self.space, f);
     }
 }
 
@@ -528,18 +559,11 @@ impl Group {
         let mut char_scores = vec![0usize; a.chars.len()];
         let mut max_raw_score = 0usize;
         let mut keys = Keys::new(text.len() + 1);
-        // The trigram window: `c2` is `None` before the first character.
-        let (mut c1, mut c2) = (' ', None::<char>);
+        let mut window = Window::new(' ');
         let mut step = |ch: char, char_scores: &mut [usize], max_raw_score: &mut usize| {
             a.count(ch, char_scores, max_raw_score);
             let c3 = if is_stop_char(ch) { ' ' } else { ch };
-            if let Some(b) = c2 {
-                if !(b == ' ' && (c1 == ' ' || c3 == ' ')) {
-                    keys.push(c1, b, c3);
-                }
-                c1 = b;
-            }
-            c2 = Some(c3);
+            window.push(c3, |x, y, z| keys.push(x, y, z));
         };
         for ch in text.chars() {
             if ch.is_ascii() {
@@ -554,10 +578,7 @@ impl Group {
                 }
             }
         }
-        // The space after the text closes the last trigram.
-        if let Some(b) = c2.filter(|&b| b != ' ') {
-            keys.push(c1, b, ' ');
-        }
+        window.finish(|x, y, z| keys.push(x, y, z));
         (
             a.finish(self.script, char_scores, max_raw_score),
             self.rank_and_score(keys),
@@ -608,7 +629,7 @@ impl Group {
                 counts[id] += 1;
             };
             // Symbols: 0 for a stop character (a space), 1-26 for a letter, lower-cased.
-            let (mut s1, mut s2) = (0usize, None::<usize>);
+            let mut window = Window::new(0usize);
             for &b in text.as_bytes() {
                 let s3 = if b.is_ascii_alphabetic() {
                     let l = (b.to_ascii_lowercase() - b'a') as usize;
@@ -617,18 +638,9 @@ impl Group {
                 } else {
                     0
                 };
-                if let Some(m) = s2 {
-                    if !(m == 0 && (s1 == 0 || s3 == 0)) {
-                        add(s1, m, s3);
-                    }
-                    s1 = m;
-                }
-                s2 = Some(s3);
+                window.push(s3, &mut add);
             }
-            // The space after the text closes the last trigram.
-            if let Some(m) = s2.filter(|&m| m != 0) {
-                add(s1, m, 0);
-            }
+            window.finish(&mut add);
             // Trigrams by number (in the characters' order), their postings from
             // `ascii_index`.
             let mut distinct = Vec::new();
