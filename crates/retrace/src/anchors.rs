@@ -27,10 +27,7 @@ impl AnchorIndex {
     /// [`AnchorIndex::shared_counts`] needs, and no map from hashes is kept.
     pub fn build(per_doc: &mut [Vec<u32>]) -> Self {
         // The shared hashes, sorted, with the number of documents holding each: found part by
-        // part of the hash range (by the top bits), so that only a part's hashes are ever
-        // copied out at once.
-        // (Each part reads every document's anchors: a fixed number of parts keeps that
-        // linear in the collection.)
+        // part of the hash range, so that only a part's hashes are ever copied out at once.
         let total_anchors: usize = per_doc.iter().map(Vec::len).sum();
         let parts: u64 = if total_anchors < 1 << 18 { 1 } else { 16 };
         // Part `p` holds the hashes in `bounds[p]..bounds[p + 1]`, ranges chosen from a
@@ -134,7 +131,7 @@ impl AnchorIndex {
         // their part of `docs`.
         let n_keys = starts.len() - 1;
         let runs = rayon::current_num_threads().clamp(1, n_keys.max(1));
-        let mut parts: Vec<(usize, &mut [u32], &mut [u32])> = Vec::with_capacity(runs);
+        let mut parts: Vec<FillRun> = Vec::with_capacity(runs);
         let (mut rest_starts, mut rest_docs) = (&mut starts[1..], &mut docs[..]);
         let mut done = 0usize;
         for r in 0..runs {
@@ -143,33 +140,34 @@ impl AnchorIndex {
             // The run's entries end where its last anchor's do.
             let end = s.last().map_or(done, |&e| e as usize);
             let (d, more_docs) = std::mem::take(&mut rest_docs).split_at_mut(end - done);
-            parts.push((k0, s, d));
+            parts.push(FillRun {
+                anchors: k0 as u32..k1 as u32,
+                offset: done as u32,
+                cursors: s,
+                out: d,
+            });
             rest_starts = more;
             rest_docs = more_docs;
             done = end;
         }
-        let bases: Vec<u32> = parts.iter().map(|p| p.0 as u32).collect();
-        parts
-            .par_iter_mut()
-            .enumerate()
-            .for_each(|(r, (k0, cursors, out))| {
-                let (k0, k1) = (
-                    *k0 as u32,
-                    bases.get(r + 1).copied().unwrap_or(n_keys as u32),
-                );
-                // Where this run's entries start in `docs`.
-                let offset = cursors.last().map_or(0, |&e| e) - out.len() as u32;
-                for (d, anchors) in per_doc.iter().enumerate().rev() {
-                    for &k in anchors
-                        .iter()
-                        .filter(|&&k| k != UNSHARED && k0 <= k && k < k1)
-                    {
-                        let slot = &mut cursors[(k - k0) as usize];
-                        *slot -= 1;
-                        out[(*slot - offset) as usize] = d as u32;
-                    }
+        parts.par_iter_mut().for_each(|run| {
+            let FillRun {
+                anchors: ks,
+                offset,
+                cursors,
+                out,
+            } = run;
+            for (d, anchors) in per_doc.iter().enumerate().rev() {
+                for &k in anchors
+                    .iter()
+                    .filter(|&&k| k != UNSHARED && ks.contains(&k))
+                {
+                    let slot = &mut cursors[(k - ks.start) as usize];
+                    *slot -= 1;
+                    out[(*slot - *offset) as usize] = d as u32;
                 }
-            });
+            }
+        });
         drop(parts);
         starts.remove(0);
         starts.push(total);
@@ -251,6 +249,15 @@ impl AnchorIndex {
         pairs.sort_unstable_by_key(|p| p.0);
         pairs
     }
+}
+
+/// One worker's share of filling [`AnchorIndex`]'s document lists: a run of anchor numbers,
+/// their cursors and their entries (which start at `offset` in the whole list).
+struct FillRun<'a> {
+    anchors: std::ops::Range<u32>,
+    offset: u32,
+    cursors: &'a mut [u32],
+    out: &'a mut [u32],
 }
 
 /// Sort `v` ascending: least significant digit first, 11 bits a pass, skipping the passes
