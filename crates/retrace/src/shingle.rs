@@ -18,6 +18,9 @@ fn mix(h: u64, x: u64) -> u64 {
     (h.rotate_left(23) ^ x).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
+/// The hash of no tokens.
+const SEED: u64 = 0x5151_5151;
+
 /// Shingle hashes, one per start position `i` whose run reaches the weight; `out[k]` is
 /// `(hash, start_token, end_token)`.
 pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
@@ -26,7 +29,7 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
     let w = |t: &Token| if t.is_char { 1u32 } else { 2u32 };
     let need = (SHINGLE_WEIGHT * 2.0) as u32;
     // Words alone: a shingle is `WORDS` tokens.
-    const WORDS: usize = (SHINGLE_WEIGHT as usize * 2) / 2;
+    const WORDS: usize = SHINGLE_WEIGHT as usize;
     let mut j = 0usize;
     let mut weight = 0u32;
     let mut i = 0;
@@ -34,7 +37,7 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
         // Four shingles at once where the next `WORDS + 3` tokens are all words (their
         // hashes computed side by side, the same values as one by one).
         if i + WORDS + 3 <= n && tokens[i..i + WORDS + 3].iter().all(|t| !t.is_char) {
-            let mut h = [0x5151_5151_u64; 4];
+            let mut h = [SEED; 4];
             for k in 0..WORDS {
                 for (q, hq) in h.iter_mut().enumerate() {
                     *hq = mix(*hq, tokens[i + q + k].hash);
@@ -56,7 +59,7 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
         if weight < need {
             break;
         }
-        let mut h = 0x5151_5151_u64;
+        let mut h = SEED;
         for t in &tokens[i..j] {
             h = mix(h, t.hash);
         }
@@ -66,7 +69,7 @@ pub fn shingles(tokens: &[Token], out: &mut Vec<(u64, u32, u32)>) {
     }
     // A document too short for one full shingle still gets one covering all its tokens.
     if out.is_empty() && n >= 2 {
-        let mut h = 0x5151_5151_u64;
+        let mut h = SEED;
         for t in tokens {
             h = mix(h, t.hash);
         }
