@@ -230,6 +230,17 @@ mod tests {
     }
 
     #[test]
+    fn plain_bytes_never_start_a_character_that_decides() {
+        for c in (0..0x11_0000u32).filter_map(char::from_u32) {
+            if c == '\n' || is_terminal(c) || is_thai(c) {
+                let mut b = [0u8; 4];
+                let lead = c.encode_utf8(&mut b).as_bytes()[0];
+                assert!(!PLAIN_BYTE[lead as usize], "{c:?}");
+            }
+        }
+    }
+
+    #[test]
     fn abbreviations_are_short() {
         assert!(ABBREVIATIONS.iter().all(|a| a.chars().count() <= 4));
     }
