@@ -208,9 +208,9 @@ impl CharFacts {
     }
 }
 
-/// ASCII bytes that are word characters (letters and digits).
-const ASCII_WORD: [bool; 128] = {
-    let mut t = [false; 128];
+/// Bytes that are ASCII word characters (letters and digits).
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
     let mut b = 0;
     while b < 128 {
         t[b] = (b as u8).is_ascii_alphanumeric();
@@ -219,19 +219,104 @@ const ASCII_WORD: [bool; 128] = {
     t
 };
 
-/// Hash of the normalised form of an ASCII word: its lower-cased bytes.
+/// Bytes that are ASCII but not word characters (spaces, punctuation, controls).
+const ASCII_SEPARATOR: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        t[b] = !(b as u8).is_ascii_alphanumeric();
+        b += 1;
+    }
+    t
+};
+
+/// The hash of a token: of its normalised bytes. A token of at most 16 bytes (nearly all
+/// of them) is read as two little-endian words, zero-padded, and mixed with its length by
+/// two folded multiplications (as wyhash and foldhash do); a longer one is hashed by xxh3.
 #[inline]
-fn hash_ascii_lower(w: &[u8], buf: &mut String) -> u64 {
+pub fn token_hash(b: &[u8]) -> u64 {
+    if b.len() <= 16 {
+        let mut w = [0u8; 16];
+        w[..b.len()].copy_from_slice(b);
+        let (lo, hi) = w.split_at(8);
+        short_hash(le_word(lo), le_word(hi), b.len())
+    } else {
+        xxh3_64(b)
+    }
+}
+
+#[inline]
+fn le_word(b: &[u8]) -> u64 {
+    let mut w = [0u8; 8];
+    w.copy_from_slice(&b[..8]);
+    u64::from_le_bytes(w)
+}
+
+/// [`token_hash`] of at most 16 bytes, given as two zero-padded little-endian words.
+#[inline]
+fn short_hash(lo: u64, hi: u64, len: usize) -> u64 {
+    let m = folded_mul(lo ^ 0xA076_1D64_78BD_642F, hi ^ 0xE703_7ED1_A0B4_28DB);
+    folded_mul(
+        m ^ 0x8EBC_6AF0_9C88_C6E3,
+        len as u64 ^ 0x5899_65CC_7537_4CC3,
+    )
+}
+
+/// The two halves of a 64 x 64-bit product, xored.
+#[inline]
+fn folded_mul(x: u64, y: u64) -> u64 {
+    let p = x as u128 * y as u128;
+    p as u64 ^ (p >> 64) as u64
+}
+
+/// Masks keeping the first `n` bytes of two little-endian words, for `n` in 0..=16.
+const PREFIX_MASKS: [(u64, u64); 17] = {
+    let mut t = [(0u64, 0u64); 17];
+    let mut n = 0;
+    while n <= 16 {
+        let lo = if n >= 8 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * n)) - 1
+        };
+        let hi = if n <= 8 {
+            0
+        } else if n == 16 {
+            u64::MAX
+        } else {
+            (1u64 << (8 * (n - 8))) - 1
+        };
+        t[n] = (lo, hi);
+        n += 1;
+    }
+    t
+};
+
+/// [`token_hash`] of the normalised form of the ASCII word `text[start..end]` (letters and
+/// digits): its lower-cased bytes. A letter or digit is lower-cased by setting bit 5 (digits
+/// have it already), so a short word is read straight from the text, 16 bytes at once.
+#[inline]
+fn hash_ascii_lower(text: &[u8], start: usize, end: usize) -> u64 {
+    const LOWER: u64 = 0x2020_2020_2020_2020;
+    let n = end - start;
+    if n <= 16 && start + 16 <= text.len() {
+        let (ml, mh) = PREFIX_MASKS[n];
+        let lo = le_word(&text[start..start + 8]);
+        let hi = le_word(&text[start + 8..start + 16]);
+        return short_hash((lo | LOWER) & ml, (hi | LOWER) & mh, n);
+    }
     let mut stack = [0u8; 64];
-    if w.len() <= stack.len() {
-        for (d, &b) in stack.iter_mut().zip(w) {
+    if n <= stack.len() {
+        for (d, &b) in stack.iter_mut().zip(&text[start..end]) {
             *d = b.to_ascii_lowercase();
         }
-        xxh3_64(&stack[..w.len()])
+        token_hash(&stack[..n])
     } else {
-        buf.clear();
-        buf.extend(w.iter().map(|&b| b.to_ascii_lowercase() as char));
-        xxh3_64(buf.as_bytes())
+        let w: Vec<u8> = text[start..end]
+            .iter()
+            .map(|b| b.to_ascii_lowercase())
+            .collect();
+        token_hash(&w)
     }
 }
 
@@ -297,16 +382,26 @@ impl Tokenizer {
         while i < bytes.len() {
             let b = bytes[i];
             if b < 0x80 {
-                // ASCII: a letter or digit continues or starts a word, anything else ends it.
+                // ASCII: a letter or digit continues or starts a word, anything else ends it;
+                // the rest of a run of either kind is passed over at once.
                 if ASCII_WORD[b as usize] {
                     if word_start.is_none() {
                         word_start = Some(i);
                         ascii = true;
                     }
-                } else if let Some(ws) = word_start.take() {
-                    self.push_word(s, ws, i, ascii, base, out);
+                    i += 1;
+                    while i < bytes.len() && ASCII_WORD[bytes[i] as usize] {
+                        i += 1;
+                    }
+                } else {
+                    if let Some(ws) = word_start.take() {
+                        self.push_word(text, ws, i, ascii, base, out);
+                    }
+                    i += 1;
+                    while i < bytes.len() && ASCII_SEPARATOR[bytes[i] as usize] {
+                        i += 1;
+                    }
                 }
-                i += 1;
                 continue;
             }
             let c = s[i..].chars().next().expect("char boundary");
@@ -317,7 +412,7 @@ impl Tokenizer {
                     if last.is_char && last.end as usize == base + i {
                         last.end = (base + i + len) as u32;
                         fold_into(&text[last.start as usize..last.end as usize], &mut self.buf);
-                        last.hash = xxh3_64(self.buf.as_bytes());
+                        last.hash = token_hash(self.buf.as_bytes());
                         i += len;
                         continue;
                     }
@@ -325,7 +420,7 @@ impl Tokenizer {
             }
             if is_unspaced_script(c) {
                 if let Some(ws) = word_start.take() {
-                    self.push_word(s, ws, i, ascii, base, out);
+                    self.push_word(text, ws, i, ascii, base, out);
                 }
                 self.push_char(s, c, i, i + len, base, out);
                 ascii = true;
@@ -335,30 +430,30 @@ impl Tokenizer {
                 }
                 ascii = false;
             } else if let Some(ws) = word_start.take() {
-                self.push_word(s, ws, i, ascii, base, out);
+                self.push_word(text, ws, i, ascii, base, out);
             }
             i += len;
         }
         if let Some(ws) = word_start {
-            self.push_word(s, ws, s.len(), ascii, base, out);
+            self.push_word(text, ws, s.len(), ascii, base, out);
         }
     }
 
+    /// Push the word `text[base + start..base + end]` (`ascii`: of ASCII letters and digits).
     fn push_word(
         &mut self,
-        s: &str,
+        text: &str,
         start: usize,
         end: usize,
         ascii: bool,
         base: usize,
         out: &mut Vec<Token>,
     ) {
-        let w = &s[start..end];
         let hash = if ascii {
-            hash_ascii_lower(w.as_bytes(), &mut self.buf)
+            hash_ascii_lower(text.as_bytes(), base + start, base + end)
         } else {
-            fold_into(w, &mut self.buf);
-            xxh3_64(self.buf.as_bytes())
+            fold_into(&text[base + start..base + end], &mut self.buf);
+            token_hash(self.buf.as_bytes())
         };
         out.push(Token {
             start: (base + start) as u32,
@@ -386,7 +481,7 @@ impl Tokenizer {
             slot.1
         } else {
             fold_into(&s[start..end], &mut self.buf);
-            let h = xxh3_64(self.buf.as_bytes());
+            let h = token_hash(self.buf.as_bytes());
             *slot = (c as u32, h);
             h
         };
@@ -432,6 +527,26 @@ mod tests {
             b.iter().map(|t| t.hash).collect::<Vec<_>>()
         );
         assert_eq!(words("Hello, WORLD!"), vec!["Hello", "WORLD"]);
+    }
+
+    #[test]
+    fn ascii_words_hash_as_their_lower_case_bytes() {
+        // Words of every length, read straight from the text (16 bytes at once) or copied
+        // near its end, hash as `token_hash` of their lower-cased bytes.
+        let word = "AbCdEfGhIjKlMnOpQrStUvWxYz0123456789".repeat(3);
+        for n in 1..=word.len() {
+            let w = &word[..n];
+            let want = token_hash(w.to_ascii_lowercase().as_bytes());
+            for text in [format!("{w} and more text after it"), format!("x {w}")] {
+                let toks = tokenize(&text);
+                let t = toks.iter().find(|t| &text[t.range()] == w).expect("word");
+                assert_eq!(t.hash, want, "{w}");
+            }
+        }
+        // Different words, lengths and case-insensitive equals.
+        assert_ne!(token_hash(b"ab"), token_hash(b"ab\0"));
+        assert_ne!(token_hash(b"abcdefgh"), token_hash(b"abcdefghi"));
+        assert_eq!(tokenize("WORD")[0].hash, tokenize("word")[0].hash);
     }
 
     #[test]
