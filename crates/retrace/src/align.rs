@@ -132,9 +132,11 @@ pub struct Side {
     /// `(hash, start_token, end_token)`; `shingles[k]` starts at token `k`.
     shingles: Vec<(u64, u32, u32)>,
     /// Hash chains: `heads[bucket(h)]` is the first shingle whose hash falls in that bucket,
-    /// `next[k]` the one after shingle `k`, in ascending order ([`NONE`] ends a chain).
+    /// and `chain[k]` holds shingle `k`'s hash and the next shingle in its bucket, in
+    /// ascending order ([`NONE`] ends a chain). One more entry, `(0, NONE)`, stands for an
+    /// empty bucket, so that a look-up reads it without a branch.
     heads: Vec<u32>,
-    next: Vec<u32>,
+    chain: Vec<(u64, u32)>,
     /// Buckets: `1 << bits`, at least twice the shingles.
     bits: u32,
 }
@@ -145,18 +147,18 @@ impl Side {
         shingles(&tokens, &mut sh);
         let bits = (sh.len() * 2).next_power_of_two().trailing_zeros().max(1);
         let mut heads = vec![NONE; 1 << bits];
-        let mut next = vec![NONE; sh.len()];
+        let mut chain = vec![(0, NONE); sh.len() + 1];
         // Filled last to first, so that each chain ascends.
         for (k, x) in sh.iter().enumerate().rev() {
             let b = bucket(x.0, bits);
-            next[k] = heads[b];
+            chain[k] = (x.0, heads[b]);
             heads[b] = k as u32;
         }
         Side {
             tokens,
             shingles: sh,
             heads,
-            next,
+            chain,
             bits,
         }
     }
@@ -189,6 +191,10 @@ struct Scratch {
     slot: foldhash::HashMap<i64, u32>,
     runs: Vec<Run>,
     chains: Vec<Run>,
+    /// Chains that later runs may still join.
+    active: Vec<u32>,
+    /// The look-ups of `a`'s shingles that hit or need a walk.
+    probes: Vec<(u32, u32, bool)>,
 }
 
 thread_local! {
@@ -203,6 +209,8 @@ fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alig
         slot,
         runs,
         chains,
+        active,
+        probes,
     } = sc;
     open.clear();
     slot.clear();
@@ -247,17 +255,43 @@ fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alig
         }
     };
     // Each shingle of `a` seeds with its first `max_occurrences` occurrences in `b`, in
-    // order.
-    for &(h, i0, i1) in sa {
-        let mut k = b.heads[bucket(h, b.bits)];
+    // order. Most shingles either miss or meet a chain of one: those are told apart without
+    // branches (a branch on a look-up's outcome is mispredicted half the time), and only the
+    // hits and the longer chains are kept, in order, as `(shingle of a, head, walk)`.
+    let empty = b.shingles.len() as u32;
+    probes.clear();
+    probes.resize(sa.len(), (0, 0, false));
+    let mut found = 0;
+    {
+        let (heads, chain, bits) = (&b.heads[..], &b.chain[..], b.bits);
+        let out = &mut probes[..];
+        for (i, &(h, _, _)) in sa.iter().enumerate() {
+            let k = heads[bucket(h, bits)];
+            let (h2, next) = chain[k.min(empty) as usize];
+            let present = k != NONE;
+            let walk = present & (next != NONE);
+            let hit = present & (next == NONE) & (h2 == h);
+            out[found] = (i as u32, k, walk);
+            found += (hit | walk) as usize;
+        }
+    }
+    for &(i, k, walk) in &probes[..found] {
+        let (h, i0, i1) = sa[i as usize];
+        if !walk {
+            let (_, j0, j1) = sb[k as usize];
+            seed(i0, i1, j0, j1);
+            continue;
+        }
+        let mut k = k;
         let mut taken = 0;
         while k != NONE && taken < opts.max_occurrences {
-            let (h2, j0, j1) = sb[k as usize];
+            let (h2, next) = b.chain[k as usize];
             if h2 == h {
                 taken += 1;
+                let (_, j0, j1) = sb[k as usize];
                 seed(i0, i1, j0, j1);
             }
-            k = b.next[k as usize];
+            k = next;
         }
     }
     runs.append(open);
@@ -266,13 +300,17 @@ fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alig
     }
     runs.sort_unstable_by_key(|r| (r.a0, r.b0));
 
-    // 2. Chain runs into passages.
+    // 2. Chain runs into passages. A run joins the newest chain it can follow. Runs come in
+    // order of their start in `a`, so a chain ending more than `max_gap` before a run's
+    // start can join no later run either: only the chains still in reach (`active`, oldest
+    // first) are looked at.
+    active.clear();
     for &r in runs.iter() {
+        active.retain(|&k| chains[k as usize].a1 + opts.max_gap >= r.a0);
         let mut best: Option<usize> = None;
-        for (k, c) in chains.iter().enumerate().rev() {
-            if c.a1 + opts.max_gap < r.a0 {
-                continue;
-            }
+        for &k in active.iter().rev() {
+            let k = k as usize;
+            let c = &chains[k];
             let ga = r.a0 as i64 - c.a1 as i64;
             let gb = r.b0 as i64 - c.b1 as i64;
             let forward = r.a0 >= c.a0 && r.a1 > c.a1 && r.b1 > c.b1;
@@ -295,7 +333,10 @@ fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alig
                 c.a1 = c.a1.max(r.a1);
                 c.b1 = c.b1.max(r.b1);
             }
-            None => chains.push(r),
+            None => {
+                active.push(chains.len() as u32);
+                chains.push(r);
+            }
         }
     }
 
@@ -452,6 +493,25 @@ mod tests {
             "{}",
             al.coverage_a()
         );
+    }
+
+    #[test]
+    fn a_passage_repeated_in_b_is_aligned_at_each_place() {
+        // Each shingle of the excerpt occurs twice in `b`: both occurrences are seeds.
+        let excerpt = "Work will start next month and last until spring, the mayor said.";
+        let b =
+            format!("{excerpt} Some unrelated words about the weather come in between. {excerpt}");
+        let al = align(&tokenize(SRC), &tokenize(&b), &AlignOptions::default());
+        let places: Vec<usize> = al.passages.iter().map(|p| p.b.start).collect();
+        assert_eq!(
+            places,
+            vec![0, b.rfind("Work").expect("second")],
+            "{:?}",
+            al.passages
+        );
+        for p in &al.passages {
+            assert_eq!(&SRC[p.a.clone()], &b[p.b.clone()]);
+        }
     }
 
     #[test]
