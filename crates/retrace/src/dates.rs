@@ -105,9 +105,18 @@ pub fn parse_iso(s: &str) -> Option<Date> {
     Some(date)
 }
 
+/// Bytes at the start of a line that [`find_date`] reads: room for its first five words, and
+/// a bound for a line without spaces (Chinese, Japanese, Thai), which is one long word.
+const DATELINE_BYTES: usize = 160;
+
 /// A dateline in `line`: an ISO date, `D Month YYYY` or `Month D, YYYY`, starting within
 /// the line's first three words (a date further into a sentence is not a dateline).
 pub fn find_date(line: &str) -> Option<Date> {
+    let mut end = line.len().min(DATELINE_BYTES);
+    while !line.is_char_boundary(end) {
+        end -= 1;
+    }
+    let line = &line[..end];
     let head_end = line
         .split_whitespace()
         .take(3)
@@ -200,6 +209,15 @@ mod tests {
             "2024-04-04"
         );
         assert_eq!(find_date("Published 12345-67"), None);
+        // A line without spaces is read from its start only.
+        let long = format!("{}2024-04-05", "東".repeat(60));
+        assert_eq!(find_date(&long), None);
+        assert_eq!(
+            find_date(&format!("2024-04-05{}", "東".repeat(60)))
+                .unwrap()
+                .to_string(),
+            "2024-04-05"
+        );
         assert_eq!(find_date("Shoigu spoke with Lecornu"), None);
         assert_eq!(
             find_date("This undated photo provided Thursday January 5, 2023 by the army"),
