@@ -1,6 +1,8 @@
 //! The document model shared by every stage: text plus the metadata kept from ingest.
 
 use serde::Serialize;
+use std::fmt;
+use std::sync::Arc;
 
 /// Metadata kept from the input when present.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
@@ -9,8 +11,43 @@ pub struct Meta {
     /// As given in the input (ISO 8601 dates are compared lexically by later stages).
     pub date: Option<String>,
     pub title: Option<String>,
-    /// Where the document came from: a file path, or `file:line` for JSONL records.
-    pub source: String,
+    /// Where the document came from.
+    pub source: Source,
+}
+
+/// Where a document came from: a file, and for a JSONL record its line. Shown as `file` or
+/// `file:line`. The name is shared by all the documents of a file (one allocation a file,
+/// not one a document).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Source {
+    pub file: Arc<str>,
+    /// Line of a JSONL record (from 1); 0 for a document that is a whole file.
+    pub line: usize,
+}
+
+impl Source {
+    /// A whole file (or a name standing for one).
+    pub fn file(name: impl Into<Arc<str>>) -> Self {
+        Source {
+            file: name.into(),
+            line: 0,
+        }
+    }
+}
+
+impl fmt::Display for Source {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.line {
+            0 => write!(f, "{}", self.file),
+            n => write!(f, "{}:{n}", self.file),
+        }
+    }
+}
+
+impl Serialize for Source {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
 }
 
 /// One input document.
@@ -29,11 +66,33 @@ impl Document {
         let id = id.into();
         Document {
             meta: Meta {
-                source: id.clone(),
+                source: Source::file(id.as_str()),
                 ..Meta::default()
             },
             id,
             text: text.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_source_shows_its_file_and_line() {
+        let f: Arc<str> = "in/docs.jsonl".into();
+        let s = Source {
+            file: f.clone(),
+            line: 3,
+        };
+        assert_eq!(s.to_string(), "in/docs.jsonl:3");
+        assert_eq!(Source::file("site/a.html").to_string(), "site/a.html");
+        assert_eq!(
+            serde_json::to_string(&s).expect("json"),
+            "\"in/docs.jsonl:3\""
+        );
+        // The name is shared, not copied.
+        assert!(Arc::ptr_eq(&s.file, &f));
     }
 }

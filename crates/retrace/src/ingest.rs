@@ -6,13 +6,14 @@
 //! line); a malformed JSONL record or a duplicate id is an error unless
 //! [`IngestOptions::skip_bad_records`] turns it into a warning.
 
-use crate::document::{Document, Meta};
+use crate::document::{Document, Meta, Source};
 use crate::html::html_to_text;
 use rayon::prelude::*;
 use std::collections::{BTreeMap, HashMap};
 use std::fs;
 use std::io::{BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use thiserror::Error;
 
 /// Errors that stop ingest.
@@ -320,7 +321,7 @@ impl Collector<'_> {
         };
         let meta = Meta {
             title,
-            source: source.clone(),
+            source: Source::file(source.as_str()),
             ..Meta::default()
         };
         let _ = self.push(id, text, meta, &source, 0);
@@ -359,6 +360,7 @@ impl Collector<'_> {
                 .collect()
         };
         let mut line_no = 0usize;
+        let file: Arc<str> = name.into();
         let (mut cur, mut next) = (LineBatch::default(), LineBatch::default());
         cur.read(&mut r);
         let more = !cur.eof && cur.error.is_none();
@@ -372,7 +374,7 @@ impl Collector<'_> {
         );
         loop {
             if cur.eof || cur.error.is_some() {
-                self.take(parsed, name, &mut line_no)?;
+                self.take(parsed, &file, &mut line_no)?;
                 // A read error is reported after the lines before it, as a line-by-line
                 // reading would (a malformed record before it is the error then).
                 if let Some(e) = cur.error.take() {
@@ -387,7 +389,7 @@ impl Collector<'_> {
             std::mem::swap(&mut cur, &mut next);
             let more = !cur.eof && cur.error.is_none();
             let (taken, (parsed_next, ())) = rayon::join(
-                || self.take(parsed, name, &mut line_no),
+                || self.take(parsed, &file, &mut line_no),
                 || {
                     rayon::join(
                         || parse(&cur),
@@ -408,9 +410,10 @@ impl Collector<'_> {
     fn take(
         &mut self,
         parsed: Vec<ParsedLine>,
-        name: &str,
+        file: &Arc<str>,
         line_no: &mut usize,
     ) -> Result<(), IngestError> {
+        let name: &str = file;
         for p in parsed {
             *line_no += 1;
             let line_no = *line_no;
@@ -426,7 +429,10 @@ impl Collector<'_> {
                 Some(Ok((id, text, meta))) => {
                     let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
                     let meta = Meta {
-                        source: format!("{name}:{line_no}"),
+                        source: Source {
+                            file: file.clone(),
+                            line: line_no,
+                        },
                         ..meta
                     };
                     self.push(id, text, meta, name, line_no)?;
@@ -459,21 +465,21 @@ impl Collector<'_> {
         file: &str,
         line: usize,
     ) -> Result<(), IngestError> {
-        let at = meta.source.clone();
+        let at = &meta.source;
         if text.trim().is_empty() {
             self.out.report.skip(
                 "empty document",
-                &at,
+                at.to_string(),
                 format!("document {id:?} is empty, skipped"),
             );
             return Ok(());
         }
         if let Some(first) = self.seen.get(&id, &self.out.docs) {
-            let first = &self.out.docs[first].meta.source;
+            let first = self.out.docs[first].meta.source.to_string();
             if self.opts.skip_bad_records {
                 self.out.report.skip(
                     "duplicate id",
-                    &at,
+                    at.to_string(),
                     format!("duplicate id {id:?} (first seen at {first}), skipped"),
                 );
                 return Ok(());
@@ -482,12 +488,12 @@ impl Collector<'_> {
                 id,
                 file: file.to_string(),
                 line,
-                first: first.clone(),
+                first,
             });
         }
         if text.len() > HUGE_DOCUMENT_BYTES {
             self.out.report.warn(
-                &at,
+                at.to_string(),
                 format!(
                     "document {id:?} is huge ({} MB); it is processed but slows the run",
                     text.len() >> 20
@@ -586,7 +592,7 @@ fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
         url: scalar(&f.url),
         date: scalar(&f.date),
         title: scalar(&f.title),
-        source: String::new(),
+        source: Source::default(),
     };
     let id = scalar(&f.id);
     // The text is moved out, not copied (the other fields are read first: they may name the
@@ -705,7 +711,11 @@ mod tests {
         assert_eq!(ing.docs[0].id, "d1");
         let last = ing.docs.last().expect("documents");
         assert_eq!(last.id, format!("d{n}"));
-        assert!(last.meta.source.ends_with(&format!("many.jsonl:{n}")));
+        assert!(last
+            .meta
+            .source
+            .to_string()
+            .ends_with(&format!("many.jsonl:{n}")));
         let w: Vec<&str> = ing
             .report
             .warnings
