@@ -20,7 +20,7 @@ pub struct LangGuess {
 }
 
 /// Bytes of text looked at: enough for a stable guess, cheap on long documents.
-const SAMPLE_BYTES: usize = 640;
+pub const SAMPLE_BYTES: usize = 640;
 
 /// Identify the language of `text` (only its first few KiB are read).
 pub fn identify(text: &str) -> LangGuess {

@@ -81,7 +81,7 @@ pub struct PreparedCorpus {
 }
 
 /// Documents whose line shapes are kept in one set of arrays.
-const SHAPE_CHUNK: usize = 1024;
+const SHAPE_CHUNK: usize = 256;
 
 /// The line shapes of a run of documents, one after the other (few allocations: the
 /// corpus's shapes are all held at once, while the boilerplate model is learnt).
@@ -184,13 +184,22 @@ pub fn prepare_one(
     for p in &paragraphs {
         segment::sentences(text, p.clone(), &mut sentences);
     }
+    // The start of the main text, paragraphs a line each, as far as language identification
+    // reads (the paragraph reaching that far is cut past it, at a character boundary).
     let mut sample = String::new();
     for p in &paragraphs {
-        if sample.len() > 640 {
+        if sample.len() > langid::SAMPLE_BYTES {
             break;
         }
-        sample.push_str(&text[p.clone()]);
-        sample.push('\n');
+        let para = &text[p.clone()];
+        let mut end = para.len().min(langid::SAMPLE_BYTES + 1 - sample.len());
+        while !para.is_char_boundary(end) {
+            end += 1;
+        }
+        sample.push_str(&para[..end]);
+        if end == para.len() {
+            sample.push('\n');
+        }
     }
     let guess = langid::identify(&sample);
     let _ = tk;

@@ -130,6 +130,29 @@ impl Keys {
     }
 }
 
+impl Keys {
+    /// The distinct trigrams with their counts, `(count, packed trigram)`, trigrams
+    /// descending.
+    fn distinct(self) -> Vec<(u32, u64)> {
+        match self {
+            Keys::Narrow(mut k) => {
+                k.sort_unstable();
+                k.chunk_by(|x, y| x == y)
+                    .rev()
+                    .map(|g| (g.len() as u32, pack32_to_64(g[0])))
+                    .collect()
+            }
+            Keys::Wide(mut k) => {
+                k.sort_unstable();
+                k.chunk_by(|x, y| x == y)
+                    .rev()
+                    .map(|g| (g.len() as u32, g[0]))
+                    .collect()
+            }
+        }
+    }
+}
+
 /// A trigram packed in 30 bits (characters below U+0400) as one packed by [`pack`].
 #[inline]
 fn pack32_to_64(k: u32) -> u64 {
@@ -372,6 +395,50 @@ impl Alphabets {
 /// Trigrams of 27 symbols (space, a-z).
 const ASCII_IDS: usize = 27 * 27 * 27;
 
+/// Marks a trigram given by its number among [`ASCII_IDS`] rather than packed (packed
+/// trigrams use 63 bits).
+const ASCII_TAG: u64 = 1 << 63;
+
+/// The symbol of a lower-cased character in the trigrams of [`ASCII_IDS`]: 0 for space,
+/// 1-26 for a-z.
+#[inline]
+fn symbol(c: char) -> Option<usize> {
+    match c {
+        ' ' => Some(0),
+        'a'..='z' => Some(c as usize - 'a' as usize + 1),
+        _ => None,
+    }
+}
+
+/// The packed trigram ([`pack`]) of trigram number `id` among [`ASCII_IDS`].
+#[inline]
+fn ascii_trigram(id: usize) -> u64 {
+    let c = |s: usize| {
+        if s == 0 {
+            ' '
+        } else {
+            (b'a' + s as u8 - 1) as char
+        }
+    };
+    pack(c(id / 729), c(id / 27 % 27), c(id % 27))
+}
+
+/// The trigrams counted in a table of [`ASCII_IDS`] counters with a bit set for each one
+/// seen, `(count, number)`, numbers descending (the trigrams' order); the table is left zero.
+fn take_ascii_trigrams(counts: &mut [u32], bits: &mut [u64]) -> Vec<(u32, u64)> {
+    let mut distinct = Vec::new();
+    for w in (0..bits.len()).rev() {
+        while bits[w] != 0 {
+            let k = 63 - bits[w].leading_zeros() as usize;
+            bits[w] &= !(1 << k);
+            let id = w * 64 + k;
+            let n = std::mem::take(&mut counts[id]);
+            distinct.push((n, id as u64));
+        }
+    }
+    distinct
+}
+
 thread_local! {
     /// Per worker: the count of each ASCII trigram and a bit a trigram seen, zero between
     /// texts.
@@ -398,6 +465,10 @@ struct Group {
     alphabets: Option<Alphabets>,
     /// whatlang's fixed alphabet scores (all 1.0) for scripts without alphabets.
     mock: &'static [Lang],
+    /// Every profile's language is among the alphabet scores' languages: the combined
+    /// scores then list the languages in the alphabet scores' order, and the trigram scores
+    /// are only looked up by language, so they need no sorting.
+    trigram_order_unused: bool,
 }
 
 static LATIN: LazyLock<Group> = LazyLock::new(|| {
@@ -464,26 +535,24 @@ impl Group {
         }
         let index = TrigramTable::new(&keyed);
         // Only Latin text is all ASCII letters.
-        let symbol = |s: usize| {
-            if s == 0 {
-                ' '
-            } else {
-                (b'a' + s as u8 - 1) as char
-            }
-        };
         let ascii_index = if script == Script::Latin {
             (0..ASCII_IDS)
-                .map(|id| {
-                    let t = pack(symbol(id / 729), symbol(id / 27 % 27), symbol(id % 27));
-                    index.get(t).unwrap_or((0, 0))
-                })
+                .map(|id| index.get(ascii_trigram(id)).unwrap_or((0, 0)))
                 .collect()
         } else {
             Vec::new()
         };
+        let langs: Vec<Lang> = profiles.iter().map(|p| p.0).collect();
+        // The languages the alphabet scores list (all the script's, or the fixed ones).
+        let alphabet_langs: &[Lang] = if alphabets.is_some() {
+            script.langs()
+        } else {
+            mock
+        };
         Group {
             script,
-            langs: profiles.iter().map(|p| p.0).collect(),
+            trigram_order_unused: langs.iter().all(|l| alphabet_langs.contains(l)),
+            langs,
             index,
             ascii_index,
             postings: entries.iter().map(|e| (e.1, e.2)).collect(),
@@ -512,9 +581,13 @@ impl Group {
             };
         // Combined, as whatlang's `combined::raw_detect`.
         let mut all_langs: Vec<Lang> = alphabet_scores.iter().map(|x| x.0).collect();
-        for (lang, _) in trigram_scores.iter() {
-            if !all_langs.contains(lang) {
-                all_langs.push(*lang);
+        let mut listed = [false; LANGS];
+        for &l in &all_langs {
+            listed[l as usize] = true;
+        }
+        for &(lang, _) in trigram_scores.iter() {
+            if !std::mem::replace(&mut listed[lang as usize], true) {
+                all_langs.push(lang);
             }
         }
         let alphabet_weight = calc_alphabet_weight(alphabet_count);
@@ -533,18 +606,28 @@ impl Group {
             let (a, t) = (a_of[lang as usize], t_of[lang as usize]);
             scores.push((lang, a * alphabet_weight + t * trigram_weight));
         }
-        scores.sort_unstable_by(|a, b| b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Less));
-        let mut it = scores.into_iter();
-        let (lang1, score1) = it.next()?;
-        let confidence = match it.next() {
-            Some((_, score2)) => calculate_confidence(score1, score2, trigrams_count),
+        // The best language and the next score: a unique best needs no sort (whatlang
+        // sorts; which of tied best scores comes first is its sort's to say).
+        let (lang1, score1, score2) = match best_two(&scores) {
+            Some(b) => b,
+            None => {
+                scores.sort_unstable_by(|a, b| {
+                    b.1.partial_cmp(&a.1).unwrap_or(std::cmp::Ordering::Less)
+                });
+                let (lang1, score1) = *scores.first()?;
+                (lang1, score1, scores.get(1).map(|s| s.1))
+            }
+        };
+        let confidence = match score2 {
+            Some(score2) => calculate_confidence(score1, score2, trigrams_count),
             None => 1.0,
         };
         Some(Info::new(self.script, lang1, confidence))
     }
 
     /// whatlang's `calculate_scores_in_profiles`: (distinct text trigrams ranked, scores best
-    /// first).
+    /// first, or in profile order where that order is unused: see
+    /// [`Group::trigram_order_unused`]).
     fn trigram_scores(&self, lower: &str) -> (usize, Vec<(Lang, f64)>) {
         // Count the text's trigrams (whatlang's `count`): stop characters become spaces and a
         // trigram centred on a space needs letters on both sides of it.
@@ -555,33 +638,87 @@ impl Group {
 
     /// [`Group::scores`]'s alphabet and trigram parts in one pass over the text, lower-cased
     /// character by character as `str::to_lowercase` does for text without a capital sigma.
+    ///
+    /// For Latin, the trigrams of space and a-z only (most of them) are counted in the
+    /// table of [`Group::ascii_scores`] and the others sorted, the two lists then merged.
     fn alphabet_and_trigram_scores(&self, a: &Alphabets, text: &str) -> (Scores, Scores) {
         let mut char_scores = vec![0usize; a.chars.len()];
         let mut max_raw_score = 0usize;
-        let mut keys = Keys::new(text.len() + 1);
-        let mut window = Window::new(' ');
-        let mut step = |ch: char, char_scores: &mut [usize], max_raw_score: &mut usize| {
-            a.count(ch, char_scores, max_raw_score);
-            let c3 = if is_stop_char(ch) { ' ' } else { ch };
-            window.push(c3, |x, y, z| keys.push(x, y, z));
-        };
-        for ch in text.chars() {
-            if ch.is_ascii() {
-                step(
-                    ch.to_ascii_lowercase(),
-                    &mut char_scores,
-                    &mut max_raw_score,
-                );
-            } else {
-                for l in ch.to_lowercase() {
-                    step(l, &mut char_scores, &mut max_raw_score);
+        let latin = !self.ascii_index.is_empty();
+        let mut keys = Keys::new(if latin { text.len() / 4 } else { text.len() } + 1);
+        let distinct = ASCII_TRIGRAMS.with(|t| {
+            let (counts, bits) = &mut *t.borrow_mut();
+            if latin && counts.is_empty() {
+                counts.resize(ASCII_IDS, 0);
+                bits.resize(ASCII_IDS.div_ceil(64), 0);
+            }
+            let mut trigram = |x: char, y: char, z: char| match (symbol(x), symbol(y), symbol(z)) {
+                (Some(p), Some(q), Some(r)) if latin => {
+                    let id = (p * 27 + q) * 27 + r;
+                    if counts[id] == 0 {
+                        bits[id >> 6] |= 1 << (id & 63);
+                    }
+                    counts[id] += 1;
+                }
+                _ => keys.push(x, y, z),
+            };
+            let mut window = Window::new(' ');
+            let mut step = |ch: char, char_scores: &mut [usize], max_raw_score: &mut usize| {
+                a.count(ch, char_scores, max_raw_score);
+                let c3 = if is_stop_char(ch) { ' ' } else { ch };
+                window.push(c3, &mut trigram);
+            };
+            for ch in text.chars() {
+                if ch.is_ascii() {
+                    step(
+                        ch.to_ascii_lowercase(),
+                        &mut char_scores,
+                        &mut max_raw_score,
+                    );
+                } else {
+                    for l in ch.to_lowercase() {
+                        step(l, &mut char_scores, &mut max_raw_score);
+                    }
                 }
             }
-        }
-        window.finish(|x, y, z| keys.push(x, y, z));
+            window.finish(&mut trigram);
+            if !latin {
+                return std::mem::replace(&mut keys, Keys::new(0)).distinct();
+            }
+            // Both lists descend by trigram; the table's are tagged with their number.
+            let table = take_ascii_trigrams(counts, bits);
+            let others = std::mem::replace(&mut keys, Keys::new(0)).distinct();
+            let mut merged = Vec::with_capacity(table.len() + others.len());
+            let (mut i, mut j) = (0, 0);
+            while i < table.len() || j < others.len() {
+                let t = table
+                    .get(i)
+                    .map(|&(n, id)| (n, id, ascii_trigram(id as usize)));
+                match (t, others.get(j)) {
+                    (Some((n, id, packed)), o) if o.is_none_or(|o| packed > o.1) => {
+                        merged.push((n, id | ASCII_TAG));
+                        i += 1;
+                    }
+                    (_, Some(&o)) => {
+                        merged.push(o);
+                        j += 1;
+                    }
+                    (_, None) => break,
+                }
+            }
+            merged
+        });
+        let ascii = &self.ascii_index;
         (
             a.finish(self.script, char_scores, max_raw_score),
-            self.rank_and_score(keys),
+            self.score_ranked(distinct, |t| {
+                if t & ASCII_TAG != 0 {
+                    let (lo, hi) = ascii[(t & !ASCII_TAG) as usize];
+                    (hi > lo).then_some((lo, hi))
+                } else {
+                    self.index.get(t)
+                }
+            }),
         )
     }
 
@@ -591,23 +728,7 @@ impl Group {
         // whatlang's sort of `(count, trigram)` pairs in descending order; a total order, so
         // any sort agrees): a counting sort by frequency of the trigrams taken in descending
         // order.
-        let distinct: Vec<(u32, u64)> = match keys {
-            Keys::Narrow(mut k) => {
-                k.sort_unstable();
-                k.chunk_by(|x, y| x == y)
-                    .rev()
-                    .map(|g| (g.len() as u32, pack32_to_64(g[0])))
-                    .collect()
-            }
-            Keys::Wide(mut k) => {
-                k.sort_unstable();
-                k.chunk_by(|x, y| x == y)
-                    .rev()
-                    .map(|g| (g.len() as u32, g[0]))
-                    .collect()
-            }
-        };
-        self.score_distinct(distinct)
+        self.score_distinct(keys.distinct())
     }
 
     /// [`Group::alphabet_and_trigram_scores`] for text of ASCII letters and stop characters:
@@ -643,17 +764,7 @@ impl Group {
             window.finish(&mut add);
             // Trigrams by number (in the characters' order), their postings from
             // `ascii_index`.
-            let mut distinct = Vec::new();
-            for w in (0..bits.len()).rev() {
-                while bits[w] != 0 {
-                    let k = 63 - bits[w].leading_zeros() as usize;
-                    bits[w] &= !(1 << k);
-                    let id = w * 64 + k;
-                    let n = std::mem::take(&mut counts[id]);
-                    distinct.push((n, id as u64));
-                }
-            }
-            distinct
+            take_ascii_trigrams(counts, bits)
         });
         let mut char_scores = vec![0usize; a.chars.len()];
         let mut max_raw_score = 0usize;
@@ -732,7 +843,9 @@ impl Group {
                 (lang, dist)
             })
             .collect();
-        lang_distances.sort_unstable_by_key(|(_, dist)| *dist);
+        if !self.trigram_order_unused {
+            lang_distances.sort_unstable_by_key(|(_, dist)| *dist);
+        }
         let max_dist = count as u32 * MAX_TRIGRAM_DISTANCE;
         let scores = lang_distances
             .iter()
@@ -743,6 +856,33 @@ impl Group {
             .collect();
         (count, scores)
     }
+}
+
+/// The language with the highest score, its score and the next highest score (`None` for a
+/// single language), when the highest score is held by one language only and no score is
+/// NaN; `None` otherwise.
+fn best_two(scores: &[(Lang, f64)]) -> Option<(Lang, f64, Option<f64>)> {
+    let (&(lang, top), rest) = scores.split_first()?;
+    let (mut lang, mut top, mut next): (Lang, f64, Option<f64>) = (lang, top, None);
+    let mut tied = false;
+    if top.is_nan() {
+        return None;
+    }
+    for &(l, x) in rest {
+        if x.is_nan() {
+            return None;
+        }
+        if x > top {
+            next = Some(top);
+            (lang, top, tied) = (l, x, false);
+        } else {
+            tied |= x == top;
+            if next.is_none_or(|n| x > n) {
+                next = Some(x);
+            }
+        }
+    }
+    (!tied).then_some((lang, top, next))
 }
 
 /// whatlang's weight of the alphabet score: 2/3 for short texts, 1/3 from 100 letters on.
@@ -859,6 +999,32 @@ mod tests {
     }
 
     #[test]
+    fn best_two_only_answers_for_a_unique_best() {
+        let s = |v: &[f64]| -> Vec<(Lang, f64)> {
+            v.iter().zip(Lang::all()).map(|(&x, &l)| (l, x)).collect()
+        };
+        let l = Lang::all();
+        assert_eq!(
+            best_two(&s(&[0.2, 0.9, 0.5, 0.1])),
+            Some((l[1], 0.9, Some(0.5)))
+        );
+        assert_eq!(best_two(&s(&[0.4])), Some((l[0], 0.4, None)));
+        // Ties for the best, and NaN, are left to the sort.
+        assert_eq!(best_two(&s(&[0.5, 0.9, 0.9])), None);
+        assert_eq!(best_two(&s(&[0.9, 0.2, 0.9])), None);
+        assert_eq!(best_two(&s(&[0.1, f64::NAN])), None);
+        // A tie below the best does not matter.
+        assert_eq!(best_two(&s(&[0.3, 0.3, 0.8])), Some((l[2], 0.8, Some(0.3))));
+    }
+
+    #[test]
+    fn trigram_score_order_is_unused_for_every_script() {
+        for g in [&*LATIN, &*CYRILLIC, &*ARABIC, &*DEVANAGARI, &*HEBREW] {
+            assert!(g.trigram_order_unused, "{:?}", g.script);
+        }
+    }
+
+    #[test]
     fn languages_fit_the_tables() {
         assert!(Lang::all().iter().all(|&l| (l as usize) < LANGS));
     }
@@ -895,6 +1061,12 @@ mod tests {
             "İSTANBUL İLE İZMİR ARASINDA YENİ BİR HIZLI TREN HATTI AÇILDI",
             "ΟΔΥΣΣΕΥΣ and the Greek word ΣΟΦΟΣ in an English sentence.",
             "ПРИВЕТ, МИР! КАК ДЕЛА?",
+            // Latin with other characters: trigrams of space and a-z are counted apart from
+            // the rest (accents, quotes, dashes, DEL) and the two lists merged.
+            "L’équipe « Les Bleus » a gagné – 3 à 1 — hier soir… et après ?",
+            "Þetta er „íslenska“ með “gæsalöppum” og stafnum \u{7f}x í miðjunni",
+            "naïve café résumé coöperate façade Zoë über",
+            "a\u{7f}b zz\u{7f} \u{7f}\u{7f}\u{7f} é",
         ];
         for t in texts {
             same_as_whatlang(t);
