@@ -423,25 +423,47 @@ fn ascii_trigram(id: usize) -> u64 {
     pack(c(id / 729), c(id / 27 % 27), c(id % 27))
 }
 
-/// The trigrams counted in a table of [`ASCII_IDS`] counters with a bit set for each one
-/// seen, `(count, number)`, numbers descending (the trigrams' order); the table is left zero.
+/// Words of trigram bits in the table of [`ASCII_IDS`] counters: one bit a trigram seen,
+/// then one bit a word of those that has any set (so that a short text's few trigrams are
+/// found without reading every word).
+const SEEN_WORDS: usize = ASCII_IDS.div_ceil(64);
+const SEEN_BITS: usize = SEEN_WORDS + SEEN_WORDS.div_ceil(64);
+
+/// Count ASCII trigram number `id` in the table.
+#[inline]
+fn count_ascii_trigram(counts: &mut [u32], bits: &mut [u64], id: usize) {
+    if counts[id] == 0 {
+        bits[id >> 6] |= 1 << (id & 63);
+        bits[SEEN_WORDS + (id >> 12)] |= 1 << ((id >> 6) & 63);
+    }
+    counts[id] += 1;
+}
+
+/// The trigrams counted in a table of [`ASCII_IDS`] counters by [`count_ascii_trigram`],
+/// `(count, number)`, numbers descending (the trigrams' order); the table is left zero.
 fn take_ascii_trigrams(counts: &mut [u32], bits: &mut [u64]) -> Vec<(u32, u64)> {
     let mut distinct = Vec::new();
-    for w in (0..bits.len()).rev() {
-        while bits[w] != 0 {
-            let k = 63 - bits[w].leading_zeros() as usize;
-            bits[w] &= !(1 << k);
-            let id = w * 64 + k;
-            let n = std::mem::take(&mut counts[id]);
-            distinct.push((n, id as u64));
+    let (trigrams, summary) = bits.split_at_mut(SEEN_WORDS);
+    for (g, any) in summary.iter_mut().enumerate().rev() {
+        while *any != 0 {
+            let j = 63 - any.leading_zeros() as usize;
+            *any &= !(1 << j);
+            let w = g * 64 + j;
+            while trigrams[w] != 0 {
+                let k = 63 - trigrams[w].leading_zeros() as usize;
+                trigrams[w] &= !(1 << k);
+                let id = w * 64 + k;
+                let n = std::mem::take(&mut counts[id]);
+                distinct.push((n, id as u64));
+            }
         }
     }
     distinct
 }
 
 thread_local! {
-    /// Per worker: the count of each ASCII trigram and a bit a trigram seen, zero between
-    /// texts.
+    /// Per worker: the count of each ASCII trigram and the bits of those seen
+    /// ([`SEEN_BITS`]), zero between texts.
     static ASCII_TRIGRAMS: std::cell::RefCell<(Vec<u32>, Vec<u64>)> =
         const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
 }
@@ -650,15 +672,11 @@ impl Group {
             let (counts, bits) = &mut *t.borrow_mut();
             if latin && counts.is_empty() {
                 counts.resize(ASCII_IDS, 0);
-                bits.resize(ASCII_IDS.div_ceil(64), 0);
+                bits.resize(SEEN_BITS, 0);
             }
             let mut trigram = |x: char, y: char, z: char| match (symbol(x), symbol(y), symbol(z)) {
                 (Some(p), Some(q), Some(r)) if latin => {
-                    let id = (p * 27 + q) * 27 + r;
-                    if counts[id] == 0 {
-                        bits[id >> 6] |= 1 << (id & 63);
-                    }
-                    counts[id] += 1;
+                    count_ascii_trigram(counts, bits, (p * 27 + q) * 27 + r)
                 }
                 _ => keys.push(x, y, z),
             };
@@ -740,14 +758,10 @@ impl Group {
             let (counts, bits) = &mut *t.borrow_mut();
             if counts.is_empty() {
                 counts.resize(ASCII_IDS, 0);
-                bits.resize(ASCII_IDS.div_ceil(64), 0);
+                bits.resize(SEEN_BITS, 0);
             }
             let mut add = |s1: usize, s2: usize, s3: usize| {
-                let id = (s1 * 27 + s2) * 27 + s3;
-                if counts[id] == 0 {
-                    bits[id >> 6] |= 1 << (id & 63);
-                }
-                counts[id] += 1;
+                count_ascii_trigram(counts, bits, (s1 * 27 + s2) * 27 + s3)
             };
             // Symbols: 0 for a stop character (a space), 1-26 for a letter, lower-cased.
             let mut window = Window::new(0usize);
