@@ -11,7 +11,7 @@
 //!    after the last prose line of a document (a scraped header, a byline-like credit, a
 //!    footer link) are boilerplate. A document with no prose line keeps all its lines.
 
-use crate::normalize::{is_alphanumeric, is_unspaced_script, plain_lowercase};
+use crate::normalize::{is_alphanumeric, is_unspaced_script, lanes_in, plain_lowercase, LANES};
 use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64;
@@ -170,17 +170,6 @@ struct AsciiBlock {
     alnum: u64,
     ends_blank: bool,
     ends_in_word: bool,
-}
-
-/// One bit in each byte lane.
-const LANES: u64 = 0x0101_0101_0101_0101;
-
-/// Bit 7 of each lane whose byte (below 0x80) is in `lo..=hi`.
-#[inline]
-fn lanes_in(w: u64, lo: u8, hi: u8) -> u64 {
-    let ge = w + LANES * (0x80 - lo as u64);
-    let gt = w + LANES * (0x7F - hi as u64);
-    ge & !gt & (LANES * 0x80)
 }
 
 impl AsciiBlock {

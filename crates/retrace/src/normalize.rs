@@ -208,6 +208,17 @@ impl CharFacts {
     }
 }
 
+/// One bit in each byte lane of a `u64`.
+pub(crate) const LANES: u64 = 0x0101_0101_0101_0101;
+
+/// Bit 7 of each byte lane of `w` whose byte (which must be below 0x80) is in `lo..=hi`.
+#[inline]
+pub(crate) fn lanes_in(w: u64, lo: u8, hi: u8) -> u64 {
+    let ge = w + LANES * (0x80 - lo as u64);
+    let gt = w + LANES * (0x7F - hi as u64);
+    ge & !gt & (LANES * 0x80)
+}
+
 /// Bytes that are ASCII word characters (letters and digits).
 const ASCII_WORD: [bool; 256] = {
     let mut t = [false; 256];
@@ -373,13 +384,55 @@ const CHAR_CACHE: usize = 4096;
 impl Tokenizer {
     /// Append the tokens of `text[range]` to `out`.
     pub fn tokenize(&mut self, text: &str, range: Range<usize>, out: &mut Vec<Token>) {
+        self.tokenize_with(text, range, out, true)
+    }
+
+    /// [`Tokenizer::tokenize`], with (`blocks`) or without the eight-bytes-at-once path for
+    /// ASCII (both give the same tokens: the tests compare them).
+    fn tokenize_with(
+        &mut self,
+        text: &str,
+        range: Range<usize>,
+        out: &mut Vec<Token>,
+        blocks: bool,
+    ) {
         let base = range.start;
         let s = &text[range];
         let bytes = s.as_bytes();
         let mut word_start: Option<usize> = None;
         let mut ascii = true;
         let mut i = 0;
+        // The next byte at which eight ASCII bytes at once are tried (after a failed try,
+        // the bytes it looked at go one by one).
+        let mut try_at = if blocks { 0 } else { usize::MAX };
         while i < bytes.len() {
+            if i >= try_at && i + 8 <= bytes.len() {
+                let mut w = [0u8; 8];
+                w.copy_from_slice(&bytes[i..i + 8]);
+                let w = u64::from_le_bytes(w);
+                if w & (LANES * 0x80) == 0 {
+                    // Words start and end where a lane's letter-or-digit bit differs from the
+                    // lane before it (the first lane's "before" is whether a word is open).
+                    let word =
+                        lanes_in(w, b'0', b'9') | lanes_in(w, b'A', b'Z') | lanes_in(w, b'a', b'z');
+                    let before = (word << 8) | ((word_start.is_some() as u64) << 7);
+                    let mut changes = word ^ before;
+                    while changes != 0 {
+                        let bit = changes.trailing_zeros();
+                        let at = i + bit as usize / 8;
+                        if word >> bit & 1 != 0 {
+                            word_start = Some(at);
+                            ascii = true;
+                        } else if let Some(ws) = word_start.take() {
+                            self.push_word(text, ws, at, ascii, base, out);
+                        }
+                        changes &= changes - 1;
+                    }
+                    i += 8;
+                    continue;
+                }
+                try_at = i + 8;
+            }
             let b = bytes[i];
             if b < 0x80 {
                 // ASCII: a letter or digit continues or starts a word, anything else ends it;
@@ -527,6 +580,50 @@ mod tests {
             b.iter().map(|t| t.hash).collect::<Vec<_>>()
         );
         assert_eq!(words("Hello, WORLD!"), vec!["Hello", "WORLD"]);
+    }
+
+    fn same_tokens_both_ways(t: &str) {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        let mut tk = Tokenizer::default();
+        tk.tokenize_with(t, 0..t.len(), &mut a, true);
+        tk.tokenize_with(t, 0..t.len(), &mut b, false);
+        assert_eq!(a, b, "{t:?}");
+    }
+
+    #[test]
+    fn eight_bytes_at_once_agree_with_byte_by_byte() {
+        let texts = [
+            "The Council voted 12-3 on Tuesday, 4 March 2024, to close the OLD bridge.",
+            "Müller's café: naïve coöperation über alles, x\u{301}y and ΑΘΗΝΑ 2024",
+            "東京はGPU大好き! abcdefghijklmnopqrstuvwxyz0123456789 สวัสดี ok",
+            "a b c d e f g h i j k l m n o p q r s t u v w x y z",
+            "--------........,,,,,,,,wordwordwordword    \t\t\r\n\n12345678",
+        ];
+        for t in texts {
+            for k in (0..t.len()).filter(|&k| t.is_char_boundary(k)) {
+                same_tokens_both_ways(&t[k..]);
+                same_tokens_both_ways(&t[..k]);
+            }
+        }
+    }
+
+    /// Every text of the JSONL files in `RETRACE_TOKENS_CHECK` (separated by `:`).
+    #[test]
+    #[ignore]
+    fn eight_bytes_at_once_agree_on_files() {
+        let Ok(paths) = std::env::var("RETRACE_TOKENS_CHECK") else {
+            return;
+        };
+        let mut n = 0;
+        for path in paths.split(':') {
+            let f = std::fs::read_to_string(path).expect("readable file");
+            for record in f.lines() {
+                let v: serde_json::Value = serde_json::from_str(record).expect("JSON");
+                same_tokens_both_ways(v["text"].as_str().unwrap_or(""));
+                n += 1;
+            }
+        }
+        eprintln!("{n} texts agree");
     }
 
     #[test]
