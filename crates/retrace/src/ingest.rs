@@ -324,7 +324,7 @@ impl Collector<'_> {
             source: Source::file(source.as_str()),
             ..Meta::default()
         };
-        let _ = self.push(id, text, meta, &source, 0);
+        let _ = self.push(id, text, meta);
     }
 
     fn read_jsonl_file(&mut self, path: &Path) -> Result<(), IngestError> {
@@ -413,41 +413,35 @@ impl Collector<'_> {
         file: &Arc<str>,
         line_no: &mut usize,
     ) -> Result<(), IngestError> {
-        let name: &str = file;
         for p in parsed {
             *line_no += 1;
-            let line_no = *line_no;
+            let source = Source {
+                file: file.clone(),
+                line: *line_no,
+            };
             if p.lossy {
                 self.out.report.lossy += 1;
-                self.out.report.warn(
-                    format!("{name}:{line_no}"),
-                    "invalid UTF-8; decoded lossily",
-                );
+                self.out
+                    .report
+                    .warn(source.to_string(), "invalid UTF-8; decoded lossily");
             }
             match p.record {
                 None => {}
                 Some(Ok((id, text, meta))) => {
-                    let id = id.unwrap_or_else(|| format!("{name}:{line_no}"));
-                    let meta = Meta {
-                        source: Source {
-                            file: file.clone(),
-                            line: line_no,
-                        },
-                        ..meta
-                    };
-                    self.push(id, text, meta, name, line_no)?;
+                    let id = id.unwrap_or_else(|| source.to_string());
+                    self.push(id, text, Meta { source, ..meta })?;
                 }
                 Some(Err(message)) => {
                     if self.opts.skip_bad_records {
                         self.out.report.skip(
                             "malformed record",
-                            format!("{name}:{line_no}"),
+                            source.to_string(),
                             format!("malformed record skipped: {message}"),
                         );
                     } else {
                         return Err(IngestError::BadRecord {
-                            file: name.to_string(),
-                            line: line_no,
+                            file: file.to_string(),
+                            line: source.line,
                             message,
                         });
                     }
@@ -457,14 +451,7 @@ impl Collector<'_> {
         Ok(())
     }
 
-    fn push(
-        &mut self,
-        id: String,
-        text: String,
-        meta: Meta,
-        file: &str,
-        line: usize,
-    ) -> Result<(), IngestError> {
+    fn push(&mut self, id: String, text: String, meta: Meta) -> Result<(), IngestError> {
         let at = &meta.source;
         if text.trim().is_empty() {
             self.out.report.skip(
@@ -486,8 +473,8 @@ impl Collector<'_> {
             }
             return Err(IngestError::DuplicateId {
                 id,
-                file: file.to_string(),
-                line,
+                file: at.file.to_string(),
+                line: at.line,
                 first,
             });
         }
