@@ -112,11 +112,7 @@ const DATELINE_BYTES: usize = 160;
 /// A dateline in `line`: an ISO date, `D Month YYYY` or `Month D, YYYY`, starting within
 /// the line's first three words (a date further into a sentence is not a dateline).
 pub fn find_date(line: &str) -> Option<Date> {
-    let mut end = line.len().min(DATELINE_BYTES);
-    while !line.is_char_boundary(end) {
-        end -= 1;
-    }
-    let line = &line[..end];
+    let line = crate::segment::prefix(line, DATELINE_BYTES);
     let head_end = line
         .split_whitespace()
         .take(3)

@@ -24,11 +24,7 @@ pub const SAMPLE_BYTES: usize = 640;
 
 /// Identify the language of `text` (only its first few KiB are read).
 pub fn identify(text: &str) -> LangGuess {
-    let mut end = text.len().min(SAMPLE_BYTES);
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    let sample = &text[..end];
+    let sample = crate::segment::prefix(text, SAMPLE_BYTES);
     let info = exact::detect(sample);
     let Some(info) = info else {
         return LangGuess {

@@ -7,6 +7,15 @@
 
 use std::ops::Range;
 
+/// The longest start of `s` of at most `max` bytes that ends at a character boundary.
+pub fn prefix(s: &str, max: usize) -> &str {
+    let mut end = s.len().min(max);
+    while !s.is_char_boundary(end) {
+        end -= 1;
+    }
+    &s[..end]
+}
+
 /// Non-empty lines, trimmed, with the number of blank lines before each.
 pub fn lines(text: &str) -> Vec<(Range<usize>, usize)> {
     let mut out = Vec::new();
@@ -206,6 +215,15 @@ mod tests {
         let mut out = Vec::new();
         sentences(t, 0..t.len(), &mut out);
         out.into_iter().map(|r| &t[r]).collect()
+    }
+
+    #[test]
+    fn a_prefix_ends_at_a_character_boundary() {
+        assert_eq!(prefix("naïve", 3), "na");
+        assert_eq!(prefix("naïve", 4), "naï");
+        assert_eq!(prefix("naïve", 99), "naïve");
+        assert_eq!(prefix("東京", 5), "東");
+        assert_eq!(prefix("東京", 0), "");
     }
 
     #[test]

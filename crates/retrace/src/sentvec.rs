@@ -66,17 +66,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     t
 }
 
-fn cut(s: &str) -> &str {
-    if s.len() <= MAX_SENTENCE_BYTES {
-        return s;
-    }
-    let mut e = MAX_SENTENCE_BYTES;
-    while !s.is_char_boundary(e) {
-        e -= 1;
-    }
-    &s[..e]
-}
-
 /// Embed the main sentences of every covered document.
 pub fn embed_corpus(
     docs: &[Document],
@@ -124,7 +113,7 @@ pub fn embed_documents(
     for chunk in refs.chunks(BATCH) {
         let batch: Vec<&str> = chunk
             .iter()
-            .map(|(d, r)| cut(&docs[*d].text[r.clone()]))
+            .map(|(d, r)| crate::segment::prefix(&docs[*d].text[r.clone()], MAX_SENTENCE_BYTES))
             .collect();
         let e = encoder.encode(&batch)?;
         if e.len() != batch.len() || e.dim != dim {

@@ -1106,11 +1106,7 @@ mod tests {
                 let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
                 let text = v["text"].as_str().unwrap_or("");
                 for cut in [16, 48, 120, 300, 640, 700, 2000, usize::MAX] {
-                    let mut end = text.len().min(cut);
-                    while !text.is_char_boundary(end) {
-                        end -= 1;
-                    }
-                    same_as_whatlang(&text[..end]);
+                    same_as_whatlang(crate::segment::prefix(text, cut));
                     n += 1;
                 }
             }
