@@ -11,7 +11,9 @@
 //!    after the last prose line of a document (a scraped header, a byline-like credit, a
 //!    footer link) are boilerplate. A document with no prose line keeps all its lines.
 
-use crate::normalize::{is_alphanumeric, is_unspaced_script, lanes_in, plain_lowercase, LANES};
+use crate::normalize::{
+    is_alphanumeric, is_unspaced_script, lanes_in, le_word, plain_lowercase, LANES,
+};
 use foldhash::{HashMap, HashMapExt};
 use std::ops::Range;
 use xxhash_rust::xxh3::xxh3_64;
@@ -59,9 +61,9 @@ fn line_facts(line: &str, s: &mut Vec<u8>) -> (u64, f32) {
     line_facts_with(line, s, true)
 }
 
-/// [`line_facts`], with (`words`) or without the eight-bytes-at-once path for ASCII words
+/// [`line_facts`], with (`blocks`) or without the eight-bytes-at-once path for ASCII words
 /// and single spaces (both give the same results: the tests compare them).
-fn line_facts_with(line: &str, s: &mut Vec<u8>, words: bool) -> (u64, f32) {
+fn line_facts_with(line: &str, s: &mut Vec<u8>, blocks: bool) -> (u64, f32) {
     // Word weight counted in halves.
     let mut halves = 0u32;
     let mut in_word = false;
@@ -83,12 +85,11 @@ fn line_facts_with(line: &str, s: &mut Vec<u8>, words: bool) -> (u64, f32) {
     let mut i = 0;
     // The next byte at which eight bytes at once are tried (after a failed try, the bytes
     // it looked at go one by one).
-    let mut try_at = if words { 0 } else { usize::MAX };
+    let mut try_at = if blocks { 0 } else { usize::MAX };
     while i < bytes.len() {
         let b = bytes[i];
         if i >= try_at && i + 8 <= bytes.len() {
-            let w = u64::from_le_bytes(bytes[i..i + 8].try_into().unwrap_or([0x80; 8]));
-            if let Some(block) = AsciiBlock::of(w, space || len == 0) {
+            if let Some(block) = AsciiBlock::of(le_word(&bytes[i..i + 8]), space || len == 0) {
                 // A pending blank before a non-blank is one space (never leading: `len > 0`).
                 s[len] = b' ';
                 len += (space && len > 0) as usize;
@@ -451,6 +452,7 @@ fn is_prose_weighted(line: &str, w: f32, opts: &BoilerplateOptions) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::segment::lines;
 
     #[test]
     fn eight_bytes_at_once_agree_with_byte_by_byte() {
@@ -525,8 +527,6 @@ mod tests {
         assert_eq!(word_weight("东京 2024年"), 2.5);
         assert_eq!(word_weight("ไทย ภาษา — ١٢٣ مرحبا"), 5.5);
     }
-
-    use crate::segment::lines;
 
     fn ranges(t: &str) -> Vec<Range<usize>> {
         lines(t).into_iter().map(|(r, _)| r).collect()

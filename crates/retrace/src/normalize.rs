@@ -235,7 +235,7 @@ const ASCII_SEPARATOR: [bool; 256] = {
     let mut t = [false; 256];
     let mut b = 0;
     while b < 128 {
-        t[b] = !(b as u8).is_ascii_alphanumeric();
+        t[b] = !ASCII_WORD[b];
         b += 1;
     }
     t
@@ -256,8 +256,9 @@ pub fn token_hash(b: &[u8]) -> u64 {
     }
 }
 
+/// The first eight bytes of `b` as a little-endian word.
 #[inline]
-fn le_word(b: &[u8]) -> u64 {
+pub(crate) fn le_word(b: &[u8]) -> u64 {
     let mut w = [0u8; 8];
     w.copy_from_slice(&b[..8]);
     u64::from_le_bytes(w)
@@ -407,9 +408,7 @@ impl Tokenizer {
         let mut try_at = if blocks { 0 } else { usize::MAX };
         while i < bytes.len() {
             if i >= try_at && i + 8 <= bytes.len() {
-                let mut w = [0u8; 8];
-                w.copy_from_slice(&bytes[i..i + 8]);
-                let w = u64::from_le_bytes(w);
+                let w = le_word(&bytes[i..i + 8]);
                 if w & (LANES * 0x80) == 0 {
                     // Words start and end where a lane's letter-or-digit bit differs from the
                     // lane before it (the first lane's "before" is whether a word is open).
