@@ -484,23 +484,17 @@ mod tests {
     #[test]
     #[ignore]
     fn eight_bytes_at_once_agree_on_files() {
-        let Ok(paths) = std::env::var("RETRACE_LINES_CHECK") else {
+        let Some(texts) = crate::test_files::jsonl_texts("RETRACE_LINES_CHECK") else {
             return;
         };
         let (mut a, mut b, mut n) = (Vec::new(), Vec::new(), 0);
-        for path in paths.split(':') {
-            let f = std::fs::read_to_string(path).expect("readable file");
-            for record in f.lines() {
-                let v: serde_json::Value = serde_json::from_str(record).expect("JSON");
-                for line in v["text"].as_str().unwrap_or("").lines() {
-                    assert_eq!(
-                        line_facts_with(line, &mut a, true),
-                        line_facts_with(line, &mut b, false),
-                        "{line:?}"
-                    );
-                    n += 1;
-                }
-            }
+        for line in texts.iter().flat_map(|t| t.lines()) {
+            assert_eq!(
+                line_facts_with(line, &mut a, true),
+                line_facts_with(line, &mut b, false),
+                "{line:?}"
+            );
+            n += 1;
         }
         eprintln!("{n} lines agree");
     }

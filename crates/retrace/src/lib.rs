@@ -42,5 +42,7 @@ pub mod semalign;
 pub mod sentvec;
 pub mod shingle;
 pub mod stories;
+#[cfg(test)]
+mod test_files;
 
 pub use retrace_encode as encode;

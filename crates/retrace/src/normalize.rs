@@ -610,19 +610,13 @@ mod tests {
     #[test]
     #[ignore]
     fn eight_bytes_at_once_agree_on_files() {
-        let Ok(paths) = std::env::var("RETRACE_TOKENS_CHECK") else {
+        let Some(texts) = crate::test_files::jsonl_texts("RETRACE_TOKENS_CHECK") else {
             return;
         };
-        let mut n = 0;
-        for path in paths.split(':') {
-            let f = std::fs::read_to_string(path).expect("readable file");
-            for record in f.lines() {
-                let v: serde_json::Value = serde_json::from_str(record).expect("JSON");
-                same_tokens_both_ways(v["text"].as_str().unwrap_or(""));
-                n += 1;
-            }
+        for t in &texts {
+            same_tokens_both_ways(t);
         }
-        eprintln!("{n} texts agree");
+        eprintln!("{} texts agree", texts.len());
     }
 
     #[test]

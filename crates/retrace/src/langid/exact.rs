@@ -1096,19 +1096,14 @@ mod tests {
     #[test]
     #[ignore]
     fn langid_matches_whatlang_on_files() {
-        let Ok(paths) = std::env::var("RETRACE_LANGID_CHECK") else {
+        let Some(texts) = crate::test_files::jsonl_texts("RETRACE_LANGID_CHECK") else {
             return;
         };
         let mut n = 0;
-        for path in paths.split(':') {
-            let f = std::fs::read_to_string(path).expect("readable file");
-            for line in f.lines() {
-                let v: serde_json::Value = serde_json::from_str(line).expect("JSON");
-                let text = v["text"].as_str().unwrap_or("");
-                for cut in [16, 48, 120, 300, 640, 700, 2000, usize::MAX] {
-                    same_as_whatlang(crate::segment::prefix(text, cut));
-                    n += 1;
-                }
+        for text in &texts {
+            for cut in [16, 48, 120, 300, 640, 700, 2000, usize::MAX] {
+                same_as_whatlang(crate::segment::prefix(text, cut));
+                n += 1;
             }
         }
         eprintln!("{n} texts identical");
