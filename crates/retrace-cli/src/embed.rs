@@ -33,6 +33,10 @@ pub struct EmbedArgs {
     /// AVX-512BW, else f32).
     #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     precision: retrace_encode::use_m3::Precision,
+    /// int8 kernel of the use-m3 encoder, for benchmarks and tests: avx512-vnni, avx512bw or
+    /// portable (default: the fastest this CPU runs).
+    #[arg(long, value_name = "NAME", env = "RETRACE_INT8_KERNEL")]
+    int8_kernel: Option<String>,
     /// Sentences per encoder call.
     #[arg(long, default_value_t = 8192)]
     batch: usize,
@@ -52,9 +56,13 @@ struct Row<'a> {
 
 pub fn run(args: EmbedArgs) -> Result<()> {
     let load = Instant::now();
-    retrace_encode::set_device(args.device);
-    retrace_encode::set_precision(args.precision);
-    let encoder = load_encoder(&args.model, args.model_dir.as_deref())?;
+    let options = crate::load_options(
+        args.model_dir.clone(),
+        args.device,
+        args.precision,
+        args.int8_kernel.as_deref(),
+    )?;
+    let encoder = load_encoder(&args.model, &options)?;
     let load = load.elapsed();
     let reader: Box<dyn BufRead> = match &args.input {
         Some(p) if p.as_os_str() != "-" => Box::new(std::io::BufReader::new(

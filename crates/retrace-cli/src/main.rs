@@ -89,6 +89,29 @@ fn main() {
     }
 }
 
+/// The options encoders are loaded with, from the command line; `int8_kernel` is the name
+/// given with `--int8-kernel` or `RETRACE_INT8_KERNEL` (an error when this CPU does not run
+/// it, listing the ones it runs).
+pub fn load_options(
+    model_dir: Option<std::path::PathBuf>,
+    device: retrace_encode::Device,
+    precision: retrace_encode::use_m3::Precision,
+    int8_kernel: Option<&str>,
+) -> anyhow::Result<retrace_encode::LoadOptions> {
+    let int8_kernel = int8_kernel
+        .map(retrace_encode::qgemm::Kernel::by_name)
+        .transpose()
+        .map_err(|e| {
+            anyhow::anyhow!("invalid int8 kernel (--int8-kernel or RETRACE_INT8_KERNEL): {e}")
+        })?;
+    Ok(retrace_encode::LoadOptions {
+        model_dir,
+        device,
+        precision,
+        int8_kernel,
+    })
+}
+
 /// Parse `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
 pub fn parse_device(s: &str) -> Result<retrace_encode::Device, String> {
     match s {

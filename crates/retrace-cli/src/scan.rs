@@ -60,6 +60,10 @@ pub struct EncoderArgs {
     /// AVX-512BW, else f32).
     #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     pub precision: retrace_encode::use_m3::Precision,
+    /// int8 kernel of the use-m3 encoder, for benchmarks and tests: avx512-vnni, avx512bw or
+    /// portable (default: the fastest this CPU runs).
+    #[arg(long, value_name = "NAME", env = "RETRACE_INT8_KERNEL")]
+    pub int8_kernel: Option<String>,
 }
 
 /// The encoders a scan uses.
@@ -106,16 +110,17 @@ impl EncoderArgs {
     pub fn load_all(&self, quiet: bool) -> Result<Encoders> {
         use retrace::encode::{load_encoder, models};
         let primary = self.load(quiet)?;
+        let options = self.load_options()?;
         let fallback = match (self.fallback_encoder.as_str(), &primary) {
             ("none", _) | (_, None) => None,
             ("auto", Some(p)) if p.name() == models::DEFAULT_MODEL => {
                 // Quietly absent when not installed: the summary says which documents
                 // have lexical evidence only.
-                load_encoder(models::FALLBACK_MODEL, self.model_dir.as_deref()).ok()
+                load_encoder(models::FALLBACK_MODEL, &options).ok()
             }
             ("auto", Some(_)) => None,
             (name, Some(_)) => Some(
-                load_encoder(name, self.model_dir.as_deref())
+                load_encoder(name, &options)
                     .with_context(|| format!("loading fallback encoder {name}"))?,
             ),
         };
@@ -125,11 +130,10 @@ impl EncoderArgs {
     /// Load the chosen encoder; `None` for lexical only.
     pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
         use retrace::encode::{load_encoder, models};
-        retrace_encode::set_device(self.device);
-        retrace_encode::set_precision(self.precision);
+        let options = self.load_options()?;
         match self.encoder.as_str() {
             "none" => Ok(None),
-            "auto" => match load_encoder(models::DEFAULT_MODEL, self.model_dir.as_deref()) {
+            "auto" => match load_encoder(models::DEFAULT_MODEL, &options) {
                 Ok(e) => Ok(Some(e)),
                 Err(e) => {
                     if !quiet {
@@ -142,10 +146,19 @@ impl EncoderArgs {
                 }
             },
             name => Ok(Some(
-                load_encoder(name, self.model_dir.as_deref())
-                    .with_context(|| format!("loading encoder {name}"))?,
+                load_encoder(name, &options).with_context(|| format!("loading encoder {name}"))?,
             )),
         }
+    }
+
+    /// How the chosen encoders are loaded (an error for an int8 kernel this CPU lacks).
+    pub fn load_options(&self) -> Result<retrace_encode::LoadOptions> {
+        crate::load_options(
+            self.model_dir.clone(),
+            self.device,
+            self.precision,
+            self.int8_kernel.as_deref(),
+        )
     }
 }
 

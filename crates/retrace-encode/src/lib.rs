@@ -17,55 +17,39 @@ pub mod sentencepiece;
 pub mod unigram;
 pub mod use_m3;
 
-use std::path::Path;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
 /// Where transformer encoders (e5-small, Hugging Face models) run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Device {
+    #[default]
     Cpu,
     /// The CUDA GPU with this ordinal (builds with the `cuda` feature).
     Cuda(usize),
 }
 
-/// -1 for the CPU, else a CUDA ordinal.
-static DEVICE: AtomicI64 = AtomicI64::new(-1);
-
-/// Choose the device of the transformer encoders opened from now on (the CLI's `--device`).
-pub fn set_device(device: Device) {
-    DEVICE.store(
-        match device {
-            Device::Cpu => -1,
-            Device::Cuda(o) => o as i64,
-        },
-        Ordering::Relaxed,
-    );
-}
-
-/// The device chosen with [`set_device`] (the CPU by default).
-pub fn device() -> Device {
-    match DEVICE.load(Ordering::Relaxed) {
-        o if o >= 0 => Device::Cuda(o as usize),
-        _ => Device::Cpu,
-    }
-}
-
-/// 0: f32, 1: int8.
-static PRECISION: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(0);
-
-/// Choose the arithmetic of the USE-m3 encoders loaded from now on (the CLI's `--precision`).
-pub fn set_precision(precision: use_m3::Precision) {
-    PRECISION.store(precision as u8, Ordering::Relaxed);
-}
-
-/// The precision chosen with [`set_precision`] (f32 by default).
-pub fn precision() -> use_m3::Precision {
-    match PRECISION.load(Ordering::Relaxed) {
-        1 => use_m3::Precision::Int8,
-        _ => use_m3::Precision::F32,
-    }
+/// How encoders are loaded: where the model cache is, where transformer encoders run and
+/// the arithmetic of USE-m3. Passed to every loading function ([`load_encoder`],
+/// [`e5::open_encoder`], [`e5::E5Encoder::open`], [`use_m3::UseM3::load`], ...); nothing
+/// about loading is global.
+///
+/// The default: the default model cache ([`models::model_dir`]), the CPU, f32, and the
+/// fastest int8 kernel this CPU runs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LoadOptions {
+    /// The model cache directory; `None` for the default one ([`models::model_dir`]).
+    pub model_dir: Option<PathBuf>,
+    /// Where transformer encoders (e5-small, Hugging Face models) run; USE-m3 always runs
+    /// on the CPU.
+    pub device: Device,
+    /// Arithmetic of the USE-m3 encoder's per-token layers.
+    pub precision: use_m3::Precision,
+    /// The int8 kernel of USE-m3 with [`use_m3::Precision::Int8`]; `None` for
+    /// [`qgemm::Kernel::detect`]'s. It must be one this CPU runs ([`qgemm::Kernel::by_name`]
+    /// only returns those); loading fails otherwise.
+    pub int8_kernel: Option<qgemm::Kernel>,
 }
 
 /// Errors an encoder can report.
@@ -139,19 +123,20 @@ pub trait Encoder: Send + Sync {
 }
 
 /// Loads an encoder by model name (e.g. `use-m3`, looked up in the model cache, see
-/// [`models::model_dir`]; `model_dir` overrides the cache location) or by the path of a
-/// directory holding a model's files. A missing or corrupt model gives
+/// [`models::model_dir`]; `options.model_dir` overrides the cache location) or by the path
+/// of a directory holding a model's files. A missing or corrupt model gives
 /// [`EncodeError::Model`], whose message names the command that fixes it.
 pub fn load_encoder(
     name_or_path: &str,
-    model_dir: Option<&Path>,
+    options: &LoadOptions,
 ) -> Result<Box<dyn Encoder>, EncodeError> {
+    let model_dir = options.model_dir.as_deref();
     let model_error = |reason: String| EncodeError::Model {
         name: name_or_path.to_string(),
         reason,
     };
     // e5-small and Hugging Face model directories.
-    if let Some(encoder) = e5::open_encoder(name_or_path, model_dir)? {
+    if let Some(encoder) = e5::open_encoder(name_or_path, options)? {
         return Ok(encoder);
     }
     let path = Path::new(name_or_path);
@@ -168,5 +153,5 @@ pub fn load_encoder(
         ));
     };
     // Every known model is USE-m3 so far; a directory is taken to hold its files.
-    Ok(Box::new(use_m3::UseM3::load(&dir)?))
+    Ok(Box::new(use_m3::UseM3::load(&dir, options)?))
 }

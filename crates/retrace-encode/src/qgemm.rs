@@ -53,22 +53,29 @@ impl Kernel {
         Kernel::Portable
     }
 
-    /// The kernel to use: [`Kernel::detect`]'s, or the one named by `RETRACE_INT8_KERNEL`
-    /// (`avx512-vnni`, `avx512bw`, `portable`; for benchmarks and tests) when this CPU runs it.
-    /// An unknown or unsupported name is an error that says what this CPU offers.
-    pub fn select() -> Result<Kernel, String> {
+    /// Every kernel, fastest first.
+    pub const ALL: [Kernel; 3] = [Kernel::Vnni, Kernel::Avx512Bw, Kernel::Portable];
+
+    /// Whether this CPU runs this kernel.
+    pub fn runs_here(self) -> bool {
         let best = Kernel::detect();
-        let Ok(name) = std::env::var("RETRACE_INT8_KERNEL") else {
-            return Ok(best);
-        };
-        let supported: Vec<Kernel> = [Kernel::Vnni, Kernel::Avx512Bw, Kernel::Portable]
-            .into_iter()
-            .filter(|k| match k {
-                Kernel::Vnni => best == Kernel::Vnni,
-                Kernel::Avx512Bw => best.is_fast(),
-                Kernel::Portable => true,
-            })
-            .collect();
+        match self {
+            Kernel::Vnni => best == Kernel::Vnni,
+            Kernel::Avx512Bw => best.is_fast(),
+            Kernel::Portable => true,
+        }
+    }
+
+    /// The kernels this CPU runs, fastest first.
+    pub fn supported() -> Vec<Kernel> {
+        Kernel::ALL.into_iter().filter(|k| k.runs_here()).collect()
+    }
+
+    /// The kernel called `name` ([`Kernel::name`]: `avx512-vnni`, `avx512bw`, `portable`) if
+    /// this CPU runs it; otherwise an error that lists the ones it runs (`"x" is not a
+    /// kernel this CPU runs (it runs: avx512bw, portable)`: tools read that list).
+    pub fn by_name(name: &str) -> Result<Kernel, String> {
+        let supported = Kernel::supported();
         supported
             .iter()
             .copied()
@@ -76,7 +83,7 @@ impl Kernel {
             .ok_or_else(|| {
                 let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
                 format!(
-                    "RETRACE_INT8_KERNEL={name:?} is not a kernel this CPU runs (it runs: {})",
+                    "{name:?} is not a kernel this CPU runs (it runs: {})",
                     names.join(", ")
                 )
             })
@@ -205,12 +212,11 @@ pub fn qgemm(
     #[cfg(target_arch = "x86_64")]
     {
         if kernel != Kernel::Portable {
-            let detected = Kernel::detect();
-            let ok = match kernel {
-                Kernel::Vnni => detected == Kernel::Vnni,
-                _ => detected.is_fast(),
-            };
-            assert!(ok, "qgemm: kernel {} not supported here", kernel.name());
+            assert!(
+                kernel.runs_here(),
+                "qgemm: kernel {} not supported here",
+                kernel.name()
+            );
             // SAFETY: the CPU supports the kernel (checked above); the asserts above keep
             // every access of the m×k, k×n and m×n views in bounds.
             unsafe { x86::qgemm(kernel, a, b, c, rsc, accumulate) };
@@ -521,6 +527,26 @@ mod tests {
             }
         }
         out
+    }
+
+    #[test]
+    fn kernels_are_found_by_name_among_those_this_cpu_runs() {
+        assert_eq!(Kernel::by_name("portable"), Ok(Kernel::Portable));
+        assert_eq!(
+            Kernel::by_name(Kernel::detect().name()),
+            Ok(Kernel::detect())
+        );
+        let supported = Kernel::supported();
+        assert_eq!(supported.first(), Some(&Kernel::detect()));
+        for k in Kernel::ALL {
+            assert_eq!(Kernel::by_name(k.name()).is_ok(), supported.contains(&k));
+        }
+        let err = Kernel::by_name("list").expect_err("not a kernel");
+        let names: Vec<&str> = supported.iter().map(|k| k.name()).collect();
+        assert!(
+            err.ends_with(&format!("(it runs: {})", names.join(", "))),
+            "{err}"
+        );
     }
 
     #[test]

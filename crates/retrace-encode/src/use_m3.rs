@@ -24,7 +24,7 @@ use crate::models;
 use crate::npz::{Data, Npz, NpzError};
 use crate::qgemm::{self, Kernel, QuantMatrix, Rows};
 use crate::sentencepiece::{SentencePiece, SentencePieceError};
-use crate::{Embeddings, EncodeError, Encoder};
+use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
 
 /// Output dimension.
 pub const DIM: usize = 512;
@@ -460,8 +460,10 @@ fn model_error(reason: String) -> EncodeError {
 }
 
 impl UseM3 {
-    /// Loads the model from a directory holding `sp.model` and `weights.npz`.
-    pub fn load(dir: &Path) -> Result<Self, EncodeError> {
+    /// Loads the model from a directory holding `sp.model` and `weights.npz`, with the
+    /// arithmetic of `options.precision` (and, for int8, `options.int8_kernel`, else
+    /// [`Kernel::detect`]'s); USE-m3 runs on the CPU whatever `options.device` says.
+    pub fn load(dir: &Path, options: &LoadOptions) -> Result<Self, EncodeError> {
         let fix = format!(
             "reinstall it with `{}`",
             models::install_command(models::USE_M3, None)
@@ -485,14 +487,25 @@ impl UseM3 {
             chunk_sentences: 256,
             pool: None,
         };
-        model.with_precision(crate::precision())
+        match (options.precision, options.int8_kernel) {
+            (Precision::F32, _) => Ok(model),
+            (Precision::Int8, None) => Ok(model.with_int8_kernel(Kernel::detect())),
+            (Precision::Int8, Some(kernel)) if kernel.runs_here() => {
+                Ok(model.with_int8_kernel(kernel))
+            }
+            (Precision::Int8, Some(kernel)) => Err(EncodeError::Failed(format!(
+                "the int8 kernel {} does not run on this CPU",
+                kernel.name()
+            ))),
+        }
     }
 
-    /// Loads the installed model from the cache (see [`models::locate`]).
-    pub fn load_installed(model_dir: Option<&Path>) -> Result<Self, EncodeError> {
-        let dir =
-            models::locate(models::USE_M3, model_dir).map_err(|e| model_error(e.to_string()))?;
-        Self::load(&dir)
+    /// Loads the installed model from the cache `options.model_dir` (or the default one; see
+    /// [`models::locate`]) as [`UseM3::load`] does.
+    pub fn load_installed(options: &LoadOptions) -> Result<Self, EncodeError> {
+        let dir = models::locate(models::USE_M3, options.model_dir.as_deref())
+            .map_err(|e| model_error(e.to_string()))?;
+        Self::load(&dir, options)
     }
 
     /// Runs encoding on a private pool of `threads` threads instead of rayon's global pool.
@@ -505,22 +518,18 @@ impl UseM3 {
         Ok(self)
     }
 
-    /// Switches the per-token layers to `precision` (the default comes from
-    /// [`crate::set_precision`]); int8 weights are quantised here, once, for the kernel of
-    /// [`Kernel::select`] (an error when `RETRACE_INT8_KERNEL` names one this CPU lacks).
-    pub fn with_precision(mut self, precision: Precision) -> Result<Self, EncodeError> {
+    /// Switches the per-token layers to `precision`; int8 weights are quantised here, once,
+    /// for the kernel of [`Kernel::detect`].
+    pub fn with_precision(mut self, precision: Precision) -> Self {
         self.q = match precision {
-            Precision::Int8 => {
-                let kernel = Kernel::select().map_err(EncodeError::Failed)?;
-                Some(QuantWeights::new(&self.w, kernel))
-            }
+            Precision::Int8 => Some(QuantWeights::new(&self.w, Kernel::detect())),
             Precision::F32 => None,
         };
-        Ok(self)
+        self
     }
 
     /// Switches to the int8 path with this kernel (which the CPU must run: see
-    /// [`Kernel::detect`]); for tests and benchmarks that compare kernels.
+    /// [`Kernel::runs_here`]); for tests and benchmarks that compare kernels.
     pub fn with_int8_kernel(mut self, kernel: Kernel) -> Self {
         self.q = Some(QuantWeights::new(&self.w, kernel));
         self

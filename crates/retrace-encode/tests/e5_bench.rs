@@ -24,7 +24,8 @@ fn e5_bench_throughput() {
     let text = std::fs::read_to_string(&input).expect("sentence file readable");
     let lines: Vec<&str> = text.lines().collect();
     let t0 = Instant::now();
-    let enc = E5Encoder::open(&default_model_path()).expect("e5-small installed");
+    let enc =
+        E5Encoder::open(&default_model_path(), &Default::default()).expect("e5-small installed");
     let load = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let mut data = Vec::with_capacity(lines.len() * enc.dim());

@@ -120,7 +120,7 @@ fn int8_embeddings_stay_close_to_the_reference() {
     let (Some(golden), Some(model)) = (common::golden("use-m3"), common::model()) else {
         return;
     };
-    let model = model.with_precision(Precision::Int8).expect("int8");
+    let model = model.with_precision(Precision::Int8);
     let kernel = model.int8_kernel().expect("int8 kernel");
     let texts: Vec<&str> = golden.iter().map(|g| g.text.as_str()).collect();
     let emb = model.encode(&texts).expect("encode");

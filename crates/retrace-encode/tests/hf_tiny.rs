@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 use retrace_encode::e5::bert::{erf, Pooling};
 use retrace_encode::hf::HfEncoder;
-use retrace_encode::Encoder;
+use retrace_encode::{Encoder, LoadOptions};
 use serde_json::json;
 
 /// Deterministic pseudo-random numbers, multiples of 1/1024 in [-0.25, 0.25] (exact in f16).
@@ -367,7 +367,7 @@ fn mean(rows: &[Vec<f32>]) -> Vec<f32> {
 fn hf_bert_directory_mean_pooling_prompt_and_windows() {
     let dir = temp_dir("bert");
     let (t, w) = write_bert(&dir);
-    let enc = HfEncoder::open(&dir).expect("tiny BERT loads");
+    let enc = HfEncoder::open(&dir, &LoadOptions::default()).expect("tiny BERT loads");
     assert_eq!(enc.dim(), 32);
     assert_eq!(enc.pooling(), Pooling::Mean);
     assert_eq!(enc.prompt(), "passage: ");
@@ -499,7 +499,7 @@ fn hf_xlmr_directory_cls_pooling_dense_and_f16() {
     dense.insert("linear.bias".into(), (vec![8], r.vec(8)));
     write_safetensors(&dir.join("2_Dense/model.safetensors"), &dense, false);
 
-    let enc = HfEncoder::open(&dir).expect("tiny XLM-R loads");
+    let enc = HfEncoder::open(&dir, &LoadOptions::default()).expect("tiny XLM-R loads");
     assert_eq!(enc.dim(), 8);
     assert_eq!(enc.pooling(), Pooling::Cls);
     assert_eq!(enc.prompt(), "");
@@ -525,7 +525,9 @@ fn hf_xlmr_directory_cls_pooling_dense_and_f16() {
 #[test]
 fn hf_errors_are_reported() {
     let dir = temp_dir("errors");
-    let err = HfEncoder::open(&dir).err().expect("empty dir fails");
+    let err = HfEncoder::open(&dir, &LoadOptions::default())
+        .err()
+        .expect("empty dir fails");
     assert!(err.to_string().contains("config.json"), "{err}");
 
     let (_, _) = write_bert(&dir);
@@ -535,7 +537,9 @@ fn hf_errors_are_reported() {
         [200u8, 0, 0, 0, 0, 0, 0, 0, b'{'],
     )
     .expect("write");
-    let err = HfEncoder::open(&dir).err().expect("bad weights fail");
+    let err = HfEncoder::open(&dir, &LoadOptions::default())
+        .err()
+        .expect("bad weights fail");
     assert!(err.to_string().contains("header length"), "{err}");
 
     // Unsupported pooling.
@@ -544,7 +548,9 @@ fn hf_errors_are_reported() {
         &dir.join("1_Pooling/config.json"),
         json!({"pooling_mode_max_tokens": true}),
     );
-    let err = HfEncoder::open(&dir).err().expect("max pooling is refused");
+    let err = HfEncoder::open(&dir, &LoadOptions::default())
+        .err()
+        .expect("max pooling is refused");
     assert!(err.to_string().contains("pooling"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }
@@ -554,7 +560,7 @@ fn hf_encoder_selection_by_path() {
     let dir = temp_dir("select");
     write_bert(&dir);
     let spec = dir.to_str().expect("utf-8 temp path");
-    let enc = retrace_encode::load_encoder(spec, None)
+    let enc = retrace_encode::load_encoder(spec, &LoadOptions::default())
         .expect("a directory with config.json is a Hugging Face model");
     assert_eq!(enc.dim(), 32);
     assert!(
@@ -562,15 +568,23 @@ fn hf_encoder_selection_by_path() {
         "{}",
         enc.name()
     );
-    assert!(retrace_encode::e5::open_encoder("use-m3", None)
-        .expect("not an error")
-        .is_none());
+    assert!(
+        retrace_encode::e5::open_encoder("use-m3", &LoadOptions::default())
+            .expect("not an error")
+            .is_none()
+    );
     // e5-small in an empty model dir: the error names the install command.
     let empty = dir.join("models");
     std::fs::create_dir_all(&empty).expect("dir");
-    let err = retrace_encode::load_encoder("e5-small", Some(&empty))
-        .err()
-        .expect("not installed");
+    let err = retrace_encode::load_encoder(
+        "e5-small",
+        &LoadOptions {
+            model_dir: Some(empty),
+            ..LoadOptions::default()
+        },
+    )
+    .err()
+    .expect("not installed");
     assert!(
         err.to_string().contains("retrace model install e5-small"),
         "{err}"

