@@ -14,6 +14,7 @@ pub mod models;
 pub mod npz;
 pub mod qgemm;
 pub mod sentencepiece;
+pub mod stub;
 pub mod unigram;
 pub mod use_m3;
 
@@ -50,6 +51,26 @@ pub struct LoadOptions {
     /// [`qgemm::Kernel::detect`]'s. It must be one this CPU runs ([`qgemm::Kernel::by_name`]
     /// only returns those); loading fails otherwise.
     pub int8_kernel: Option<qgemm::Kernel>,
+}
+
+/// What kind of encoder produced a set of vectors: the identity thresholds by meaning are
+/// calibrated for. Encoders differ in how similar unrelated sentences look (USE-m3 places
+/// them near 0, e5 models above 0.7), so a threshold calibrated for one family means
+/// nothing for another; an encoder's [`Encoder::name`] is for records, its family is for
+/// calibration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Family {
+    /// Universal Sentence Encoder Multilingual v3 ([`use_m3::UseM3`]).
+    UseM3,
+    /// multilingual-e5 ([`e5::E5Encoder`]).
+    E5,
+    /// A transformer loaded from a Hugging Face model directory (`HfEncoder`, feature `hf`),
+    /// whose calibration is unknown. It is closest in kind to [`Family::E5`] (a BERT / XLM-R
+    /// encoder with mean or CLS pooling), whose calibration is the best guess for it.
+    Transformer,
+    /// The deterministic test encoder of [`stub`] ([`stub::HashEncoder`]): its cosines
+    /// are word overlaps, calibrated for nothing.
+    Stub,
 }
 
 /// Errors an encoder can report.
@@ -96,6 +117,8 @@ impl Embeddings {
 pub trait Encoder: Send + Sync {
     /// Short stable name, recorded in run outputs (e.g. `use-m3`).
     fn name(&self) -> &str;
+    /// The kind of encoder, which thresholds by meaning are calibrated for.
+    fn family(&self) -> Family;
     /// Output dimension.
     fn dim(&self) -> usize;
     /// ISO 639-1 codes of the languages whose vectors can be trusted.

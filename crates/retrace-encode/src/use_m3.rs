@@ -24,7 +24,7 @@ use crate::models;
 use crate::npz::{Data, Npz, NpzError};
 use crate::qgemm::{self, Kernel, QuantMatrix, Rows};
 use crate::sentencepiece::{SentencePiece, SentencePieceError};
-use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
+use crate::{Embeddings, EncodeError, Encoder, Family, LoadOptions};
 
 /// Output dimension.
 pub const DIM: usize = 512;
@@ -855,6 +855,10 @@ impl UseM3 {
 impl Encoder for UseM3 {
     fn name(&self) -> &str {
         models::USE_M3
+    }
+
+    fn family(&self) -> Family {
+        Family::UseM3
     }
 
     fn dim(&self) -> usize {

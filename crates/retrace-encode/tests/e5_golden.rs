@@ -13,6 +13,7 @@ fn e5_golden_token_ids_and_embeddings() {
     let Some(enc) = common::e5_model() else {
         return;
     };
+    assert_eq!(enc.family(), retrace_encode::Family::E5);
     assert_eq!(gold.len(), 300, "golden file has 300 sentences");
 
     let mut mismatched = Vec::new();

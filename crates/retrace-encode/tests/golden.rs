@@ -100,6 +100,7 @@ fn empty_and_odd_inputs_give_unit_vectors() {
     let Some(model) = common::model() else {
         return;
     };
+    assert_eq!(model.family(), retrace_encode::Family::UseM3);
     let emb = model
         .encode(&["", "   ", "\u{200b}", "x", "日本語", "🙂🙂🙂"])
         .expect("encode");

@@ -563,6 +563,7 @@ fn hf_encoder_selection_by_path() {
     let enc = retrace_encode::load_encoder(spec, &LoadOptions::default())
         .expect("a directory with config.json is a Hugging Face model");
     assert_eq!(enc.dim(), 32);
+    assert_eq!(enc.family(), retrace_encode::Family::Transformer);
     assert!(
         enc.name().starts_with("hf:retrace-hf-test-"),
         "{}",

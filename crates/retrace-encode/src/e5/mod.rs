@@ -22,7 +22,7 @@ use std::sync::Arc;
 use rayon::prelude::*;
 use thiserror::Error;
 
-use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
+use crate::{Embeddings, EncodeError, Encoder, Family, LoadOptions};
 use bert::{Activation, Bert, BertConfig, Layer, Linear, Pooling, Window, WordEmbeddings};
 use format::{E5File, E5FileError};
 use tokenizer::E5Tokenizer;
@@ -136,6 +136,10 @@ impl E5Encoder {
 impl Encoder for E5Encoder {
     fn name(&self) -> &str {
         NAME
+    }
+
+    fn family(&self) -> Family {
+        Family::E5
     }
 
     fn dim(&self) -> usize {

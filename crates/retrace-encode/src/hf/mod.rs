@@ -18,7 +18,7 @@ use tokenizers::Tokenizer;
 use crate::e5::bert::{
     self, Activation, Bert, BertConfig, Layer, Linear, Pooling, Window, WordEmbeddings,
 };
-use crate::{Embeddings, EncodeError, Encoder, LoadOptions};
+use crate::{Embeddings, EncodeError, Encoder, Family, LoadOptions};
 use safetensors::SafeTensors;
 
 /// Errors loading a model directory.
@@ -269,6 +269,10 @@ impl HfEncoder {
 impl Encoder for HfEncoder {
     fn name(&self) -> &str {
         &self.name
+    }
+
+    fn family(&self) -> Family {
+        Family::Transformer
     }
 
     fn dim(&self) -> usize {
