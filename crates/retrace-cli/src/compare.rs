@@ -2,9 +2,11 @@
 
 use anyhow::{bail, Context, Result};
 use retrace::document::Document;
-use retrace::ingest::{ingest, read_lossy, Input};
+use retrace::ingest::{ingest, read_text_document, Input};
+use retrace::pipeline::ScanOptions;
 use retrace::progress::NoProgress;
-use std::path::PathBuf;
+use retrace::DocId;
+use std::path::{Path, PathBuf};
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -25,26 +27,31 @@ pub struct Args {
     pub width: usize,
 }
 
+/// One file as ingest reads a directory's files (its path is its id); a file ingest skips
+/// (missing, binary, empty, unreadable) is an error saying why.
 fn read_file(p: &str) -> Result<Document> {
-    let f = std::fs::File::open(p).with_context(|| format!("opening {p}"))?;
-    let (text, lossy) = read_lossy(f).with_context(|| format!("reading {p}"))?;
-    if lossy {
-        eprintln!("warning: {p}: invalid UTF-8, decoded lossily");
+    let path = Path::new(p);
+    if !path.is_file() {
+        bail!("{p}: no such file");
     }
-    let mut text = text;
-    if p.ends_with(".html") || p.ends_with(".htm") {
-        text = retrace::html::html_to_text(&text).text;
+    let mut ing = read_text_document(path, p);
+    for w in &ing.report.warnings {
+        eprintln!("warning: {}: {}", w.source, w.message);
     }
-    if text.trim().is_empty() {
-        bail!("{p} is empty");
+    match ing.docs.pop() {
+        Some(d) => Ok(d),
+        None => {
+            let why = ing.report.warnings.last().map(|w| w.message.as_str());
+            bail!("{p}: {}", why.unwrap_or("nothing to compare"))
+        }
     }
-    Ok(Document::new(p, text))
 }
 
 pub fn run(args: Args) -> Result<()> {
     let docs = match &args.corpus {
         Some(c) => {
             let ing = ingest(&[Input::Path(c.clone())], &args.fields.options(true))
+                .map_err(crate::scan::ingest_error)
                 .context("reading the collection")?;
             for id in [&args.a, &args.b] {
                 if !ing.docs.iter().any(|d| &d.id == id) {
@@ -67,13 +74,14 @@ pub fn run(args: Args) -> Result<()> {
         bail!("A and B are the same document");
     }
     let encoders = args.encoder.load_all(false)?;
-    let s = encoders.scan(docs, &encoders.options(), &NoProgress)?;
-    let (lo, hi) = (ia.min(ib) as u32, ia.max(ib) as u32);
-    let rel = s.relations.iter().find(|r| r.a == lo && r.b == hi);
-    let (da, db) = (&s.docs[ia], &s.docs[ib]);
-    let (pa, pb) = (&s.prepared[ia], &s.prepared[ib]);
-    println!("A: {} ({}, {} tokens)", da.id, pa.lang, pa.main_tokens);
-    println!("B: {} ({}, {} tokens)", db.id, pb.lang, pb.main_tokens);
+    let s = encoders.scan(docs, &ScanOptions::default(), &NoProgress)?;
+    let (ia, ib) = (DocId::new(ia), DocId::new(ib));
+    let pair = retrace::Pair::new(ia, ib);
+    let rel = s.relations.iter().find(|r| r.pair() == pair);
+    let (sa, sb) = (s.doc(ia), s.doc(ib));
+    let (da, db) = (&sa.doc, &sb.doc);
+    println!("A: {} ({}, {} tokens)", da.id, sa.prepared.lang, sa.tokens);
+    println!("B: {} ({}, {} tokens)", db.id, sb.prepared.lang, sb.tokens);
     let Some(r) = rel else {
         println!("kind: unrelated (no reused passage or shared story found)");
         return Ok(());

@@ -8,6 +8,7 @@ mod embed;
 mod model;
 mod progress;
 mod scan;
+mod summary;
 
 use clap::{Parser, Subcommand};
 

@@ -1,10 +1,12 @@
 //! `retrace scan`: run the whole pipeline over inputs and write the outputs.
 
 use crate::progress::Bars;
+use crate::summary::summary;
 use anyhow::{bail, Context, Result};
-use retrace::ingest::{ingest, FieldMap, IngestOptions, IngestReport, Input};
-use retrace::pipeline::ScanOptions;
-use retrace::report::{summary, write_outputs};
+use retrace::ingest::{ingest, FieldMap, IngestError, IngestOptions, IngestReport, Input};
+use retrace::pipeline::{Meaning, ScanOptions};
+use retrace::report::{write_outputs, RunInfo};
+use retrace::Calibration;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -66,18 +68,34 @@ pub struct EncoderArgs {
     pub int8_kernel: Option<String>,
 }
 
-/// The encoders a scan uses.
+/// The encoders a scan uses, with their calibrations.
 pub struct Encoders {
+    /// The main encoder (`None`: lexical reuse only).
     pub primary: Option<Box<dyn retrace::encode::Encoder>>,
+    /// The fallback encoder for languages the main one does not cover.
     pub fallback: Option<Box<dyn retrace::encode::Encoder>>,
+    /// The main encoder's calibration (its family's table, with the thresholds given on
+    /// the command line).
+    pub calibration: Calibration,
+    /// The fallback encoder's calibration (its family's table).
+    pub fallback_calibration: Calibration,
 }
 
 impl Encoders {
-    /// Scan options calibrated for the primary encoder.
-    pub fn options(&self) -> ScanOptions {
-        match &self.primary {
-            Some(e) => ScanOptions::for_encoder(e.name()),
-            None => ScanOptions::new(),
+    fn new(
+        primary: Option<Box<dyn retrace::encode::Encoder>>,
+        fallback: Option<Box<dyn retrace::encode::Encoder>>,
+    ) -> Self {
+        let table = |e: &Option<Box<dyn retrace::encode::Encoder>>| {
+            e.as_deref()
+                .map(Calibration::for_encoder)
+                .unwrap_or_default()
+        };
+        Encoders {
+            calibration: table(&primary),
+            fallback_calibration: table(&fallback),
+            primary,
+            fallback,
         }
     }
 
@@ -88,20 +106,17 @@ impl Encoders {
         opts: &ScanOptions,
         progress: &dyn retrace::progress::Progress,
     ) -> Result<retrace::pipeline::Scan> {
-        let fallback = self
-            .fallback
-            .as_deref()
-            .map(|e| retrace::pipeline::Fallback {
+        let encoders = retrace::pipeline::Encoders {
+            primary: self.primary.as_deref().map(|e| Meaning {
                 encoder: e,
-                options: ScanOptions::for_encoder(e.name()),
-            });
-        Ok(retrace::pipeline::scan_with_fallback(
-            docs,
-            opts,
-            self.primary.as_deref(),
-            fallback.as_ref(),
-            progress,
-        )?)
+                calibration: &self.calibration,
+            }),
+            fallback: self.fallback.as_deref().map(|e| Meaning {
+                encoder: e,
+                calibration: &self.fallback_calibration,
+            }),
+        };
+        Ok(retrace::pipeline::scan(docs, opts, &encoders, progress)?)
     }
 }
 
@@ -124,7 +139,7 @@ impl EncoderArgs {
                     .with_context(|| format!("loading fallback encoder {name}"))?,
             ),
         };
-        Ok(Encoders { primary, fallback })
+        Ok(Encoders::new(primary, fallback))
     }
 
     /// Load the chosen encoder; `None` for lexical only.
@@ -186,7 +201,8 @@ pub struct ThresholdArgs {
 }
 
 impl ThresholdArgs {
-    pub fn apply(&self, o: &mut ScanOptions) {
+    /// Override the copy rule's thresholds in `o` and the main encoder's in `cal`.
+    pub fn apply(&self, o: &mut ScanOptions, cal: &mut Calibration) {
         if let Some(v) = self.copy_min_matched {
             o.relate.copy_min_matched = v;
         }
@@ -197,14 +213,29 @@ impl ThresholdArgs {
             o.relate.copy_min_coverage = v;
         }
         if let Some(v) = self.sentence_min_sim {
-            o.semalign.min_sim = v;
+            cal.sentences.min_sim = v;
         }
         if let Some(v) = self.semantic_min_coverage {
-            o.semantic.min_coverage = v;
+            cal.relations.min_coverage = v;
         }
         if let Some(v) = self.story_min_cos {
-            o.semantic.story_min_cos = v;
+            cal.relations.story_min_cos = v;
         }
+    }
+}
+
+/// The ingest error, with the option that turns it into a warning where there is one.
+pub fn ingest_error(e: IngestError) -> anyhow::Error {
+    let hint = match &e {
+        IngestError::BadRecord { .. } => Some("use --skip-bad-records to skip such records"),
+        IngestError::DuplicateId { .. } => {
+            Some("use --skip-bad-records to keep the first and skip the rest")
+        }
+        _ => None,
+    };
+    match hint {
+        Some(h) => anyhow::anyhow!("{e} ({h})"),
+        None => anyhow::Error::new(e),
     }
 }
 
@@ -269,7 +300,9 @@ pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
     let opts = args.fields.options(args.skip_bad_records);
-    let ing = ingest(&inputs, &opts).context("reading input")?;
+    let ing = ingest(&inputs, &opts)
+        .map_err(ingest_error)
+        .context("reading input")?;
     let line = ingest_line(&ing.report);
     if !args.quiet {
         eprintln!("{line}");
@@ -277,49 +310,15 @@ pub fn run(args: Args) -> Result<()> {
     if ing.docs.is_empty() {
         bail!("no documents to scan ({line})");
     }
-    let encoders = args.encoder.load_all(args.quiet)?;
+    let mut encoders = args.encoder.load_all(args.quiet)?;
     let bars = Bars::new(args.quiet);
-    let mut scan_opts = encoders.options();
-    args.thresholds.apply(&mut scan_opts);
+    let mut scan_opts = ScanOptions::default();
+    args.thresholds
+        .apply(&mut scan_opts, &mut encoders.calibration);
     let result = encoders
         .scan(ing.docs, &scan_opts, &bars)
         .context("encoding sentences")?;
-    let info = serde_json::json!({
-        "retrace": env!("CARGO_PKG_VERSION"),
-        "inputs": args.inputs,
-        "ingest": {
-            "documents": ing.report.documents,
-            "bytes": ing.report.bytes,
-            "lossy": ing.report.lossy,
-            "skipped": ing.report.skipped,
-            "ignored_files": ing.report.ignored_files,
-            "warnings": ing.report.warnings.iter().map(|w| format!("{}: {}", w.source, w.message)).collect::<Vec<_>>(),
-        },
-        "encoder": result.encoder.as_ref().map(|e| serde_json::json!({
-            "name": e.name,
-            "dim": e.dim,
-            "languages": e.languages,
-            "arithmetic": encoders.primary.as_ref().and_then(|p| p.arithmetic()),
-        })),
-        "fallback_encoder": result.fallback.as_ref().map(|e| serde_json::json!({
-            "name": e.name,
-            "dim": e.dim,
-            "languages": e.languages,
-            "documents": result.fallback_covered.iter().filter(|c| **c).count(),
-        })),
-        "stats": {
-            "documents": result.stats.documents,
-            "template_shapes": result.stats.template_shapes,
-            "boilerplate_lines": result.stats.boilerplate_lines,
-            "anchors": result.stats.anchors,
-            "candidates": result.stats.candidates,
-            "sentences_embedded": result.stats.sentences_embedded,
-            "fallback_sentences_embedded": result.stats.fallback_sentences_embedded,
-            "semantic_candidates": result.stats.semantic_candidates,
-            "relations": result.stats.relations,
-            "seconds": result.stats.timings.iter().map(|(k, v)| (k.to_string(), serde_json::json!((v * 1000.0).round() / 1000.0))).collect::<serde_json::Map<_, _>>(),
-        },
-    });
+    let info = RunInfo::new(&args.inputs, &ing.report, &result);
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     if !args.quiet {

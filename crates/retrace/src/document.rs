@@ -1,15 +1,17 @@
 //! The document model shared by every stage: text plus the metadata kept from ingest.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::fmt;
 use std::sync::Arc;
 
 /// Metadata kept from the input when present.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Meta {
+    /// The document's URL.
     pub url: Option<String>,
     /// As given in the input (ISO 8601 dates are compared lexically by later stages).
     pub date: Option<String>,
+    /// The document's title (an HTML `<title>`, or a JSONL field).
     pub title: Option<String>,
     /// Where the document came from.
     pub source: Source,
@@ -17,9 +19,10 @@ pub struct Meta {
 
 /// Where a document came from: a file, and for a JSONL record its line. Shown as `file` or
 /// `file:line`. The name is shared by all the documents of a file (one allocation a file,
-/// not one a document).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+/// not one a document). Serialised as `{"file": ..., "line": ...}`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Source {
+    /// The file's path as given (or a name standing for a stream, such as `<stdin>`).
     pub file: Arc<str>,
     /// Line of a JSONL record (from 1); 0 for a document that is a whole file.
     pub line: usize,
@@ -44,19 +47,14 @@ impl fmt::Display for Source {
     }
 }
 
-impl Serialize for Source {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
 /// One input document.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Document {
     /// Unique within a run.
     pub id: String,
     /// The original text (valid UTF-8; invalid input was decoded lossily, with a warning).
     pub text: String,
+    /// Its metadata.
     pub meta: Meta,
 }
 
@@ -88,10 +86,10 @@ mod tests {
         };
         assert_eq!(s.to_string(), "in/docs.jsonl:3");
         assert_eq!(Source::file("site/a.html").to_string(), "site/a.html");
-        assert_eq!(
-            serde_json::to_string(&s).expect("json"),
-            "\"in/docs.jsonl:3\""
-        );
+        let json = serde_json::to_string(&s).expect("json");
+        assert_eq!(json, r#"{"file":"in/docs.jsonl","line":3}"#);
+        let back: Source = serde_json::from_str(&json).expect("read back");
+        assert_eq!(back, s);
         // The name is shared, not copied.
         assert!(Arc::ptr_eq(&s.file, &f));
     }

@@ -1,0 +1,764 @@
+//! Ingest: turn directories of .txt/.md/.html files, JSONL files (optionally gzipped) and JSONL
+//! on standard input into [`Document`]s with their metadata.
+//!
+//! Bad input never crashes a run and never disappears silently: every skipped file or record
+//! is counted in the [`IngestReport`] with its reason and a [`Warning`] naming the file (and
+//! line); a malformed JSONL record or a duplicate id is an error unless
+//! [`IngestOptions::skip_bad_records`] turns it into a warning.
+
+pub mod html;
+
+use crate::document::{Document, Meta, Source};
+use html::html_to_text;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use thiserror::Error;
+
+/// Errors that stop ingest.
+#[derive(Debug, Error)]
+pub enum IngestError {
+    /// An input path does not exist.
+    #[error("{path}: no such file or directory")]
+    NotFound {
+        /// The path as given.
+        path: PathBuf,
+    },
+    /// An input could not be read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or directory.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A JSONL line is not a record (skipped instead with
+    /// [`IngestOptions::skip_bad_records`]).
+    #[error("{file}:{line}: malformed record: {message}")]
+    BadRecord {
+        /// The JSONL file.
+        file: String,
+        /// Its line (from 1).
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// Two documents have one id (the later ones are skipped instead with
+    /// [`IngestOptions::skip_bad_records`]).
+    #[error("{file}:{line}: duplicate id {id:?}, first seen at {first}")]
+    DuplicateId {
+        /// The id.
+        id: String,
+        /// Where the second document is: its file ...
+        file: String,
+        /// ... and line (0 for a whole file).
+        line: usize,
+        /// Where the first one is (`file` or `file:line`).
+        first: String,
+    },
+}
+
+impl IngestError {
+    /// Whether [`IngestOptions::skip_bad_records`] would have turned this error into a
+    /// warning.
+    pub fn is_bad_record(&self) -> bool {
+        matches!(
+            self,
+            IngestError::BadRecord { .. } | IngestError::DuplicateId { .. }
+        )
+    }
+}
+
+/// Names of the JSONL fields to read.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldMap {
+    /// The document id (a string or number; the record's `file:line` when absent).
+    pub id: String,
+    /// The text (required, a string).
+    pub text: String,
+    /// The publication date (ISO 8601).
+    pub date: String,
+    /// The URL.
+    pub url: String,
+    /// The title.
+    pub title: String,
+}
+
+impl Default for FieldMap {
+    fn default() -> Self {
+        FieldMap {
+            id: "id".into(),
+            text: "text".into(),
+            date: "date".into(),
+            url: "url".into(),
+            title: "title".into(),
+        }
+    }
+}
+
+/// Options for ingest.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IngestOptions {
+    /// Which JSONL fields hold what.
+    pub fields: FieldMap,
+    /// Turn malformed records and duplicate ids into warnings (the record is skipped).
+    pub skip_bad_records: bool,
+}
+
+/// One input: a path (file or directory) or standard input (JSONL).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    /// A directory (read recursively), a JSONL file (`.jsonl`, `.ndjson`, optionally
+    /// gzipped) or a text or HTML file.
+    Path(PathBuf),
+    /// JSONL on standard input.
+    Stdin,
+}
+
+impl Input {
+    /// `-` means standard input.
+    pub fn parse(s: &str) -> Input {
+        if s == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(s))
+        }
+    }
+}
+
+/// A problem worth telling the user about; the run goes on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Warning {
+    /// File, or `file:line` for a record.
+    pub source: String,
+    /// What happened.
+    pub message: String,
+}
+
+/// What ingest read, skipped and why.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct IngestReport {
+    /// Documents read (including lossily decoded ones).
+    pub documents: usize,
+    /// Bytes of text read.
+    pub bytes: usize,
+    /// Documents decoded lossily from invalid UTF-8.
+    pub lossy: usize,
+    /// Skipped inputs by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Files in directories that were not read because of their extension.
+    pub ignored_files: usize,
+    /// Every warning, in the order of the input.
+    pub warnings: Vec<Warning>,
+}
+
+impl IngestReport {
+    fn warn(&mut self, source: impl Into<String>, message: impl Into<String>) {
+        let w = Warning {
+            source: source.into(),
+            message: message.into(),
+        };
+        tracing::warn!("{}: {}", w.source, w.message);
+        self.warnings.push(w);
+    }
+
+    fn skip(&mut self, reason: &str, source: impl Into<String>, message: impl Into<String>) {
+        *self.skipped.entry(reason.to_string()).or_default() += 1;
+        self.warn(source, message);
+    }
+
+    /// Total number of skipped inputs.
+    pub fn skipped_total(&self) -> usize {
+        self.skipped.values().sum()
+    }
+}
+
+/// Documents plus the report of how they were read.
+#[derive(Debug, Default)]
+pub struct Ingested {
+    /// The documents, in input order.
+    pub docs: Vec<Document>,
+    /// What was read and skipped.
+    pub report: IngestReport,
+}
+
+/// Documents larger than this get a warning (they are still processed).
+pub const HUGE_DOCUMENT_BYTES: usize = 16 << 20;
+
+const TEXT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "text"];
+const HTML_EXTENSIONS: &[&str] = &["html", "htm", "xhtml"];
+
+struct Collector<'a> {
+    opts: &'a IngestOptions,
+    out: Ingested,
+    seen: SeenIds,
+}
+
+/// The ids read so far, as the index of their document in [`Ingested::docs`] (which holds
+/// the id and where it was seen), by a hash of the id: no second copy of every id.
+#[derive(Default)]
+struct SeenIds {
+    /// Hash of an id → the first document with that hash.
+    by_hash: foldhash::HashMap<u64, u32>,
+    /// Documents whose id's hash is also another id's (keyed by id).
+    collided: HashMap<String, u32>,
+}
+
+impl SeenIds {
+    fn hash(id: &str) -> u64 {
+        xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+    }
+
+    /// The document that already has `id`.
+    fn get(&self, id: &str, docs: &[Document]) -> Option<usize> {
+        let d = *self.by_hash.get(&Self::hash(id))? as usize;
+        if docs[d].id == id {
+            Some(d)
+        } else {
+            self.collided.get(id).map(|&d| d as usize)
+        }
+    }
+
+    /// Record that document `d` has `id` (not seen before).
+    fn insert(&mut self, id: &str, d: usize) {
+        match self.by_hash.entry(Self::hash(id)) {
+            std::collections::hash_map::Entry::Vacant(e) => {
+                e.insert(d as u32);
+            }
+            std::collections::hash_map::Entry::Occupied(_) => {
+                self.collided.insert(id.to_string(), d as u32);
+            }
+        }
+    }
+}
+
+/// Read every input, in order.
+pub fn ingest(inputs: &[Input], opts: &IngestOptions) -> Result<Ingested, IngestError> {
+    let mut c = Collector {
+        opts,
+        out: Ingested::default(),
+        seen: SeenIds::default(),
+    };
+    for input in inputs {
+        match input {
+            Input::Stdin => {
+                // (Not the locked handle: the next batch is read on another thread.)
+                c.read_jsonl(
+                    BufReader::with_capacity(1 << 20, std::io::stdin()),
+                    "<stdin>",
+                )?;
+            }
+            Input::Path(p) => c.read_path(p)?,
+        }
+    }
+    // Pushed one by one, the list may hold up to twice the room it needs.
+    c.out.docs.shrink_to_fit();
+    Ok(c.out)
+}
+
+/// Read one text or HTML file as the document `id`, as a directory's files are read (binary
+/// and empty files are skipped with a warning, invalid UTF-8 is decoded lossily with one).
+/// The report says what happened; `docs` is empty when the file was skipped.
+pub fn read_text_document(path: &Path, id: &str) -> Ingested {
+    let opts = IngestOptions::default();
+    let mut c = Collector {
+        opts: &opts,
+        out: Ingested::default(),
+        seen: SeenIds::default(),
+    };
+    c.read_text_file(path, id.to_string());
+    c.out
+}
+
+fn is_jsonl(p: &Path) -> bool {
+    let name = p
+        .file_name()
+        .map(|n| n.to_string_lossy().to_lowercase())
+        .unwrap_or_default();
+    [".jsonl", ".ndjson", ".jsonl.gz", ".ndjson.gz"]
+        .iter()
+        .any(|e| name.ends_with(e))
+}
+
+fn extension(p: &Path) -> String {
+    p.extension()
+        .map(|e| e.to_string_lossy().to_lowercase())
+        .unwrap_or_default()
+}
+
+impl Collector<'_> {
+    fn read_path(&mut self, p: &Path) -> Result<(), IngestError> {
+        let meta = match fs::metadata(p) {
+            Ok(m) => m,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(IngestError::NotFound { path: p.into() })
+            }
+            Err(e) => {
+                return Err(IngestError::Io {
+                    path: p.into(),
+                    source: e,
+                })
+            }
+        };
+        if meta.is_dir() {
+            let mut files = Vec::new();
+            walk(p, &mut files, &mut self.out.report);
+            files.sort();
+            for f in files {
+                let ext = extension(&f);
+                if TEXT_EXTENSIONS.contains(&ext.as_str())
+                    || HTML_EXTENSIONS.contains(&ext.as_str())
+                {
+                    let rel = f.strip_prefix(p).unwrap_or(&f);
+                    let id = rel
+                        .components()
+                        .map(|c| c.as_os_str().to_string_lossy())
+                        .collect::<Vec<_>>()
+                        .join("/");
+                    self.read_text_file(&f, id);
+                } else if is_jsonl(&f) {
+                    self.read_jsonl_file(&f)?;
+                } else {
+                    self.out.report.ignored_files += 1;
+                }
+            }
+            Ok(())
+        } else if is_jsonl(p) {
+            self.read_jsonl_file(p)
+        } else {
+            let id = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_else(|| p.display().to_string());
+            self.read_text_file(p, id);
+            Ok(())
+        }
+    }
+
+    fn read_text_file(&mut self, path: &Path, id: String) {
+        let source = path.display().to_string();
+        let bytes = match fs::read(path) {
+            Ok(b) => b,
+            Err(e) => {
+                self.out
+                    .report
+                    .skip("unreadable file", &source, format!("cannot read: {e}"));
+                return;
+            }
+        };
+        if looks_binary(&bytes) {
+            self.out
+                .report
+                .skip("binary file", &source, "looks like a binary file, skipped");
+            return;
+        }
+        let text = match String::from_utf8(bytes) {
+            Ok(s) => s,
+            Err(e) => {
+                self.out.report.lossy += 1;
+                let at = e.utf8_error().valid_up_to();
+                self.out.report.warn(
+                    &source,
+                    format!("invalid UTF-8 (first bad byte at offset {at}); decoded lossily"),
+                );
+                String::from_utf8_lossy(e.as_bytes()).into_owned()
+            }
+        };
+        let ext = extension(path);
+        let (text, title) = if HTML_EXTENSIONS.contains(&ext.as_str()) {
+            let h = html_to_text(&text);
+            (h.text, h.title)
+        } else {
+            (text, None)
+        };
+        let meta = Meta {
+            title,
+            source: Source::file(source.as_str()),
+            ..Meta::default()
+        };
+        let _ = self.push(id, text, meta);
+    }
+
+    fn read_jsonl_file(&mut self, path: &Path) -> Result<(), IngestError> {
+        let file = fs::File::open(path).map_err(|e| IngestError::Io {
+            path: path.into(),
+            source: e,
+        })?;
+        let name = path.display().to_string();
+        let lower = name.to_lowercase();
+        if lower.ends_with(".gz") {
+            let dec = flate2::read::MultiGzDecoder::new(file);
+            self.read_jsonl(BufReader::with_capacity(1 << 20, dec), &name)
+        } else {
+            self.read_jsonl(BufReader::with_capacity(1 << 20, file), &name)
+        }
+    }
+
+    fn read_jsonl<R: BufRead + Send>(&mut self, mut r: R, name: &str) -> Result<(), IngestError> {
+        // Lines are read in batches and parsed in parallel, then taken in order, so that
+        // warnings, errors and ids come out as from a reading line by line. While one batch
+        // is taken, the next is parsed and the one after it read.
+        let opts = self.opts;
+        let parse = |b: &LineBatch| -> Vec<ParsedLine> {
+            let lines: Vec<&[u8]> = b
+                .ends
+                .iter()
+                .enumerate()
+                .map(|(i, &e)| &b.buf[if i == 0 { 0 } else { b.ends[i - 1] }..e])
+                .collect();
+            lines
+                .par_iter()
+                .map(|line| parse_line(line, &opts.fields))
+                .collect()
+        };
+        let mut line_no = 0usize;
+        let file: Arc<str> = name.into();
+        let (mut cur, mut next) = (LineBatch::default(), LineBatch::default());
+        cur.read(&mut r);
+        let more = !cur.eof && cur.error.is_none();
+        let (mut parsed, ()) = rayon::join(
+            || parse(&cur),
+            || {
+                if more {
+                    next.read(&mut r)
+                }
+            },
+        );
+        loop {
+            if cur.eof || cur.error.is_some() {
+                self.take(parsed, &file, &mut line_no)?;
+                // A read error is reported after the lines before it, as a line-by-line
+                // reading would (a malformed record before it is the error then).
+                if let Some(e) = cur.error.take() {
+                    return Err(IngestError::Io {
+                        path: name.into(),
+                        source: e,
+                    });
+                }
+                return Ok(());
+            }
+            // `next` is read: parse it (and read the one after) while taking this batch.
+            std::mem::swap(&mut cur, &mut next);
+            let more = !cur.eof && cur.error.is_none();
+            let (taken, (parsed_next, ())) = rayon::join(
+                || self.take(parsed, &file, &mut line_no),
+                || {
+                    rayon::join(
+                        || parse(&cur),
+                        || {
+                            if more {
+                                next.read(&mut r)
+                            }
+                        },
+                    )
+                },
+            );
+            taken?;
+            parsed = parsed_next;
+        }
+    }
+
+    /// Take one batch of parsed lines, in order (`line_no`: the lines taken before).
+    fn take(
+        &mut self,
+        parsed: Vec<ParsedLine>,
+        file: &Arc<str>,
+        line_no: &mut usize,
+    ) -> Result<(), IngestError> {
+        for p in parsed {
+            *line_no += 1;
+            let source = Source {
+                file: file.clone(),
+                line: *line_no,
+            };
+            if p.lossy {
+                self.out.report.lossy += 1;
+                self.out
+                    .report
+                    .warn(source.to_string(), "invalid UTF-8; decoded lossily");
+            }
+            match p.record {
+                None => {}
+                Some(Ok((id, text, meta))) => {
+                    let id = id.unwrap_or_else(|| source.to_string());
+                    self.push(id, text, Meta { source, ..meta })?;
+                }
+                Some(Err(message)) => {
+                    if self.opts.skip_bad_records {
+                        self.out.report.skip(
+                            "malformed record",
+                            source.to_string(),
+                            format!("malformed record skipped: {message}"),
+                        );
+                    } else {
+                        return Err(IngestError::BadRecord {
+                            file: file.to_string(),
+                            line: source.line,
+                            message,
+                        });
+                    }
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn push(&mut self, id: String, text: String, meta: Meta) -> Result<(), IngestError> {
+        let at = &meta.source;
+        if text.trim().is_empty() {
+            self.out.report.skip(
+                "empty document",
+                at.to_string(),
+                format!("document {id:?} is empty, skipped"),
+            );
+            return Ok(());
+        }
+        if let Some(first) = self.seen.get(&id, &self.out.docs) {
+            let first = self.out.docs[first].meta.source.to_string();
+            if self.opts.skip_bad_records {
+                self.out.report.skip(
+                    "duplicate id",
+                    at.to_string(),
+                    format!("duplicate id {id:?} (first seen at {first}), skipped"),
+                );
+                return Ok(());
+            }
+            return Err(IngestError::DuplicateId {
+                id,
+                file: at.file.to_string(),
+                line: at.line,
+                first,
+            });
+        }
+        if text.len() > HUGE_DOCUMENT_BYTES {
+            self.out.report.warn(
+                at.to_string(),
+                format!(
+                    "document {id:?} is huge ({} MB); it is processed but slows the run",
+                    text.len() >> 20
+                ),
+            );
+        }
+        self.seen.insert(&id, self.out.docs.len());
+        self.out.report.documents += 1;
+        self.out.report.bytes += text.len();
+        self.out.docs.push(Document { id, text, meta });
+        Ok(())
+    }
+}
+
+/// Bytes of JSONL read before the lines read are parsed (in parallel).
+const JSONL_BATCH_BYTES: usize = 4 << 20;
+/// ... or this many lines.
+const JSONL_BATCH_LINES: usize = 8192;
+
+/// A record's id (when it has one), text and metadata (without its source).
+type Record = (Option<String>, String, Meta);
+
+/// A batch of JSONL lines, read whole: `buf[ends[i - 1]..ends[i]]` is line `i`.
+#[derive(Default)]
+struct LineBatch {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// The input ended.
+    eof: bool,
+    /// Reading failed after these lines.
+    error: Option<std::io::Error>,
+}
+
+impl LineBatch {
+    /// Read the next lines of `r` (up to [`JSONL_BATCH_BYTES`] or [`JSONL_BATCH_LINES`]).
+    fn read(&mut self, r: &mut impl BufRead) {
+        self.buf.clear();
+        self.ends.clear();
+        self.eof = false;
+        self.error = None;
+        while self.buf.len() < JSONL_BATCH_BYTES && self.ends.len() < JSONL_BATCH_LINES {
+            match r.read_until(b'\n', &mut self.buf) {
+                Ok(0) => {
+                    self.eof = true;
+                    break;
+                }
+                Ok(_) => self.ends.push(self.buf.len()),
+                Err(e) => {
+                    self.error = Some(e);
+                    break;
+                }
+            }
+        }
+    }
+}
+
+/// One JSONL line, parsed.
+struct ParsedLine {
+    /// The line was not valid UTF-8 (and was decoded lossily).
+    lossy: bool,
+    /// `None` for a blank line; the error message for a malformed record.
+    record: Option<Result<Record, String>>,
+}
+
+fn parse_line(buf: &[u8], fields: &FieldMap) -> ParsedLine {
+    let (line, lossy) = match std::str::from_utf8(buf) {
+        Ok(s) => (std::borrow::Cow::Borrowed(s), false),
+        Err(_) => (String::from_utf8_lossy(buf), true),
+    };
+    let trimmed = line.trim();
+    ParsedLine {
+        lossy,
+        record: (!trimmed.is_empty()).then(|| parse_record(trimmed, fields)),
+    }
+}
+
+fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
+    let mut v: serde_json::Value =
+        serde_json::from_str(line).map_err(|e| format!("invalid JSON: {e}"))?;
+    let obj = v.as_object_mut().ok_or("not a JSON object")?;
+    match obj.get(&f.text) {
+        Some(serde_json::Value::String(_)) => {}
+        Some(serde_json::Value::Null) | None => {
+            return Err(format!("no {:?} field", f.text));
+        }
+        Some(_) => return Err(format!("field {:?} is not a string", f.text)),
+    }
+    let scalar = |k: &str| -> Option<String> {
+        match obj.get(k) {
+            Some(serde_json::Value::String(s)) if !s.is_empty() => Some(s.clone()),
+            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+            _ => None,
+        }
+    };
+    let meta = Meta {
+        url: scalar(&f.url),
+        date: scalar(&f.date),
+        title: scalar(&f.title),
+        source: Source::default(),
+    };
+    let id = scalar(&f.id);
+    // The text is moved out, not copied (the other fields are read first: they may name the
+    // same field).
+    let text = match obj.remove(&f.text) {
+        Some(serde_json::Value::String(s)) => s,
+        _ => String::new(),
+    };
+    Ok((id, text, meta))
+}
+
+fn walk(dir: &Path, files: &mut Vec<PathBuf>, report: &mut IngestReport) {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) => {
+            report.skip(
+                "unreadable directory",
+                dir.display().to_string(),
+                format!("cannot list directory: {e}"),
+            );
+            return;
+        }
+    };
+    for entry in entries {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                report.skip(
+                    "unreadable directory",
+                    dir.display().to_string(),
+                    format!("cannot list an entry: {e}"),
+                );
+                continue;
+            }
+        };
+        let path = entry.path();
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        match entry.file_type() {
+            Ok(t) if t.is_dir() => walk(&path, files, report),
+            Ok(_) => files.push(path),
+            Err(e) => report.skip(
+                "unreadable file",
+                path.display().to_string(),
+                format!("cannot stat: {e}"),
+            ),
+        }
+    }
+}
+
+/// A file is binary when its first 8 KiB hold a NUL byte or mostly control bytes.
+pub fn looks_binary(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(8192)];
+    if head.contains(&0) {
+        return true;
+    }
+    let control = head
+        .iter()
+        .filter(|&&b| b < 0x20 && !matches!(b, b'\n' | b'\r' | b'\t' | 0x0c))
+        .count();
+    !head.is_empty() && control * 10 > head.len()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Lines past a parsing batch keep their numbers, order and first-seen sources.
+    #[test]
+    fn records_across_batches_keep_line_numbers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("many.jsonl");
+        let n = JSONL_BATCH_LINES + 100;
+        let mut s = String::new();
+        let (dup, bad) = (n - 50, n - 49);
+        for i in 1..=n {
+            if i == 3 {
+                s.push('\n');
+            } else if i == dup {
+                s.push_str("{\"id\": \"d5\", \"text\": \"again\"}\n");
+            } else if i == bad {
+                s.push_str("{not json\n");
+            } else {
+                s.push_str(&format!("{{\"id\": \"d{i}\", \"text\": \"text {i}\"}}\n"));
+            }
+        }
+        std::fs::write(&path, s).expect("write");
+        let inputs = [Input::Path(path.clone())];
+        let msg = match ingest(&inputs, &IngestOptions::default()) {
+            Ok(_) => panic!("a duplicate id must be an error"),
+            Err(e) => e.to_string(),
+        };
+        assert!(
+            msg.contains(&format!(":{dup}: duplicate id \"d5\"")),
+            "{msg}"
+        );
+        assert!(msg.contains("many.jsonl:5"), "{msg}");
+        let opts = IngestOptions {
+            skip_bad_records: true,
+            ..IngestOptions::default()
+        };
+        let ing = ingest(&inputs, &opts).expect("skipping");
+        assert_eq!(ing.docs.len(), n - 3);
+        assert_eq!(ing.docs[0].id, "d1");
+        let last = ing.docs.last().expect("documents");
+        assert_eq!(last.id, format!("d{n}"));
+        assert!(last
+            .meta
+            .source
+            .to_string()
+            .ends_with(&format!("many.jsonl:{n}")));
+        let w: Vec<&str> = ing
+            .report
+            .warnings
+            .iter()
+            .map(|w| w.source.as_str())
+            .collect();
+        assert!(
+            w[0].ends_with(&format!(":{dup}")) && w[1].ends_with(&format!(":{bad}")),
+            "{w:?}"
+        );
+    }
+}

@@ -1,0 +1,294 @@
+//! Relations by meaning within a scan: embed the documents the primary encoder covers, pair
+//! each with its nearest neighbours, align the pairs sentence by sentence and relate them;
+//! then do the same with the fallback encoder for the documents in languages only it covers.
+
+use super::stage::Stages;
+use super::{Meaning, ScanStats, SearchOptions, Vectors};
+use crate::align::sentences::align_sentences;
+use crate::align::Passage;
+use crate::candidates::namekeys::{corpus_keys, key_neighbors};
+use crate::candidates::{nearest_pairs, ExactIndex, NeighborPair, NeighborQuery};
+use crate::document::Document;
+use crate::embed::{dot, embed_documents, SentenceVectors};
+use crate::id::{DocId, Pair};
+use crate::prepare::Prepared;
+use crate::progress::Progress;
+use crate::relate::entities::Entities;
+use crate::relate::{semantic_relation, Calibration, Kind, PairSignals, Relation};
+use rayon::prelude::*;
+use retrace_encode::EncodeError;
+use std::collections::HashSet;
+
+/// What every step by meaning reads: the documents, their analysis and language groups.
+pub(super) struct ByMeaning<'a> {
+    docs: &'a [Document],
+    prepared: &'a [Prepared],
+    /// Each document's language, numbered (neighbours are searched within and across
+    /// languages separately).
+    group: Vec<u32>,
+    search: SearchOptions,
+    progress: &'a dyn Progress,
+}
+
+impl<'a> ByMeaning<'a> {
+    pub fn new(
+        docs: &'a [Document],
+        prepared: &'a [Prepared],
+        search: SearchOptions,
+        progress: &'a dyn Progress,
+    ) -> Self {
+        let mut langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
+        langs.sort_unstable();
+        langs.dedup();
+        let group = prepared
+            .iter()
+            .map(|p| langs.binary_search(&p.lang).unwrap_or(0) as u32)
+            .collect();
+        ByMeaning {
+            docs,
+            prepared,
+            group,
+            search,
+            progress,
+        }
+    }
+
+    /// The stages by meaning: `embed`, `semantic` and, with a fallback encoder, `fallback`.
+    /// Adds their relations to `relations` (kept sorted) and records in `vectors` whose
+    /// vectors each document's claims rest on.
+    pub fn relate(
+        &self,
+        run: &mut Stages,
+        primary: &Meaning,
+        fallback: Option<&Meaning>,
+        relations: &mut Vec<Relation>,
+        vectors: &mut [Vectors],
+        stats: &mut ScanStats,
+    ) -> Result<(), EncodeError> {
+        let n = self.docs.len();
+        let covered: Vec<bool> = self
+            .prepared
+            .iter()
+            .map(|p| primary.encoder.covers(p.lang))
+            .collect();
+        let sv = run.run("embed", None, |p| {
+            embed_documents(
+                self.docs,
+                self.prepared,
+                primary.encoder,
+                &covered,
+                covered.clone(),
+                p,
+            )
+        })?;
+        stats.sentences_embedded = sv.weights.len();
+        let entities = run.run("semantic", None, |_| {
+            let entities = Entities::build(self.docs, self.prepared);
+            let pairs = self.neighbor_pairs(&sv, relations, primary.calibration);
+            stats.semantic_candidates = pairs.len();
+            let found = self.relate_pairs(&sv, &pairs, &entities, primary.calibration);
+            relations.extend(found);
+            relations.sort_by_key(|r| (r.a, r.b));
+            entities
+        });
+        for (v, &c) in vectors.iter_mut().zip(&covered) {
+            if c {
+                *v = Vectors::Primary;
+            }
+        }
+        if let Some(fb) = fallback {
+            run.run("fallback", None, |_| -> Result<(), EncodeError> {
+                let (more, uncovered) =
+                    self.fallback_relations(primary, &sv, fb, relations, &entities, stats)?;
+                relations.extend(more);
+                relations.sort_by_key(|r| (r.a, r.b));
+                for (v, &u) in vectors.iter_mut().zip(&uncovered) {
+                    if u {
+                        *v = Vectors::Fallback;
+                    }
+                }
+                Ok(())
+            })?;
+        }
+        debug_assert_eq!(vectors.len(), n);
+        Ok(())
+    }
+
+    /// Each document's nearest neighbours by meaning, less the pairs already related as
+    /// copies (they are left as they are).
+    fn neighbor_pairs(
+        &self,
+        sv: &SentenceVectors,
+        lexical: &[Relation],
+        cal: &Calibration,
+    ) -> Vec<NeighborPair> {
+        let active: Vec<bool> = DocId::all(self.docs.len())
+            .map(|d| sv.has_vectors(d))
+            .collect();
+        let index = ExactIndex::new(&sv.doc_vectors, sv.dim, &active, &self.group);
+        let queries: Vec<(DocId, NeighborQuery)> = DocId::all(self.docs.len())
+            .filter(|&d| active[d.index()])
+            .map(|d| {
+                let q = index.query_for(d, self.search.neighbors, cal.neighbor_min_cos);
+                (d, q)
+            })
+            .collect();
+        let copies: HashSet<Pair> = lexical
+            .iter()
+            .filter(|r| r.kind == Kind::Copy)
+            .map(Relation::pair)
+            .collect();
+        nearest_pairs(&index, &queries)
+            .into_iter()
+            .filter(|p| !copies.contains(&Pair { a: p.a, b: p.b }))
+            .collect()
+    }
+
+    /// Align each pair sentence by sentence and keep those that relate.
+    fn relate_pairs(
+        &self,
+        sv: &SentenceVectors,
+        pairs: &[NeighborPair],
+        entities: &Entities,
+        cal: &Calibration,
+    ) -> Vec<Relation> {
+        self.progress.start("align by meaning", pairs.len() as u64);
+        let out = pairs
+            .par_iter()
+            .filter_map(|np| {
+                let (a, b) = (np.a, np.b);
+                let al = align_sentences(sv, a, b, &cal.sentences);
+                let ra = &self.prepared[a.index()].sentences;
+                let rb = &self.prepared[b.index()].sentences;
+                let evidence: Vec<Passage> = al
+                    .beads
+                    .iter()
+                    .map(|bd| Passage {
+                        tokens_a: bd.a.start as u32..bd.a.end as u32,
+                        tokens_b: bd.b.start as u32..bd.b.end as u32,
+                        a: ra[bd.a.start].start as usize..ra[bd.a.end - 1].end as usize,
+                        b: rb[bd.b.start].start as usize..rb[bd.b.end - 1].end as usize,
+                        matched: 0,
+                        score: bd.sim,
+                    })
+                    .collect();
+                self.progress.advance(1);
+                let sig = PairSignals {
+                    same_language: self.prepared[a.index()].lang == self.prepared[b.index()].lang,
+                    doc_cos: np.similarity as f64,
+                    shared_entities: entities.overlap(a, b),
+                };
+                semantic_relation(Pair { a, b }, &al, sig, evidence, &cal.relations)
+            })
+            .collect();
+        self.progress.finish();
+        out
+    }
+
+    /// Relations by meaning for the documents whose language the primary encoder does not
+    /// cover but the fallback encoder does. Candidates come cheaply: the primary encoder's
+    /// vectors of those documents (too rough to claim anything, good enough to rank
+    /// neighbours), documents sharing rare names and numbers, plus the documents related
+    /// to those neighbours. Only these documents and their candidates are embedded with the
+    /// fallback encoder, and every claim rests on its vectors and thresholds. Returns the
+    /// relations and which documents got fallback vectors.
+    fn fallback_relations(
+        &self,
+        primary: &Meaning,
+        primary_sv: &SentenceVectors,
+        fallback: &Meaning,
+        relations: &[Relation],
+        entities: &Entities,
+        stats: &mut ScanStats,
+    ) -> Result<(Vec<Relation>, Vec<bool>), EncodeError> {
+        let (docs, prepared) = (self.docs, self.prepared);
+        let n = docs.len();
+        let k = self.search.fallback_neighbors;
+        let uncovered: Vec<bool> = (0..n)
+            .map(|d| !primary_sv.covered[d] && fallback.encoder.covers(prepared[d].lang))
+            .collect();
+        if !uncovered.iter().any(|&u| u) {
+            return Ok((Vec::new(), vec![false; n]));
+        }
+        // Rough vectors of the uncovered documents, beside the primary vectors of the others.
+        let probe = embed_documents(
+            docs,
+            prepared,
+            primary.encoder,
+            &uncovered,
+            vec![false; n],
+            self.progress,
+        )?;
+        let dim = primary_sv.dim;
+        let mut vectors = primary_sv.doc_vectors.clone();
+        for d in DocId::all(n).filter(|d| uncovered[d.index()]) {
+            let i = d.index();
+            vectors[i * dim..(i + 1) * dim].copy_from_slice(probe.doc(d));
+        }
+        let active: Vec<bool> = DocId::all(n)
+            .map(|d| uncovered[d.index()] || primary_sv.has_vectors(d))
+            .collect();
+        let index = ExactIndex::new(&vectors, dim, &active, &self.group);
+        let queries: Vec<(DocId, NeighborQuery)> = DocId::all(n)
+            .filter(|d| active[d.index()] && uncovered[d.index()])
+            // The probe only ranks: an unrelated-looking cosine is no reason to drop the best.
+            .map(|d| (d, index.query_for(d, k, -1.0)))
+            .collect();
+        let near = nearest_pairs(&index, &queries);
+        // Documents sharing rare names and numbers, whatever their script.
+        let keys = corpus_keys(docs, prepared);
+        let max_df = ((n as f64).sqrt() as usize).max(64);
+        let by_keys = key_neighbors(&keys, &uncovered, k, max_df, 2);
+        // Add the documents related to each neighbour: versions of one text travel together.
+        let mut related: Vec<Vec<DocId>> = vec![Vec::new(); n];
+        for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
+            related[r.a.index()].push(r.b);
+            related[r.b.index()].push(r.a);
+        }
+        let mut pairs: Vec<Pair> = Vec::new();
+        for np in near.iter().chain(&by_keys) {
+            let (a, b) = (np.a, np.b);
+            pairs.push(Pair { a, b });
+            for (u, o) in [(a, b), (b, a)] {
+                if uncovered[u.index()] {
+                    for &q in related[o.index()].iter().take(k) {
+                        if q != u {
+                            pairs.push(Pair::new(u, q));
+                        }
+                    }
+                }
+            }
+        }
+        let known: HashSet<Pair> = relations.iter().map(Relation::pair).collect();
+        pairs.sort_unstable();
+        pairs.dedup();
+        pairs.retain(|p| !known.contains(p));
+        let mut chosen = vec![false; n];
+        for p in &pairs {
+            chosen[p.a.index()] = true;
+            chosen[p.b.index()] = true;
+        }
+        let sv = embed_documents(
+            docs,
+            prepared,
+            fallback.encoder,
+            &chosen,
+            chosen.clone(),
+            self.progress,
+        )?;
+        stats.fallback_sentences_embedded = sv.weights.len();
+        let min_cos = fallback.calibration.neighbor_min_cos;
+        let pairs: Vec<NeighborPair> = pairs
+            .into_iter()
+            .map(|p| NeighborPair {
+                a: p.a,
+                b: p.b,
+                similarity: dot(sv.doc(p.a), sv.doc(p.b)),
+            })
+            .filter(|p| p.similarity >= min_cos)
+            .collect();
+        stats.semantic_candidates += pairs.len();
+        let rels = self.relate_pairs(&sv, &pairs, entities, fallback.calibration);
+        Ok((rels, uncovered))
+    }
+}

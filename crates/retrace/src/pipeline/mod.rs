@@ -1,0 +1,448 @@
+//! The scan pipeline: every stage over a whole collection, in one process, with the time
+//! spent in each.
+//!
+//! [`scan`] reads as the list of stages it runs: prepare, fingerprint, candidates, align
+//! (lexical reuse), then, with an encoder, embed and relations by meaning ([`meaning`]), and
+//! last stories and provenance. Each stage is a function of the stage modules; what passes
+//! between them is plain data.
+
+mod meaning;
+mod stage;
+
+use crate::align::{align_pairs, AlignOptions};
+use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
+use crate::document::Document;
+use crate::fingerprint::{fingerprint_corpus, FingerprintOptions};
+use crate::id::{DocId, Pair};
+use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
+use crate::progress::Progress;
+use crate::relate::provenance::{provenance, DocFacts, Parent, ProvenanceOptions};
+use crate::relate::stories::{stories, StoryOptions};
+use crate::relate::{lexical_relation, Calibration, RelateOptions, Relation};
+use retrace_encode::{EncodeError, Encoder};
+use serde::{Deserialize, Serialize};
+use stage::Stages;
+
+/// Every setting of a scan that does not depend on the encoder (the thresholds by meaning
+/// do: they come with each encoder, see [`Meaning`]).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScanOptions {
+    /// Boilerplate detection.
+    pub prepare: PrepareOptions,
+    /// Fingerprints (LSH banding).
+    pub fingerprint: FingerprintOptions,
+    /// Lexical candidate pairs.
+    pub candidates: CandidateOptions,
+    /// Lexical alignment.
+    pub align: AlignOptions,
+    /// When lexical reuse is a copy.
+    pub relate: RelateOptions,
+    /// Nearest neighbours searched for relations by meaning.
+    pub search: SearchOptions,
+    /// Provenance.
+    pub provenance: ProvenanceOptions,
+}
+
+impl Default for ScanOptions {
+    /// The defaults of every stage (what `retrace scan` runs).
+    fn default() -> Self {
+        ScanOptions {
+            prepare: PrepareOptions::default(),
+            fingerprint: FingerprintOptions::default(),
+            candidates: CandidateOptions::default(),
+            align: AlignOptions::default(),
+            relate: RelateOptions::default(),
+            search: SearchOptions::default(),
+            provenance: ProvenanceOptions::default(),
+        }
+    }
+}
+
+/// How many neighbours the search by meaning looks at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SearchOptions {
+    /// Nearest neighbours per document, in its language and as many in others.
+    pub neighbors: usize,
+    /// Nearest neighbours per document the fallback encoder reads, taken as candidates
+    /// (and as many documents related to each).
+    pub fallback_neighbors: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions {
+            neighbors: 24,
+            fallback_neighbors: 8,
+        }
+    }
+}
+
+/// An encoder with the thresholds calibrated for it.
+#[derive(Clone, Copy)]
+pub struct Meaning<'a> {
+    /// The encoder.
+    pub encoder: &'a dyn Encoder,
+    /// Its thresholds by meaning.
+    pub calibration: &'a Calibration,
+}
+
+impl<'a> Meaning<'a> {
+    /// `encoder` with the calibration table of its family.
+    pub fn new(encoder: &'a dyn Encoder) -> Self {
+        Meaning {
+            encoder,
+            calibration: Calibration::for_family(encoder.family()),
+        }
+    }
+}
+
+/// The encoders of a scan: none (lexical reuse only), a primary one, and a fallback for the
+/// documents in languages the primary does not cover (used only with a primary).
+#[derive(Clone, Copy, Default)]
+pub struct Encoders<'a> {
+    /// The main encoder.
+    pub primary: Option<Meaning<'a>>,
+    /// The fallback encoder.
+    pub fallback: Option<Meaning<'a>>,
+}
+
+/// The encoder a scan used, with the languages whose vectors it trusts.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderInfo {
+    /// Its name (e.g. `use-m3`).
+    pub name: String,
+    /// Its vector dimension.
+    pub dim: usize,
+    /// The languages it covers (ISO 639-1).
+    pub languages: Vec<String>,
+    /// Its arithmetic, where it has a choice (e.g. `int8/avx512-vnni`).
+    pub arithmetic: Option<String>,
+}
+
+impl EncoderInfo {
+    fn of(enc: &dyn Encoder) -> Self {
+        EncoderInfo {
+            name: enc.name().to_string(),
+            dim: enc.dim(),
+            languages: enc.languages().iter().map(|l| l.to_string()).collect(),
+            arithmetic: enc.arithmetic(),
+        }
+    }
+}
+
+/// Counters and timings of a scan.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ScanStats {
+    /// Documents scanned.
+    pub documents: usize,
+    /// Bytes of their texts.
+    pub bytes: usize,
+    /// Template line shapes learnt.
+    pub template_shapes: usize,
+    /// Lines found to be boilerplate.
+    pub boilerplate_lines: usize,
+    /// Passage anchors of all documents.
+    pub anchors: usize,
+    /// Lexical candidate pairs.
+    pub candidates: usize,
+    /// Sentences embedded by the main encoder.
+    pub sentences_embedded: usize,
+    /// Sentences embedded by the fallback encoder.
+    pub fallback_sentences_embedded: usize,
+    /// Pairs aligned by meaning.
+    pub semantic_candidates: usize,
+    /// Related pairs found.
+    pub relations: usize,
+    /// `(stage, seconds)`, in the order the stages ran.
+    pub timings: Vec<(String, f64)>,
+}
+
+/// Whose vectors a document's relations by meaning rest on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Vectors {
+    /// None: lexical evidence only.
+    None,
+    /// The main encoder's (it covers the document's language).
+    Primary,
+    /// The fallback encoder's (the main one does not cover the language; the fallback does).
+    Fallback,
+}
+
+/// One document of a scan with everything the scan found about it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ScannedDocument {
+    /// The document as read.
+    pub doc: Document,
+    /// Its analysis.
+    pub prepared: Prepared,
+    /// Tokens of its main text.
+    pub tokens: u32,
+    /// Whose vectors its relations by meaning rest on.
+    pub vectors: Vectors,
+    /// Its story: the story's first document.
+    pub story: DocId,
+    /// The document it most likely derives from (`None` for an original).
+    pub parent: Option<Parent>,
+}
+
+/// The result of a scan.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scan {
+    /// Every document, in input order (document `d` is `documents[d.index()]`).
+    pub documents: Vec<ScannedDocument>,
+    /// The related pairs, sorted by `(a, b)`.
+    pub relations: Vec<Relation>,
+    /// The main encoder, when there was one.
+    pub encoder: Option<EncoderInfo>,
+    /// The fallback encoder, when it was used.
+    pub fallback: Option<EncoderInfo>,
+    /// Counters and timings.
+    pub stats: ScanStats,
+}
+
+impl Scan {
+    /// Document `d`.
+    pub fn doc(&self, d: DocId) -> &ScannedDocument {
+        &self.documents[d.index()]
+    }
+}
+
+/// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
+/// same-story pairs when an encoder is given.
+pub fn scan(
+    docs: Vec<Document>,
+    opts: &ScanOptions,
+    encoders: &Encoders,
+    progress: &dyn Progress,
+) -> Result<Scan, EncodeError> {
+    let n = docs.len();
+    let mut stats = ScanStats {
+        documents: n,
+        bytes: docs.iter().map(|d| d.text.len()).sum(),
+        ..ScanStats::default()
+    };
+    let mut run = Stages::new(progress);
+
+    let corpus = run.run("prepare", Some(n), |p| {
+        prepare_corpus(&docs, &opts.prepare, p)
+    });
+    stats.template_shapes = corpus.template_shapes;
+    let prepared = corpus.docs;
+    stats.boilerplate_lines = prepared
+        .iter()
+        .map(|p| p.boilerplate.iter().filter(|&&b| b).count())
+        .sum();
+
+    let fps = run.run("fingerprint", Some(n), |p| {
+        fingerprint_corpus(&docs, &prepared, &opts.fingerprint, p)
+    });
+    let tokens: Vec<u32> = fps.iter().map(|f| f.tokens).collect();
+    stats.anchors = fps.iter().map(|f| f.anchors.len()).sum();
+
+    let pairs: Vec<Pair> = run.run("candidates", None, |_| {
+        let cands = lexical_candidates(fps, &opts.candidates);
+        cands.iter().map(Candidate::pair).collect()
+    });
+    stats.candidates = pairs.len();
+
+    let mut relations = run.run("align", Some(pairs.len()), |p| {
+        align_pairs(&docs, &prepared, &pairs, &opts.align, p, |pair, al| {
+            lexical_relation(pair, al, &opts.relate)
+        })
+    });
+    relations.sort_by_key(|r| (r.a, r.b));
+    drop(pairs);
+
+    let mut vectors = vec![Vectors::None; n];
+    if let Some(primary) = &encoders.primary {
+        let by_meaning = meaning::ByMeaning::new(&docs, &prepared, opts.search, progress);
+        by_meaning.relate(
+            &mut run,
+            primary,
+            encoders.fallback.as_ref(),
+            &mut relations,
+            &mut vectors,
+            &mut stats,
+        )?;
+    }
+    stats.relations = relations.len();
+
+    let story_opts = match &encoders.primary {
+        Some(m) => m.calibration.stories.clone(),
+        None => StoryOptions::default(),
+    };
+    let (story, parents) = run.run("relate", None, |_| {
+        let story = stories(n, &relations, &story_opts);
+        let facts: Vec<DocFacts> = prepared
+            .iter()
+            .zip(&tokens)
+            .map(|(p, &size)| DocFacts {
+                date: p.date,
+                size,
+                sentences: p.sentences.len() as u32,
+                lang: p.lang,
+            })
+            .collect();
+        (story, provenance(&relations, &facts, &opts.provenance))
+    });
+    stats.timings = run.timings;
+
+    let documents = docs
+        .into_iter()
+        .zip(prepared)
+        .zip(tokens)
+        .zip(vectors)
+        .zip(story.into_iter().zip(parents))
+        .map(
+            |((((doc, prepared), tokens), vectors), (story, parent))| ScannedDocument {
+                doc,
+                prepared,
+                tokens,
+                vectors,
+                story,
+                parent,
+            },
+        )
+        .collect();
+    Ok(Scan {
+        documents,
+        relations,
+        encoder: encoders.primary.map(|m| EncoderInfo::of(m.encoder)),
+        fallback: match (encoders.primary, encoders.fallback) {
+            (Some(_), Some(f)) => Some(EncoderInfo::of(f.encoder)),
+            _ => None,
+        },
+        stats,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+    use crate::relate::Kind;
+    use crate::testing::{bilingual, news};
+
+    fn kinds(s: &Scan) -> Vec<(&str, &str, Kind)> {
+        s.relations
+            .iter()
+            .map(|r| {
+                (
+                    s.doc(r.a).doc.id.as_str(),
+                    s.doc(r.b).doc.id.as_str(),
+                    r.kind,
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_encoder_finds_translations_and_rewrites() {
+        let (docs, enc) = bilingual();
+        let encoders = Encoders {
+            primary: Some(Meaning::new(&enc)),
+            fallback: None,
+        };
+        let s = scan(docs, &ScanOptions::default(), &encoders, &NoProgress).expect("scan");
+        assert_eq!(s.doc(DocId(1)).prepared.lang, "fr");
+        assert_eq!(
+            kinds(&s),
+            vec![
+                ("en", "fr", Kind::Translation),
+                ("en", "rewrite", Kind::Rewrite),
+                ("fr", "rewrite", Kind::Translation),
+            ]
+        );
+        let stories: Vec<u32> = s.documents.iter().map(|d| d.story.0).collect();
+        assert_eq!(stories, [0, 0, 0, 3]);
+        let roots = s.documents[..3]
+            .iter()
+            .filter(|d| d.parent.is_none())
+            .count();
+        assert_eq!(roots, 1, "one story, one root");
+        assert!(s.documents.iter().all(|d| d.vectors == Vectors::Primary));
+        assert_eq!(
+            s.encoder.as_ref().map(|e| e.name.as_str()),
+            Some("hash-stub")
+        );
+        assert!(s.stats.semantic_candidates >= 3);
+        let stages: Vec<&str> = s.stats.timings.iter().map(|t| t.0.as_str()).collect();
+        assert_eq!(
+            stages,
+            [
+                "prepare",
+                "fingerprint",
+                "candidates",
+                "align",
+                "embed",
+                "semantic",
+                "relate"
+            ]
+        );
+        // Without the encoder only lexical reuse is looked for: nothing here.
+        let (docs, _) = bilingual();
+        let lexical = scan(
+            docs,
+            &ScanOptions::default(),
+            &Encoders::default(),
+            &NoProgress,
+        )
+        .expect("scan");
+        assert!(lexical.relations.is_empty());
+        assert!(lexical.documents.iter().all(|d| d.vectors == Vectors::None));
+    }
+
+    /// Round-trip a stage's output through JSON, as a stage run in another process would
+    /// hand it over.
+    fn handed_over<T: Serialize + serde::de::DeserializeOwned>(x: &T) -> T {
+        serde_json::from_str(&serde_json::to_string(x).expect("json")).expect("read back")
+    }
+
+    #[test]
+    fn stages_run_apart_on_plain_data_give_the_scan() {
+        let docs = news();
+        let opts = ScanOptions::default();
+        let whole = scan(docs.clone(), &opts, &Encoders::default(), &NoProgress).expect("scan");
+        let docs: Vec<Document> = handed_over(&docs);
+        let prepared = handed_over(&prepare_corpus(&docs, &opts.prepare, &NoProgress));
+        let fps = handed_over(&fingerprint_corpus(
+            &docs,
+            &prepared.docs,
+            &opts.fingerprint,
+            &NoProgress,
+        ));
+        let tokens: Vec<u32> = fps.iter().map(|f| f.tokens).collect();
+        let cands = handed_over(&lexical_candidates(fps, &opts.candidates));
+        let pairs: Vec<Pair> = cands.iter().map(Candidate::pair).collect();
+        let relations = handed_over(&align_pairs(
+            &docs,
+            &prepared.docs,
+            &pairs,
+            &opts.align,
+            &NoProgress,
+            |p, al| lexical_relation(p, al, &opts.relate),
+        ));
+        assert_eq!(relations, whole.relations);
+        let facts: Vec<DocFacts> = prepared
+            .docs
+            .iter()
+            .zip(&tokens)
+            .map(|(p, &size)| DocFacts {
+                date: p.date,
+                size,
+                sentences: p.sentences.len() as u32,
+                lang: p.lang,
+            })
+            .collect();
+        let parents = provenance(&relations, &handed_over(&facts), &opts.provenance);
+        let story = stories(docs.len(), &relations, &StoryOptions::default());
+        for (i, d) in whole.documents.iter().enumerate() {
+            assert_eq!(d.prepared, prepared.docs[i]);
+            assert_eq!(d.tokens, tokens[i]);
+            assert_eq!(d.parent, parents[i]);
+            assert_eq!(d.story, story[i]);
+        }
+        // The whole result is plain data too.
+        assert_eq!(handed_over(&whole), whole);
+    }
+}

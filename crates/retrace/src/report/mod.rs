@@ -1,0 +1,477 @@
+//! Report: the machine-readable outputs of a scan, `pairs.jsonl`, `documents.jsonl` and
+//! `run.json` (README, "Outputs", is the contract). Output is deterministic: documents in
+//! input order, pairs sorted by their ids, numbers rounded to four decimals.
+//!
+//! Input: a [`Scan`] and a [`RunInfo`]; output: the files.
+
+use crate::ingest::IngestReport;
+use crate::pipeline::{Scan, Vectors};
+use crate::relate::Relation;
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::{BufWriter, Write};
+use std::path::Path;
+
+fn round4(x: f64) -> f64 {
+    (x * 10_000.0).round() / 10_000.0
+}
+
+// The fields of a pair's record and its evidence are in alphabetical order, as they have
+// been written from the start.
+#[derive(Serialize)]
+struct EvidenceOut {
+    /// Byte range in a's original text.
+    a: [usize; 2],
+    b: [usize; 2],
+    matched_tokens: u32,
+    score: f64,
+}
+
+/// A pair's record in `pairs.jsonl`.
+#[derive(Serialize)]
+pub struct PairOut<'a> {
+    a: &'a str,
+    b: &'a str,
+    coverage_a: f64,
+    coverage_b: f64,
+    density: f64,
+    evidence: Vec<EvidenceOut>,
+    kind: &'static str,
+    score: f64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    shared_entities: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    similarity: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct DocOut<'a> {
+    id: &'a str,
+    lang: &'a str,
+    chars: usize,
+    main_chars: u32,
+    tokens: u32,
+    sentences: usize,
+    boilerplate_lines: Vec<&'a str>,
+    /// Whether an encoder trusts vectors in this document's language (null: no encoder).
+    encoder_covered: Option<bool>,
+    /// The encoder whose vectors this document's rewrite, translation and same-story
+    /// relations rest on: the main one, the fallback for languages the main one does not
+    /// cover, or null (lexical evidence only).
+    encoder: Option<&'a str>,
+    story: Option<&'a str>,
+    parent: Option<&'a str>,
+    why: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    url: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    date: Option<&'a str>,
+    /// The date provenance used (metadata or dateline), when any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dated: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    title: Option<&'a str>,
+}
+
+/// The input ids of a relation's documents, in id order, and whether that swaps them.
+fn ids<'s>(scan: &'s Scan, r: &Relation) -> (&'s str, &'s str, bool) {
+    let (ia, ib) = (&scan.doc(r.a).doc.id, &scan.doc(r.b).doc.id);
+    if ia > ib {
+        (ib, ia, true)
+    } else {
+        (ia, ib, false)
+    }
+}
+
+/// One relation as its output record, with `a`/`b` in id order.
+pub fn pair_out<'s>(scan: &'s Scan, r: &Relation) -> PairOut<'s> {
+    let (a, b, swap) = ids(scan, r);
+    let (ca, cb) = if swap {
+        (r.coverage_b, r.coverage_a)
+    } else {
+        (r.coverage_a, r.coverage_b)
+    };
+    PairOut {
+        a,
+        b,
+        kind: r.kind.as_str(),
+        coverage_a: round4(ca),
+        coverage_b: round4(cb),
+        score: round4(r.score),
+        density: round4(r.density),
+        similarity: r.similarity.map(round4),
+        shared_entities: r.shared_entities.map(round4),
+        evidence: r
+            .evidence
+            .iter()
+            .map(|p| {
+                let (ra, rb) = if swap { (&p.b, &p.a) } else { (&p.a, &p.b) };
+                EvidenceOut {
+                    a: [ra.start, ra.end],
+                    b: [rb.start, rb.end],
+                    score: round4(p.score as f64),
+                    matched_tokens: p.matched,
+                }
+            })
+            .collect(),
+    }
+}
+
+/// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
+pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
+    fs::create_dir_all(dir)?;
+    // The two files side by side: one's writing overlaps the other's making of JSON.
+    let (pairs, docs) = rayon::join(
+        || -> std::io::Result<()> {
+            // Pairs in id order, each turned into JSON only when written (holding every
+            // pair's JSON at once was the peak of a scan's memory).
+            let mut order: Vec<(&str, &str, usize)> = scan
+                .relations
+                .iter()
+                .enumerate()
+                .map(|(i, r)| {
+                    let (a, b, _) = ids(scan, r);
+                    (a, b, i)
+                })
+                .collect();
+            order.par_sort_unstable();
+            let mut w = BufWriter::new(fs::File::create(dir.join("pairs.jsonl"))?);
+            for chunk in order.chunks(WRITE_CHUNK) {
+                write_lines(&mut w, chunk, |&(_, _, i)| {
+                    serde_json::to_vec(&pair_out(scan, &scan.relations[i]))
+                })?;
+            }
+            w.flush()
+        },
+        || -> std::io::Result<()> {
+            let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
+            let indices: Vec<usize> = (0..scan.documents.len()).collect();
+            for chunk in indices.chunks(WRITE_CHUNK) {
+                write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
+            }
+            w.flush()
+        },
+    );
+    pairs?;
+    docs?;
+    let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
+    serde_json::to_writer_pretty(&mut w, run_info)?;
+    w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// Records turned into JSON at once (in parallel), then written in order: a chunk's JSON is
+/// all that is held.
+const WRITE_CHUNK: usize = 4096;
+
+/// Write one line of JSON per item, made in parallel, in order.
+fn write_lines<T: Sync>(
+    w: &mut impl Write,
+    items: &[T],
+    json: impl Fn(&T) -> serde_json::Result<Vec<u8>> + Sync + Send,
+) -> std::io::Result<()> {
+    let lines: Vec<serde_json::Result<Vec<u8>>> = items.par_iter().map(json).collect();
+    for line in lines {
+        let line: Vec<u8> = line?;
+        w.write_all(&line)?;
+        w.write_all(b"\n")?;
+    }
+    Ok(())
+}
+
+/// The output record of document `i`.
+fn doc_out(scan: &Scan, i: usize) -> DocOut<'_> {
+    let sd = &scan.documents[i];
+    let (d, p) = (&sd.doc, &sd.prepared);
+    let parent = sd.parent.as_ref();
+    DocOut {
+        id: &d.id,
+        lang: p.lang,
+        chars: d.text.chars().count(),
+        main_chars: p.main_chars,
+        tokens: sd.tokens,
+        sentences: p.sentences.len(),
+        boilerplate_lines: p.boilerplate_lines(&d.text),
+        encoder_covered: scan.encoder.as_ref().map(|_| sd.vectors != Vectors::None),
+        encoder: match (sd.vectors, &scan.encoder, &scan.fallback) {
+            (Vectors::Primary, Some(e), _) => Some(e.name.as_str()),
+            (Vectors::Fallback, _, Some(f)) => Some(f.name.as_str()),
+            _ => None,
+        },
+        story: Some(scan.doc(sd.story).doc.id.as_str()),
+        parent: parent.map(|p| scan.doc(p.parent).doc.id.as_str()),
+        why: parent.map(|p| p.why.as_str()),
+        url: d.meta.url.as_deref(),
+        date: d.meta.date.as_deref(),
+        dated: p.date.map(|x| x.to_string()),
+        title: d.meta.title.as_deref(),
+    }
+}
+
+/// `run.json`: what a run read, with which encoders, and its counters and timings. Fields
+/// are in alphabetical order, as written from the start.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// The main encoder.
+    pub encoder: Option<EncoderRecord>,
+    /// The fallback encoder, when one was used.
+    pub fallback_encoder: Option<FallbackRecord>,
+    /// What ingest read and skipped.
+    pub ingest: IngestRecord,
+    /// The inputs as given.
+    pub inputs: Vec<String>,
+    /// The version of retrace.
+    pub retrace: String,
+    /// Counters and seconds per stage.
+    pub stats: StatsRecord,
+}
+
+/// The main encoder in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EncoderRecord {
+    /// Its arithmetic, where it offers a choice.
+    pub arithmetic: Option<String>,
+    /// Vector dimension.
+    pub dim: usize,
+    /// Languages it covers.
+    pub languages: Vec<String>,
+    /// Its name.
+    pub name: String,
+}
+
+/// The fallback encoder in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FallbackRecord {
+    /// Vector dimension.
+    pub dim: usize,
+    /// Documents whose relations by meaning rest on it.
+    pub documents: usize,
+    /// Languages it covers.
+    pub languages: Vec<String>,
+    /// Its name.
+    pub name: String,
+}
+
+/// Ingest's account in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IngestRecord {
+    /// Bytes of text read.
+    pub bytes: usize,
+    /// Documents read.
+    pub documents: usize,
+    /// Files not read because of their extension.
+    pub ignored_files: usize,
+    /// Documents decoded lossily.
+    pub lossy: usize,
+    /// Skipped inputs by reason.
+    pub skipped: BTreeMap<String, usize>,
+    /// Every warning, as `source: message`.
+    pub warnings: Vec<String>,
+}
+
+/// Counters and timings in `run.json`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StatsRecord {
+    /// Passage anchors.
+    pub anchors: usize,
+    /// Boilerplate lines.
+    pub boilerplate_lines: usize,
+    /// Lexical candidate pairs.
+    pub candidates: usize,
+    /// Documents.
+    pub documents: usize,
+    /// Sentences the fallback encoder embedded.
+    pub fallback_sentences_embedded: usize,
+    /// Related pairs.
+    pub relations: usize,
+    /// Seconds per stage (rounded to milliseconds).
+    pub seconds: BTreeMap<String, f64>,
+    /// Pairs aligned by meaning.
+    pub semantic_candidates: usize,
+    /// Sentences the main encoder embedded.
+    pub sentences_embedded: usize,
+    /// Template line shapes learnt.
+    pub template_shapes: usize,
+}
+
+impl RunInfo {
+    /// The record of a scan of `inputs` that ingest read as `ingest` reports.
+    pub fn new(inputs: &[String], ingest: &IngestReport, scan: &Scan) -> Self {
+        let s = &scan.stats;
+        RunInfo {
+            encoder: scan.encoder.as_ref().map(|e| EncoderRecord {
+                arithmetic: e.arithmetic.clone(),
+                dim: e.dim,
+                languages: e.languages.clone(),
+                name: e.name.clone(),
+            }),
+            fallback_encoder: scan.fallback.as_ref().map(|e| FallbackRecord {
+                dim: e.dim,
+                documents: scan
+                    .documents
+                    .iter()
+                    .filter(|d| d.vectors == Vectors::Fallback)
+                    .count(),
+                languages: e.languages.clone(),
+                name: e.name.clone(),
+            }),
+            ingest: IngestRecord {
+                bytes: ingest.bytes,
+                documents: ingest.documents,
+                ignored_files: ingest.ignored_files,
+                lossy: ingest.lossy,
+                skipped: ingest.skipped.clone(),
+                warnings: ingest
+                    .warnings
+                    .iter()
+                    .map(|w| format!("{}: {}", w.source, w.message))
+                    .collect(),
+            },
+            inputs: inputs.to_vec(),
+            retrace: env!("CARGO_PKG_VERSION").to_string(),
+            stats: StatsRecord {
+                anchors: s.anchors,
+                boilerplate_lines: s.boilerplate_lines,
+                candidates: s.candidates,
+                documents: s.documents,
+                fallback_sentences_embedded: s.fallback_sentences_embedded,
+                relations: s.relations,
+                seconds: s
+                    .timings
+                    .iter()
+                    .map(|(k, v)| (k.clone(), (v * 1000.0).round() / 1000.0))
+                    .collect(),
+                semantic_candidates: s.semantic_candidates,
+                sentences_embedded: s.sentences_embedded,
+                template_shapes: s.template_shapes,
+            },
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ingest::IngestReport;
+    use crate::pipeline::{scan, Encoders, ScanOptions};
+    use crate::progress::NoProgress;
+    use crate::testing::news;
+
+    fn lines(path: &Path) -> Vec<serde_json::Value> {
+        fs::read_to_string(path)
+            .expect("written")
+            .lines()
+            .map(|l| serde_json::from_str(l).expect("a JSON line"))
+            .collect()
+    }
+
+    fn write(docs: Vec<crate::Document>, dir: &Path) -> Scan {
+        let s = scan(
+            docs,
+            &ScanOptions::default(),
+            &Encoders::default(),
+            &NoProgress,
+        )
+        .expect("a lexical scan");
+        let info = RunInfo::new(&["examples/news".into()], &IngestReport::default(), &s);
+        write_outputs(&s, dir, &info).expect("outputs");
+        s
+    }
+
+    #[test]
+    fn outputs_follow_the_contract_and_do_not_depend_on_input_order() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let s = write(news(), dir.path());
+        let pairs = lines(&dir.path().join("pairs.jsonl"));
+        let ids: Vec<(&str, &str, &str)> = pairs
+            .iter()
+            .map(|p| {
+                let f = |k: &str| p[k].as_str().expect("a string");
+                (f("a"), f("b"), f("kind"))
+            })
+            .collect();
+        assert_eq!(
+            ids,
+            vec![
+                (
+                    "coastal-news-republished.txt",
+                    "harbour-original.txt",
+                    "copy"
+                ),
+                (
+                    "coastal-news-republished.txt",
+                    "weekly-digest-excerpt.md",
+                    "copy"
+                ),
+                ("harbour-original.txt", "weekly-digest-excerpt.md", "copy"),
+            ]
+        );
+        // Coverage follows the ids' order: the excerpt is covered whole by the article.
+        let p = &pairs[2];
+        assert!(p["coverage_b"].as_f64().expect("coverage") > 0.95, "{p}");
+        assert!(p["coverage_a"].as_f64().expect("coverage") < 0.5, "{p}");
+        // Evidence ranges are byte ranges of the texts, a's first.
+        let (a, b) = (&s.documents[0].doc.text, &s.documents[2].doc.text);
+        let ev = &p["evidence"][0];
+        let range = |v: &serde_json::Value| {
+            v.as_array()
+                .expect("a range")
+                .iter()
+                .map(|x| x.as_u64().expect("n") as usize)
+                .collect::<Vec<_>>()
+        };
+        let (ra, rb) = (range(&ev["a"]), range(&ev["b"]));
+        let words = |t: &str| {
+            t.to_lowercase()
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let (ta, tb) = (words(&a[ra[0]..ra[1]]), words(&b[rb[0]..rb[1]]));
+        assert!(
+            ta.contains("publish the tender for the construction work"),
+            "{ta}"
+        );
+        assert_eq!(ta, tb, "a verbatim passage (tokens are case-folded)");
+        let docs = lines(&dir.path().join("documents.jsonl"));
+        assert_eq!(docs.len(), 5);
+        assert_eq!(docs[0]["id"], "harbour-original.txt");
+        // The article, its republication and the excerpt are one story with one root (the
+        // dated republication: nothing tells that the undated article precedes it).
+        for d in &docs[..3] {
+            assert_eq!(d["story"], "harbour-original.txt");
+        }
+        assert_eq!(docs[1]["parent"], serde_json::Value::Null, "{}", docs[1]);
+        assert_eq!(docs[0]["parent"], "coastal-news-republished.txt");
+        assert_eq!(docs[3]["story"], "coastal-news-festival.txt");
+        assert_eq!(docs[3]["parent"], serde_json::Value::Null);
+        assert!(
+            docs[1]["boilerplate_lines"]
+                .as_array()
+                .expect("lines")
+                .len()
+                >= 2
+        );
+        assert_eq!(
+            docs[1]["encoder_covered"],
+            serde_json::Value::Null,
+            "no encoder"
+        );
+        let run: RunInfo = serde_json::from_str(
+            &fs::read_to_string(dir.path().join("run.json")).expect("run.json"),
+        )
+        .expect("run.json reads back");
+        assert_eq!(run.stats.relations, 3);
+        assert_eq!(run.stats.documents, 5);
+        assert!(run.stats.seconds.contains_key("align"));
+        // The same collection in another order gives the same pairs, byte for byte.
+        let other = tempfile::tempdir().expect("temp dir");
+        let mut docs = news();
+        docs.reverse();
+        write(docs, other.path());
+        let read = |d: &Path| fs::read(d.join("pairs.jsonl")).expect("pairs");
+        assert_eq!(read(dir.path()), read(other.path()));
+    }
+}
