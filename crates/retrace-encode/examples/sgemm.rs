@@ -1,4 +1,5 @@
-//! Times a plain f32 matrix multiplication with the GEMM the encoder uses (matrixmultiply),
+//! Times a plain f32 matrix multiplication with the GEMM the encoder uses
+//! (`retrace_encode::gemm::sgemm`, over matrixmultiply),
 //! on 1..=N threads (rows split across rayon threads), for the benchmark's roofline.
 //! Usage: `cargo run --release -p retrace-encode --example sgemm -- [SIZE] [MAX_THREADS]`.
 //! Prints one line per thread count: `sgemm threads T size S gflops G`.
@@ -27,26 +28,16 @@ fn main() {
             pool.install(|| {
                 c.par_chunks_mut(rows * n).enumerate().for_each(|(i, c)| {
                     let m = c.len() / n;
-                    // SAFETY: A rows [i*rows, i*rows+m) and all of B are in bounds; C is
-                    // this task's own m×n block.
-                    unsafe {
-                        matrixmultiply::sgemm(
-                            m,
-                            n,
-                            n,
-                            1.0,
-                            a[i * rows * n..].as_ptr(),
-                            n as isize,
-                            1,
-                            b.as_ptr(),
-                            n as isize,
-                            1,
-                            0.0,
-                            c.as_mut_ptr(),
-                            n as isize,
-                            1,
-                        )
-                    }
+                    retrace_encode::gemm::sgemm(
+                        m,
+                        n,
+                        n,
+                        1.0,
+                        (&a[i * rows * n..], n as isize, 1),
+                        (&b, n as isize, 1),
+                        0.0,
+                        (c, n as isize, 1),
+                    )
                 })
             })
         };

@@ -8,6 +8,7 @@
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod e5;
+pub mod gemm;
 #[cfg(feature = "hf")]
 pub mod hf;
 pub mod models;

@@ -20,6 +20,7 @@ use std::path::Path;
 
 use rayon::prelude::*;
 
+use crate::gemm::sgemm_rows;
 use crate::models;
 use crate::npz::{Data, Npz, NpzError};
 use crate::qgemm::{self, Kernel, QuantMatrix, Rows};
@@ -171,49 +172,6 @@ impl Weights {
             d3: z.f32("d3", &[DIM, DIM])?,
             eps,
         })
-    }
-}
-
-/// `C[m×n] (+)= A[m×k] · B[k×n]`: A rows start `rsa` floats apart (rows may overlap), B and C
-/// are row-major with row strides `n` and `rsc`.
-#[allow(clippy::too_many_arguments)]
-fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    rsa: usize,
-    b: &[f32],
-    c: &mut [f32],
-    rsc: usize,
-    accumulate: bool,
-) {
-    if m == 0 {
-        return;
-    }
-    assert!(a.len() >= (m - 1) * rsa + k, "sgemm: A too small");
-    assert!(b.len() >= k * n, "sgemm: B too small");
-    assert!(c.len() >= (m - 1) * rsc + n, "sgemm: C too small");
-    let beta = if accumulate { 1.0 } else { 0.0 };
-    // SAFETY: the asserts above keep every access of the m×k, k×n and m×n views in bounds;
-    // C does not alias A or B (distinct borrows).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            1.0,
-            a.as_ptr(),
-            rsa as isize,
-            1,
-            b.as_ptr(),
-            n as isize,
-            1,
-            beta,
-            c.as_mut_ptr(),
-            rsc as isize,
-            1,
-        );
     }
 }
 
@@ -392,7 +350,7 @@ fn window_product(
             quantize_rows(kernel, input, row_of, qpad);
             qconv(kernel, m, qpad, parts, out);
         }
-        None => sgemm(m, w.len() / CNN, CNN, input, CNN, w, out, CNN, false),
+        None => sgemm_rows(m, w.len() / CNN, CNN, input, CNN, w, out, CNN, false),
     }
 }
 
@@ -729,7 +687,7 @@ impl UseM3 {
                 }
             }
             None => {
-                sgemm(t_count, EMB, PROJ, feats, FEAT, &w.proj_w, x, PROJ, false);
+                sgemm_rows(t_count, EMB, PROJ, feats, FEAT, &w.proj_w, x, PROJ, false);
                 for row in x.chunks_exact_mut(PROJ) {
                     for (v, &b) in row.iter_mut().zip(&w.proj_b) {
                         *v += b;
@@ -820,7 +778,7 @@ impl UseM3 {
         let w = &self.w;
         let n_sent = lens.len();
         let mean = sized(&mut s.mean, n_sent * DIM);
-        sgemm(n_sent, FEAT, DIM, pooled, FEAT, &w.cnn_w, mean, DIM, false);
+        sgemm_rows(n_sent, FEAT, DIM, pooled, FEAT, &w.cnn_w, mean, DIM, false);
         for (row, &len) in mean.chunks_exact_mut(DIM).zip(lens) {
             let lf = len as f32;
             let inv = 1.0 / lf.sqrt();
@@ -829,17 +787,17 @@ impl UseM3 {
             }
         }
         let y0 = sized(&mut s.y0, n_sent * HID);
-        sgemm(n_sent, DIM, HID, mean, DIM, &w.d0, y0, HID, false);
+        sgemm_rows(n_sent, DIM, HID, mean, DIM, &w.d0, y0, HID, false);
         y0.iter_mut().for_each(|v| *v = v.max(0.0));
         let y1 = sized(&mut s.y1, n_sent * HID);
-        sgemm(n_sent, DIM, HID, mean, DIM, &w.p1, y1, HID, false);
-        sgemm(n_sent, HID, HID, y0, HID, &w.d1, y1, HID, true);
+        sgemm_rows(n_sent, DIM, HID, mean, DIM, &w.p1, y1, HID, false);
+        sgemm_rows(n_sent, HID, HID, y0, HID, &w.d1, y1, HID, true);
         y1.iter_mut().for_each(|v| *v = v.max(0.0));
         let y2 = sized(&mut s.y2, n_sent * DIM);
-        sgemm(n_sent, HID, DIM, y1, HID, &w.d2, y2, DIM, false);
+        sgemm_rows(n_sent, HID, DIM, y1, HID, &w.d2, y2, DIM, false);
         y2.iter_mut().for_each(|v| *v = v.max(0.0));
-        sgemm(n_sent, HID, DIM, y1, HID, &w.p3, out, DIM, false);
-        sgemm(n_sent, DIM, DIM, y2, DIM, &w.d3, out, DIM, true);
+        sgemm_rows(n_sent, HID, DIM, y1, HID, &w.p3, out, DIM, false);
+        sgemm_rows(n_sent, DIM, DIM, y2, DIM, &w.d3, out, DIM, true);
         for row in out.chunks_exact_mut(DIM) {
             let mut norm = 0.0;
             for v in row.iter_mut() {

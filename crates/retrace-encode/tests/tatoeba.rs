@@ -24,25 +24,17 @@ fn read_lines(path: &std::path::Path) -> Vec<String> {
 fn accuracies(q: &Embeddings, k: &Embeddings) -> (f64, f64) {
     let (n, m, d) = (q.len(), k.len(), q.dim);
     let mut sim = vec![0f32; n * m];
-    // SAFETY: q is n×d, k is m×d (read transposed as d×m), sim is n×m, all row-major.
-    unsafe {
-        matrixmultiply::sgemm(
-            n,
-            d,
-            m,
-            1.0,
-            q.data.as_ptr(),
-            d as isize,
-            1,
-            k.data.as_ptr(),
-            1,
-            d as isize,
-            0.0,
-            sim.as_mut_ptr(),
-            m as isize,
-            1,
-        );
-    }
+    // q is n×d, k is m×d (read transposed as d×m), sim is n×m, all row-major.
+    retrace_encode::gemm::sgemm(
+        n,
+        d,
+        m,
+        1.0,
+        (&q.data, d as isize, 1),
+        (&k.data, 1, d as isize),
+        0.0,
+        (&mut sim, m as isize, 1),
+    );
     let argmax = |it: &mut dyn Iterator<Item = f32>| {
         let mut best = (f32::NEG_INFINITY, 0);
         for (j, v) in it.enumerate() {

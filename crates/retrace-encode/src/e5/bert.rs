@@ -17,6 +17,7 @@ use rayon::prelude::*;
 use super::format::E5File;
 use super::gemm::{self, PackedWeights};
 use super::q4::{self, BLOCK_BYTES, QK};
+use crate::gemm::{sgemm, sgemm_nt};
 
 /// Feed-forward activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -544,7 +545,7 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
         let k = &qkv[h + head * hd..];
         let v = &qkv[2 * h + head * hd..];
         // s = q kᵀ
-        gemm::sgemm(
+        sgemm(
             n,
             hd,
             n,
@@ -558,7 +559,7 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
             softmax(r);
         }
         // ctx_head = s v
-        gemm::sgemm(
+        sgemm(
             n,
             n,
             hd,
@@ -697,33 +698,6 @@ pub fn erf(x: f32) -> f32 {
     x * p / q
 }
 
-/// `c[m, n] = alpha · a[m, k] · b[n, k]ᵀ + beta · c` with row-major `a`, `b`, `c` of the given
-/// leading dimensions (`b` is a weight matrix stored `[out, in]`).
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm_nt(
-    m: usize,
-    k: usize,
-    n: usize,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    c: &mut [f32],
-    ldc: usize,
-    beta: f32,
-) {
-    gemm::sgemm(
-        m,
-        k,
-        n,
-        1.0,
-        (a, lda as isize, 1),
-        (b, 1, ldb as isize),
-        beta,
-        (c, ldc as isize, 1),
-    );
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -764,20 +738,5 @@ mod tests {
         out.clear();
         windows(0, &[0], &[], &[2], 5, &mut out);
         assert_eq!(out[0].ids, vec![0, 2]);
-    }
-
-    #[test]
-    fn sgemm_nt_matches_naive() {
-        let (m, k, n) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..n * k).map(|i| (i as f32 * 0.11).cos()).collect();
-        let mut c = vec![1f32; m * n];
-        sgemm_nt(m, k, n, &a, k, &b, k, &mut c, n, 1.0);
-        for i in 0..m {
-            for j in 0..n {
-                let e: f32 = 1.0 + (0..k).map(|x| a[i * k + x] * b[j * k + x]).sum::<f32>();
-                assert!((c[i * n + j] - e).abs() < 1e-5);
-            }
-        }
     }
 }

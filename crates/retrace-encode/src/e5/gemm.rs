@@ -1,7 +1,7 @@
 //! Matrix products for the encoder's linear layers: `y = x Wᵀ + b` with `W` pre-packed once
 //! at load time into 32-column panels and an AVX-512 register-blocked kernel (8 rows × 32
 //! columns), chosen at run time when the CPU has AVX-512; otherwise (and for the attention
-//! products) `matrixmultiply`'s portable sgemm.
+//! products) the crate's one `matrixmultiply` entry point, [`crate::gemm`].
 
 /// Rows of the output computed per kernel call.
 const MR: usize = 8;
@@ -171,52 +171,6 @@ unsafe fn kernel(
     _ldc: usize,
 ) {
     unreachable!("the packed path is only selected on x86-64 with AVX-512")
-}
-
-/// `c[m, n] = alpha · a[m, k] · b[k, n] + beta · c` on strided slices (strides as
-/// `(slice, row stride, column stride)`): every element the strides address is checked to
-/// lie inside its slice before the call.
-#[allow(clippy::too_many_arguments)]
-pub fn sgemm(
-    m: usize,
-    k: usize,
-    n: usize,
-    alpha: f32,
-    a: (&[f32], isize, isize),
-    b: (&[f32], isize, isize),
-    beta: f32,
-    c: (&mut [f32], isize, isize),
-) {
-    if m == 0 || n == 0 {
-        return;
-    }
-    let last = |rows: usize, cols: usize, rs: isize, cs: isize| {
-        (rows as isize - 1) * rs + (cols as isize - 1) * cs
-    };
-    assert!(a.1 >= 0 && a.2 >= 0 && b.1 >= 0 && b.2 >= 0 && c.1 >= 0 && c.2 >= 0);
-    assert!(k == 0 || last(m, k, a.1, a.2) < a.0.len() as isize);
-    assert!(k == 0 || last(k, n, b.1, b.2) < b.0.len() as isize);
-    assert!(last(m, n, c.1, c.2) < c.0.len() as isize);
-    // SAFETY: the assertions above keep every accessed element inside its slice; strides are
-    // non-negative and `c` does not alias `a` or `b` (distinct borrows).
-    unsafe {
-        matrixmultiply::sgemm(
-            m,
-            k,
-            n,
-            alpha,
-            a.0.as_ptr(),
-            a.1,
-            a.2,
-            b.0.as_ptr(),
-            b.1,
-            b.2,
-            beta,
-            c.0.as_mut_ptr(),
-            c.1,
-            c.2,
-        );
-    }
 }
 
 #[cfg(test)]
