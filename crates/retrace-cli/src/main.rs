@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 the run failed (bad input, I/O error; the message says where);
 //! 2 the command line is invalid.
 
+#![forbid(unsafe_code)]
+
 mod compare;
 mod embed;
 mod model;

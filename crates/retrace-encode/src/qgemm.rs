@@ -217,8 +217,9 @@ pub fn qgemm(
                 "qgemm: kernel {} not supported here",
                 kernel.name()
             );
-            // SAFETY: the CPU supports the kernel (checked above); the asserts above keep
-            // every access of the m×k, k×n and m×n views in bounds.
+            // SAFETY: `kernel` is a SIMD kernel (not Portable) this CPU runs (asserted
+            // above), and the asserts above are the shape checks x86::qgemm requires: A
+            // holds m rows of k codes and m scales and zero points, C m rows of n floats.
             unsafe { x86::qgemm(kernel, a, b, c, rsc, accumulate) };
             return;
         }
@@ -250,7 +251,8 @@ pub fn quantize_row(kernel: Kernel, x: &[f32], out: &mut [u8]) -> (f32, u8) {
     #[cfg(target_arch = "x86_64")]
     {
         if kernel.is_fast() && x.len().is_multiple_of(16) && Kernel::detect().is_fast() {
-            // SAFETY: AVX-512BW is present (checked); lengths are equal multiples of 16.
+            // SAFETY: x86::quantize_row needs AVX-512F and BW, which `Kernel::detect().is_fast()`
+            // (just checked) means this CPU has; it checks the lengths itself.
             return unsafe { x86::quantize_row(x, out) };
         }
     }
@@ -308,10 +310,11 @@ fn portable(a: Rows, b: &QuantMatrix, c: &mut [f32], rsc: usize, accumulate: boo
 mod x86 {
     use super::{Kernel, QuantMatrix, Rows};
 
-    /// The kernels for one instruction set: `$vnni` picks `vpdpbusd` over `vpmaddubsw` +
-    /// `vpmaddwd`; every function carries the target features so the intrinsics inline.
+    /// The kernels for one instruction set: `step` is the k-step product (`vpdpbusd`, or
+    /// `vpmaddubsw` + `vpmaddwd`); every function carries the target features so the
+    /// intrinsics inline.
     macro_rules! kernels {
-        ($name:ident, $feat:literal, $vnni:literal) => {
+        ($name:ident, $feat:literal, |$acc:ident, $av:ident, $bv:ident| $step:block) => {
             mod $name {
                 use super::super::{QuantMatrix, Rows, MR, NR};
                 use std::arch::x86_64::*;
@@ -319,16 +322,15 @@ mod x86 {
                 /// One k-step product of the broadcast A dword `av` with the B vector `bv`, added to `acc`.
                 #[inline]
                 #[target_feature(enable = $feat)]
-                unsafe fn step(acc: __m512i, av: __m512i, bv: __m512i) -> __m512i {
-                    if $vnni {
-                        _mm512_dpbusd_epi32(acc, av, bv)
-                    } else {
-                        let pairs = _mm512_maddubs_epi16(av, bv);
-                        _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)))
-                    }
-                }
+                fn step($acc: __m512i, $av: __m512i, $bv: __m512i) -> __m512i $step
 
                 /// R rows × NR columns of C.
+                ///
+                /// # Safety
+                /// The CPU has the target features. `a` addresses R rows of `4 · ksteps`
+                /// bytes, `rsa` apart; `b` one packed block of `ksteps · NR · 4` bytes; `c` R
+                /// rows of NR floats, `rsc` apart, valid for reads and writes; `colsum` and
+                /// `col_scale` hold at least NR values, `zp` and `row_scale` at least R.
                 #[inline]
                 #[target_feature(enable = $feat)]
                 #[allow(clippy::too_many_arguments)]
@@ -345,23 +347,42 @@ mod x86 {
                     rsc: usize,
                     accumulate: bool,
                 ) {
+                    debug_assert!(colsum.len() >= NR && col_scale.len() >= NR);
+                    debug_assert!(zp.len() >= R && row_scale.len() >= R);
                     let mut acc0 = [_mm512_setzero_si512(); R];
                     let mut acc1 = [_mm512_setzero_si512(); R];
                     for ks in 0..ksteps {
-                        let b0 = _mm512_loadu_si512(b.add(ks * NR * 4) as *const __m512i);
-                        let b1 = _mm512_loadu_si512(b.add(ks * NR * 4 + 64) as *const __m512i);
+                        // SAFETY: ks < ksteps, so the two unaligned 64-byte loads at ks·NR·4 and
+                        // ks·NR·4 + 64 (NR·4 = 128 bytes a k-step) lie inside the block `b`
+                        // addresses (contract).
+                        let (b0, b1) = unsafe {
+                            (
+                                _mm512_loadu_si512(b.add(ks * NR * 4) as *const __m512i),
+                                _mm512_loadu_si512(b.add(ks * NR * 4 + 64) as *const __m512i),
+                            )
+                        };
                         for r in 0..R {
-                            let av = _mm512_set1_epi32(
-                                (a.add(r * rsa + ks * 4) as *const i32).read_unaligned(),
-                            );
+                            // SAFETY: r < R and 4·ks + 4 ≤ 4·ksteps, so the unaligned dword
+                            // read at r·rsa + 4·ks lies inside row r of `a` (contract).
+                            let av = unsafe {
+                                _mm512_set1_epi32(
+                                    (a.add(r * rsa + ks * 4) as *const i32).read_unaligned(),
+                                )
+                            };
                             acc0[r] = step(acc0[r], av, b0);
                             acc1[r] = step(acc1[r], av, b1);
                         }
                     }
-                    let sum0 = _mm512_loadu_si512(colsum.as_ptr() as *const __m512i);
-                    let sum1 = _mm512_loadu_si512(colsum.as_ptr().add(16) as *const __m512i);
-                    let cs0 = _mm512_loadu_ps(col_scale.as_ptr());
-                    let cs1 = _mm512_loadu_ps(col_scale.as_ptr().add(16));
+                    // SAFETY: colsum and col_scale hold at least NR = 32 values (contract), read
+                    // as two unaligned 16-lane vectors.
+                    let (sum0, sum1, cs0, cs1) = unsafe {
+                        (
+                            _mm512_loadu_si512(colsum.as_ptr() as *const __m512i),
+                            _mm512_loadu_si512(colsum.as_ptr().add(16) as *const __m512i),
+                            _mm512_loadu_ps(col_scale.as_ptr()),
+                            _mm512_loadu_ps(col_scale.as_ptr().add(16)),
+                        )
+                    };
                     for r in 0..R {
                         let rs = _mm512_set1_ps(row_scale[r]);
                         let z = _mm512_set1_epi32(zp[r] as i32);
@@ -369,8 +390,12 @@ mod x86 {
                         // Same expression as `epilogue`: prev + (acc − zp_sum) as f32 × (rs × cs).
                         let (mut p0, mut p1) = (_mm512_setzero_ps(), _mm512_setzero_ps());
                         if accumulate {
-                            p0 = _mm512_loadu_ps(c.add(r * rsc));
-                            p1 = _mm512_loadu_ps(c.add(r * rsc + 16));
+                            // SAFETY: row r < R of `c` holds NR = 32 floats from r·rsc, valid
+                            // for reads (contract); unaligned loads.
+                            unsafe {
+                                p0 = _mm512_loadu_ps(c.add(r * rsc));
+                                p1 = _mm512_loadu_ps(c.add(r * rsc + 16));
+                            }
                         }
                         let v0 = _mm512_add_ps(
                             p0,
@@ -386,11 +411,22 @@ mod x86 {
                                 _mm512_mul_ps(rs, cs1),
                             ),
                         );
-                        _mm512_storeu_ps(c.add(r * rsc), v0);
-                        _mm512_storeu_ps(c.add(r * rsc + 16), v1);
+                        // SAFETY: as for the loads above, row r < R of `c` holds 32 floats
+                        // from r·rsc, valid for writes; unaligned stores.
+                        unsafe {
+                            _mm512_storeu_ps(c.add(r * rsc), v0);
+                            _mm512_storeu_ps(c.add(r * rsc + 16), v1);
+                        }
                     }
                 }
 
+                /// [`super::super::qgemm`] with this kernel.
+                ///
+                /// # Safety
+                /// The CPU has the target features, and the shapes passed the checks of
+                /// [`super::super::qgemm`]: `a.codes` holds `(m − 1) · stride + k` codes,
+                /// `a.scale` and `a.zp` at least m values, `c` at least `(m − 1) · rsc + n`
+                /// floats.
                 #[target_feature(enable = $feat)]
                 pub(super) unsafe fn run(
                     a: Rows,
@@ -405,31 +441,44 @@ mod x86 {
                     let ap = a.codes.as_ptr();
                     let cp = c.as_mut_ptr();
                     for blk in 0..n / NR {
-                        let bp = b.packed.as_ptr().add(blk * k * NR);
+                        // A QuantMatrix packs its n / NR blocks of k · NR bytes one after the
+                        // other (k is a multiple of 4, n of NR: `quantize` asserts both).
+                        let bp = b.packed[blk * k * NR..(blk + 1) * k * NR].as_ptr();
                         let cols = blk * NR..(blk + 1) * NR;
                         let sums = &b.colsum[cols.clone()];
                         let cs = &b.scale[cols];
                         let mut i = 0;
                         while i < m {
                             let r = (m - i).min(MR);
-                            let (ai, ci) = (ap.add(i * rsa), cp.add(i * rsc + blk * NR));
                             let (rs, zs) = (&a.scale[i..], &a.zp[i..]);
-                            macro_rules! go {
-                                ($r:literal) => {
-                                    block::<$r>(
-                                        ai, rsa, bp, ksteps, sums, zs, cs, rs, ci, rsc, accumulate,
-                                    )
-                                };
-                            }
-                            match r {
-                                8 => go!(8),
-                                7 => go!(7),
-                                6 => go!(6),
-                                5 => go!(5),
-                                4 => go!(4),
-                                3 => go!(3),
-                                2 => go!(2),
-                                _ => go!(1),
+                            // SAFETY: i < m, and (contract) A holds m rows of k codes, `rsa`
+                            // apart, and C m rows of n ≥ (blk + 1) · NR floats, `rsc` apart:
+                            // rows i..i + r of both lie inside them, so `ai` and `ci` stay in
+                            // bounds, and `block` reads r rows of k = 4 · ksteps codes from
+                            // `ai` and reads and writes r rows of NR floats from `ci`; `bp` is
+                            // block blk of B (ksteps · NR · 4 bytes); `sums` and `cs` hold NR
+                            // values, `rs` and `zs` m − i ≥ r; the CPU has the target
+                            // features (contract). `c` is not otherwise used meanwhile.
+                            unsafe {
+                                let (ai, ci) = (ap.add(i * rsa), cp.add(i * rsc + blk * NR));
+                                macro_rules! go {
+                                    ($r:literal) => {
+                                        block::<$r>(
+                                            ai, rsa, bp, ksteps, sums, zs, cs, rs, ci, rsc,
+                                            accumulate,
+                                        )
+                                    };
+                                }
+                                match r {
+                                    8 => go!(8),
+                                    7 => go!(7),
+                                    6 => go!(6),
+                                    5 => go!(5),
+                                    4 => go!(4),
+                                    3 => go!(3),
+                                    2 => go!(2),
+                                    _ => go!(1),
+                                }
                             }
                             i += r;
                         }
@@ -439,19 +488,30 @@ mod x86 {
         };
     }
 
-    kernels!(vnni, "avx512f,avx512bw,avx512vnni", true);
-    kernels!(bw, "avx512f,avx512bw", false);
+    kernels!(vnni, "avx512f,avx512bw,avx512vnni", |acc, av, bv| {
+        _mm512_dpbusd_epi32(acc, av, bv)
+    });
+    kernels!(bw, "avx512f,avx512bw", |acc, av, bv| {
+        let pairs = _mm512_maddubs_epi16(av, bv);
+        _mm512_add_epi32(acc, _mm512_madd_epi16(pairs, _mm512_set1_epi16(1)))
+    });
 
     /// [`super::quantize_row`] with AVX-512 (`vcvtps2dq` rounds half to even, as the portable
-    /// `round_ties_even`; min and max are exact in any order).
+    /// `round_ties_even`; min and max are exact in any order). Panics unless `x` and `out`
+    /// have the same length, a multiple of 16.
     #[target_feature(enable = "avx512f,avx512bw")]
-    pub(super) unsafe fn quantize_row(x: &[f32], out: &mut [u8]) -> (f32, u8) {
+    pub(super) fn quantize_row(x: &[f32], out: &mut [u8]) -> (f32, u8) {
         use std::arch::x86_64::*;
         let n = x.len();
+        assert!(
+            out.len() == n && n.is_multiple_of(16),
+            "quantize_row: lengths"
+        );
         let p = x.as_ptr();
         let (mut lo, mut hi) = (_mm512_setzero_ps(), _mm512_setzero_ps());
         for i in (0..n).step_by(16) {
-            let v = _mm512_loadu_ps(p.add(i));
+            // SAFETY: i + 16 ≤ n = x.len() (n is a multiple of 16, asserted); unaligned load.
+            let v = unsafe { _mm512_loadu_ps(p.add(i)) };
             lo = _mm512_min_ps(lo, v);
             hi = _mm512_max_ps(hi, v);
         }
@@ -463,17 +523,25 @@ mod x86 {
             _mm512_set1_epi32(super::QMAX_A as i32),
         );
         for i in (0..n).step_by(16) {
-            let q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p.add(i)), inv));
-            let q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, z), zero), top);
-            _mm_storeu_si128(
-                out.as_mut_ptr().add(i) as *mut __m128i,
-                _mm512_cvtepi32_epi8(q),
-            );
+            // SAFETY: i + 16 ≤ n = x.len() = out.len() (asserted): the 16 floats read and the
+            // 16 bytes written lie inside `x` and `out`; unaligned load and store.
+            unsafe {
+                let q = _mm512_cvtps_epi32(_mm512_mul_ps(_mm512_loadu_ps(p.add(i)), inv));
+                let q = _mm512_min_epi32(_mm512_max_epi32(_mm512_add_epi32(q, z), zero), top);
+                _mm_storeu_si128(
+                    out.as_mut_ptr().add(i) as *mut __m128i,
+                    _mm512_cvtepi32_epi8(q),
+                );
+            }
         }
         (scale, zp)
     }
 
-    /// Dispatch to the kernel's entry point (the caller checked the CPU supports it).
+    /// Dispatch to the kernel's entry point.
+    ///
+    /// # Safety
+    /// `kernel` is a SIMD kernel ([`Kernel::Vnni`] or [`Kernel::Avx512Bw`]) that this CPU
+    /// runs, and the shapes passed the checks of [`super::qgemm`].
     pub(super) unsafe fn qgemm(
         kernel: Kernel,
         a: Rows,
@@ -482,9 +550,14 @@ mod x86 {
         rsc: usize,
         accumulate: bool,
     ) {
-        match kernel {
-            Kernel::Vnni => vnni::run(a, b, c, rsc, accumulate),
-            _ => bw::run(a, b, c, rsc, accumulate),
+        // SAFETY: the contract carries over: the CPU runs `kernel`, so it has AVX-512 VNNI for
+        // `vnni::run`, or AVX-512F and BW for `bw::run` (which VNNI CPUs have too, see
+        // `Kernel::runs_here`); the shapes passed qgemm's checks.
+        unsafe {
+            match kernel {
+                Kernel::Vnni => vnni::run(a, b, c, rsc, accumulate),
+                _ => bw::run(a, b, c, rsc, accumulate),
+            }
         }
     }
 }

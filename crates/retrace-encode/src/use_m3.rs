@@ -599,7 +599,8 @@ impl UseM3 {
         #[cfg(target_arch = "x86_64")]
         {
             if std::arch::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F (checked above).
+                // SAFETY: tokens_forward_avx512 is a safe function but for its target
+                // feature, AVX-512F, which this CPU has (checked above).
                 unsafe { self.tokens_forward_avx512(ids, lens, pooled, s) };
                 return;
             }
@@ -609,7 +610,7 @@ impl UseM3 {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    unsafe fn tokens_forward_avx512(
+    fn tokens_forward_avx512(
         &self,
         ids: &[u32],
         lens: &[usize],

@@ -58,6 +58,9 @@ pub struct GpuBert {
     token_type: CudaSlice<f32>,
     emb_ln: (CudaSlice<f32>, CudaSlice<f32>),
     layers: Vec<GpuLayer>,
+    /// Rows of `word` (the vocabulary) and of `position`.
+    vocab: usize,
+    positions: usize,
     hidden: usize,
     heads: usize,
     ffn: usize,
@@ -88,6 +91,16 @@ impl GpuBert {
     /// packed) to GPU `ordinal`. Fails with a readable message when no driver, GPU or CUDA
     /// library is found.
     pub fn new(bert: &Bert, ordinal: usize) -> Result<Self, String> {
+        let c = &bert.config;
+        // The kernels' limits (kernels.cu): a row's LayerNorm keeps 8 values a thread, in
+        // blocks of at most 1024 threads; heads split the hidden size evenly.
+        if c.hidden == 0 || c.hidden > 8 * 1024 || c.heads == 0 || !c.hidden.is_multiple_of(c.heads)
+        {
+            return Err(format!(
+                "the GPU kernels do not support a hidden size of {} with {} heads",
+                c.hidden, c.heads
+            ));
+        }
         // cudarc panics when a CUDA library cannot be loaded: turn that into an error.
         let ctx = quietly(|| CudaContext::new(ordinal))
             .ok_or_else(|| {
@@ -115,6 +128,8 @@ impl GpuBert {
             .ok_or_else(|| "cuBLAS (libcublas.so) could not be loaded; add the CUDA toolkit's lib64 to LD_LIBRARY_PATH".to_string())?
             .map_err(|e| err("cuBLAS", e))?;
         // TF32 tensor cores for f32 products.
+        // SAFETY: a plain FFI call on the handle `blas` owns (created just above, alive for
+        // the call); it takes no pointers, and the mode is a valid cublasMath_t value.
         unsafe {
             blas_sys::cublasSetMathMode(
                 *blas.handle(),
@@ -147,9 +162,12 @@ impl GpuBert {
                 out_ln: ln(&l.out_ln)?,
             });
         }
-        let c = &bert.config;
+        let word = bert.word_table();
+        let h = c.hidden;
         Ok(GpuBert {
-            word: up(&bert.word_table())?,
+            vocab: word.len() / h,
+            positions: bert.position.len() / h,
+            word: up(&word)?,
             position: up(&bert.position)?,
             token_type: up(&bert.token_type)?,
             emb_ln: ln(&bert.emb_ln)?,
@@ -185,6 +203,22 @@ impl GpuBert {
             .bind_to_thread()
             .map_err(|e| err("context", e))?;
         let h = self.hidden;
+        // The embedding kernel reads word row `id` and position row `position_offset + t`
+        // of every token unchecked: check them here.
+        for w in windows {
+            if self.position_offset as usize + w.ids.len() > self.positions {
+                return Err(format!(
+                    "window of {} tokens exceeds the model's positions",
+                    w.ids.len()
+                ));
+            }
+            if let Some(&bad) = w.ids.iter().find(|&&id| id as usize >= self.vocab) {
+                return Err(format!(
+                    "token id {bad} outside the vocabulary of {}",
+                    self.vocab
+                ));
+            }
+        }
         let mut order: Vec<usize> = (0..windows.len()).collect();
         order.sort_by_key(|&i| (windows[i].ids.len(), i));
         let mut out = vec![0f32; windows.len() * h];
@@ -215,6 +249,10 @@ impl GpuBert {
         rows: usize,
     ) -> Result<(), String> {
         // Row-major y[rows, nout] = x[rows, nin] · wᵀ, i.e. column-major yᶜ = wᶜᵀ · xᶜ.
+        assert!(
+            l.w.len() == l.nout * l.nin && x.len() >= rows * l.nin && y.len() >= rows * l.nout,
+            "linear: buffers too small"
+        );
         let cfg = GemmConfig {
             transa: blas_sys::cublasOperation_t::CUBLAS_OP_T,
             transb: blas_sys::cublasOperation_t::CUBLAS_OP_N,
@@ -227,6 +265,10 @@ impl GpuBert {
             beta: 0.0f32,
             ldc: l.nout as i32,
         };
+        // SAFETY: cuBLAS reads A = w as nin × nout (lda nin: nout · nin floats), B = x as
+        // nin × rows (ldb nin) and writes C = y as nout × rows (ldc nout), all column-major,
+        // which the assert above keeps inside the three buffers; y is a unique borrow, so C
+        // overlaps neither input; the stream orders the call after the writes of x.
         unsafe { self.blas.gemm(cfg, &l.w, x, y) }.map_err(|e| err("gemm", e))
     }
 
@@ -250,6 +292,12 @@ impl GpuBert {
             block_dim: (self.row_threads(), 1, 1),
             shared_mem_bytes: 0,
         };
+        // SAFETY: the arguments match `add_bias_ln(float* x, float* y, const float* bias,
+        // const float* lnw, const float* lnb, int h, float eps)` in order and type. One block a
+        // row reads and writes h floats of rows < `rows` of x and y, which the callers size
+        // `t × h` with rows = t, and h of bias and the LayerNorm vectors (uploaded with h
+        // values each); `row_threads` (a multiple of 32, at most 1024, at least h / 8) is
+        // what ln_row's shared reduction and 8 values a thread need.
         unsafe {
             self.stream
                 .launch_builder(&self.k.add_bias_ln)
@@ -305,6 +353,14 @@ impl GpuBert {
         };
         let (li, hi, ffi, di, headsi) = (l as i32, h as i32, ff as i32, d as i32, heads as i32);
         let launch = |r: Result<_, cudarc::driver::DriverError>| r.map(|_| ()).map_err(e("kernel"));
+        // Buffer sizes below: ids, x [t, h], qkv [t, 3h], q, kk, v, ctx, tmp [t, h] (q, kk, v
+        // as [b, heads, l, d]), mid [t, ff], scores [b · heads, l, l], lens [b], with t = b · l.
+        // SAFETY: the arguments match `embed(const unsigned* ids, const float* word, const
+        // float* pos, const float* type0, const float* lnw, const float* lnb, float* x, int L,
+        // int h, int pos_offset, float eps)`. One block per token row < t reads ids[row] (t
+        // ids), word row ids[row] (< vocab, checked in `forward`; padding is id 0), position
+        // row pos_offset + (row mod l) (< positions: l is the longest window, checked in
+        // `forward`) and h floats of type0, lnw, lnb, and writes row `row` of x.
         unsafe {
             launch(
                 s.launch_builder(&self.k.embed)
@@ -327,6 +383,11 @@ impl GpuBert {
         let n_ff = t * ff;
         for layer in &self.layers {
             self.linear(&layer.qkv, &x, &mut qkv, t)?;
+            // SAFETY: the arguments match `split_heads(const float* qkv, const float* bias,
+            // float* q, float* k, float* v, int L, int heads, int d, size_t n)` (n_th is a
+            // usize: size_t). Thread i < n = t · h (the rest return) reads element i mod h of
+            // the three thirds of qkv row i / h (< t) and of the 3h biases, and writes its
+            // head_index, a permutation of 0..t · h, into q, kk and v.
             unsafe {
                 launch(
                     s.launch_builder(&self.k.split_heads)
@@ -361,8 +422,16 @@ impl GpuBert {
                 stride_b: (l * d) as i64,
                 stride_c: (l * l) as i64,
             };
+            // SAFETY: b · heads products, each reading an l × d slice of kk and of q (strides
+            // l · d, lda = ldb = d) and writing an l × l slice of scores (stride l · l, ldc l):
+            // b · heads · l · d = t · h floats of kk and q, b · heads · l² of scores, their
+            // sizes; scores is a unique borrow, distinct from kk and q.
             unsafe { self.blas.gemm_strided_batched(sc, &kk, &q, &mut scores) }
                 .map_err(|x| err("gemm", x))?;
+            // SAFETY: the arguments match `softmax_rows(float* s, const int* lens, int L, int
+            // heads)`. One block per score row < b · heads · l reads lens[row / (heads · l)]
+            // (< b entries) and rewrites the l floats of its row; the block size (a multiple
+            // of 32, at most 256) fits the 32-entry shared reduction.
             unsafe {
                 launch(
                     s.launch_builder(&self.k.softmax_rows)
@@ -396,8 +465,15 @@ impl GpuBert {
                 stride_b: (l * l) as i64,
                 stride_c: (l * d) as i64,
             };
+            // SAFETY: b · heads products, each reading an l × d slice of v (stride l · d, lda
+            // d) and an l × l slice of scores (stride l · l, ldb l) and writing an l × d slice
+            // of q (stride l · d, ldc d): within the t · h floats of v and q and the
+            // b · heads · l² of scores; q is a unique borrow, distinct from v and scores.
             unsafe { self.blas.gemm_strided_batched(cc, &v, &scores, &mut q) }
                 .map_err(|x| err("gemm", x))?;
+            // SAFETY: the arguments match `merge_heads(const float* ctx, float* out, int L, int
+            // heads, int d, size_t n)`. Thread i < n = t · h writes ctx[i] (of t · h) from
+            // q[head_index(..)], a permutation of 0..t · h.
             unsafe {
                 launch(
                     s.launch_builder(&self.k.merge_heads)
@@ -413,6 +489,9 @@ impl GpuBert {
             self.linear(&layer.attn_out, &ctx, &mut tmp, t)?;
             self.residual_ln(&mut x, &mut tmp, &layer.attn_out.b, &layer.attn_ln, t)?;
             self.linear(&layer.ffn_in, &x, &mut mid, t)?;
+            // SAFETY: the arguments match `bias_act(float* y, const float* bias, size_t n, int
+            // f, int act)`. Thread i < n = t · ff rewrites mid[i] (of t · ff) and reads
+            // bias[i mod ff] (ff values).
             unsafe {
                 launch(
                     s.launch_builder(&self.k.bias_act)
@@ -429,6 +508,10 @@ impl GpuBert {
         }
         let mut pooled = alloc(b * h)?;
         let mean = i32::from(pooling == Pooling::Mean);
+        // SAFETY: the arguments match `pool(const float* x, const int* lens, float* out, int L,
+        // int h, int mean)`. Block b' < b reads lens[b'] (≤ l, a window's length) and its
+        // window's rows b' · l + t, t < lens[b'] (< t rows of x), and writes row b' of
+        // pooled [b, h].
         unsafe {
             launch(
                 s.launch_builder(&self.k.pool)

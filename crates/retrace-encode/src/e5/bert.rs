@@ -356,7 +356,8 @@ impl Bert {
         if std::arch::is_x86_feature_detected!("avx512f")
             && std::arch::is_x86_feature_detected!("avx2")
         {
-            // SAFETY: the CPU features were just checked.
+            // SAFETY: forward_avx512 is a safe function but for its target features,
+            // AVX-512F and AVX2, which this CPU has (just checked).
             return unsafe { self.forward_avx512(windows, pooling, ws) };
         }
         self.forward_with(windows, pooling, ws)
@@ -364,12 +365,7 @@ impl Bert {
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f,avx2")]
-    unsafe fn forward_avx512(
-        &self,
-        windows: &[Window],
-        pooling: Pooling,
-        ws: &mut Workspace,
-    ) -> Vec<f32> {
+    fn forward_avx512(&self, windows: &[Window], pooling: Pooling, ws: &mut Workspace) -> Vec<f32> {
         self.forward_with(windows, pooling, ws)
     }
 

@@ -143,8 +143,14 @@ impl E5File {
             source,
         };
         let file = std::fs::File::open(path).map_err(io)?;
-        // SAFETY: the file is opened read-only and the mapping is private; like any
-        // memory-mapped reader we rely on the model file not being truncated while in use.
+        // SAFETY: memmap2 maps the file read-only (PROT_READ, MAP_SHARED); the hazard it
+        // documents is the file being modified or truncated while mapped, which would change
+        // (or unmap) the bytes behind the `&[u8]` this map derefs to. The installed model is
+        // never rewritten in place: `models::install` writes a new directory, removes the
+        // old one (unlinking its files, whose contents stay intact for the maps still open on
+        // them) and renames the new one into place.
+        // A file passed by path must likewise not be rewritten while the encoder is in use.
+        // Every read is bounds-checked against the map's length.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
         let (header, tokenizer, tensors) = parse(&map)?;
         Ok(E5File {
@@ -210,9 +216,15 @@ impl E5File {
             let start = range.start.div_ceil(page) * page;
             let end = range.end / page * page;
             if end > start {
-                // SAFETY: the mapping is private and read-only and nothing holds a
-                // reference into these pages (tensors there were copied out); dropped
-                // pages are read back from the file if touched again.
+                // SAFETY: memmap2 warns that MADV_DONTNEED may replace the pages under live
+                // borrows (zero-filled, or with local writes discarded). That happens to
+                // anonymous and private mappings; this one is a read-only shared mapping of
+                // the file (PROT_READ, MAP_SHARED), never written, so dropped pages are read
+                // back from the file, byte for byte the same, when next touched: a borrow
+                // into them (here none: these tensors were copied out; but rounding to the
+                // system's page size may reach a neighbour) still sees the same bytes. The
+                // range lies inside the map (a tensor range checked at parse, rounded
+                // inwards); memmap2 rejects one that does not.
                 let _ = unsafe {
                     self.map.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,

@@ -80,9 +80,11 @@ impl PackedWeights {
                 while r < r1 {
                     let mr = (r1 - r).min(MR);
                     if mr == MR && cols == NR {
-                        // SAFETY: rows r..r+MR of x (stride nin) and of y (stride nout,
-                        // columns p·NR..p·NR+NR ≤ nout) are in bounds by the assertion above;
-                        // the panel holds nin × NR floats and the bias NR; AVX-512 checked.
+                        // SAFETY: `kernel`'s contract: the CPU has AVX-512F (asserted above);
+                        // rows r..r + MR ≤ rows of x (nin floats, stride nin) lie in x and the
+                        // columns p·NR..p·NR + NR ≤ nout (cols == NR) of those rows of y
+                        // (stride nout) in y, by the size assertion above; the panel holds
+                        // nin × NR floats and the bias NR.
                         unsafe {
                             kernel(
                                 nin,
@@ -99,7 +101,9 @@ impl PackedWeights {
                         pad_a.clear();
                         pad_a.extend_from_slice(&x[r * nin..(r + mr) * nin]);
                         pad_a.resize(MR * nin, 0.0);
-                        // SAFETY: pad_a holds MR × nin floats, pad_c MR × NR; see above.
+                        // SAFETY: `kernel`'s contract: AVX-512F as above; pad_a holds MR rows
+                        // of nin floats (stride nin), pad_c MR rows of NR (stride NR), the
+                        // panel nin × NR floats and the bias NR.
                         unsafe {
                             kernel(
                                 nin,
@@ -140,23 +144,37 @@ unsafe fn kernel(
     ldc: usize,
 ) {
     use std::arch::x86_64::*;
-    let b0 = _mm512_loadu_ps(bias);
-    let b1 = _mm512_loadu_ps(bias.add(16));
+    // SAFETY: `bias` holds 32 floats (contract): two unaligned 16-lane loads.
+    let (b0, b1) = unsafe { (_mm512_loadu_ps(bias), _mm512_loadu_ps(bias.add(16))) };
     let mut lo = [b0; MR];
     let mut hi = [b1; MR];
-    let rows: [*const f32; MR] = std::array::from_fn(|r| a.add(r * lda));
+    // SAFETY: for r < MR = 8, a + r·lda is the start of row r of `a`, which addresses 8 rows
+    // of k floats, lda apart (contract), so the offset stays inside its allocation.
+    let rows: [*const f32; MR] = std::array::from_fn(|r| unsafe { a.add(r * lda) });
     for kk in 0..k {
-        let w0 = _mm512_loadu_ps(panel.add(kk * NR));
-        let w1 = _mm512_loadu_ps(panel.add(kk * NR + 16));
+        // SAFETY: kk < k, and `panel` holds k rows of NR = 32 floats (contract): the two
+        // unaligned loads at kk·NR and kk·NR + 16 lie inside it.
+        let (w0, w1) = unsafe {
+            (
+                _mm512_loadu_ps(panel.add(kk * NR)),
+                _mm512_loadu_ps(panel.add(kk * NR + 16)),
+            )
+        };
         for r in 0..MR {
-            let av = _mm512_set1_ps(*rows[r].add(kk));
+            // SAFETY: r < MR = 8 and kk < k: rows[r] + kk is element kk of row r of `a`, which
+            // addresses 8 rows of k floats, lda apart (contract).
+            let av = _mm512_set1_ps(unsafe { *rows[r].add(kk) });
             lo[r] = _mm512_fmadd_ps(av, w0, lo[r]);
             hi[r] = _mm512_fmadd_ps(av, w1, hi[r]);
         }
     }
     for r in 0..MR {
-        _mm512_storeu_ps(c.add(r * ldc), lo[r]);
-        _mm512_storeu_ps(c.add(r * ldc + 16), hi[r]);
+        // SAFETY: row r < 8 of `c` holds 32 floats from r·ldc, valid for writes (contract):
+        // two unaligned 16-lane stores.
+        unsafe {
+            _mm512_storeu_ps(c.add(r * ldc), lo[r]);
+            _mm512_storeu_ps(c.add(r * ldc + 16), hi[r]);
+        }
     }
 }
 

@@ -42,8 +42,14 @@ impl SafeTensors {
         let mut tensors = HashMap::new();
         for path in paths {
             let file = std::fs::File::open(path).map_err(|e| HfError::io(path, e))?;
-            // SAFETY: read-only private mapping of a model file nobody should modify while
-            // it is loaded; all reads are bounds-checked against the map's length.
+            // SAFETY: memmap2 maps the file read-only (PROT_READ, MAP_SHARED); the hazard it
+            // documents is the file being modified or truncated by someone else while mapped,
+            // which would change (or unmap) the bytes behind the `&[u8]` this map derefs to.
+            // The map lives only while the encoder loads (every tensor is copied out into a
+            // Vec and `SafeTensors` is dropped at the end of `HfEncoder::open`), so the model
+            // directory must merely not be rewritten in place during that load, as with any
+            // memory-mapped reader of checkpoints. All reads are bounds-checked against the
+            // map's length.
             let map = unsafe { Mmap::map(&file) }.map_err(|e| HfError::io(path, e))?;
             let bad = |why: String| HfError::Safetensors {
                 path: path.display().to_string(),
