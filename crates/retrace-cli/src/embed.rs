@@ -9,9 +9,9 @@ use std::io::{BufRead, BufWriter, Write};
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
+use crate::load_encoder;
 use anyhow::{Context, Result};
 use clap::Args;
-use retrace_encode::load_encoder;
 
 /// Embed sentences (one per line) from a file or stdin; JSONL on stdout.
 #[derive(Args)]

@@ -115,6 +115,79 @@ pub fn load_options(
     })
 }
 
+/// [`retrace_encode::load_encoder`], with the remedy added to a failure's message: the
+/// library says what is wrong, the tool which command or flag fixes it.
+pub fn load_encoder(
+    name_or_path: &str,
+    options: &retrace_encode::LoadOptions,
+) -> anyhow::Result<Box<dyn retrace_encode::Encoder>> {
+    retrace_encode::load_encoder(name_or_path, options).map_err(|e| {
+        match encode_hint(&e, options.model_dir.as_deref()) {
+            Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+            None => e.into(),
+        }
+    })
+}
+
+/// What fixes an encoder that cannot be loaded, if a command or flag does.
+fn encode_hint(
+    e: &retrace_encode::EncodeError,
+    model_dir: Option<&std::path::Path>,
+) -> Option<String> {
+    use retrace_encode::EncodeError;
+    match e {
+        EncodeError::Unavailable { error, .. } => model_hint(error, model_dir),
+        EncodeError::Device { .. } if cfg!(feature = "cuda") => Some("use --device cpu".into()),
+        EncodeError::Device { .. } => {
+            Some("rebuild with `--features cuda`, or use --device cpu".into())
+        }
+        EncodeError::FeatureOff { feature, .. } => {
+            Some(format!("rebuild with `--features {feature}`"))
+        }
+        _ => None,
+    }
+}
+
+/// What fixes a model-cache error, if a command or flag does: installing the model (into
+/// the `--model-dir` given, if any) or naming the cache.
+pub fn model_hint(
+    e: &retrace_encode::models::ModelError,
+    model_dir: Option<&std::path::Path>,
+) -> Option<String> {
+    use retrace_encode::models::ModelError;
+    match e {
+        ModelError::NotInstalled { name, .. } => {
+            Some(format!("run `{}`", install_command(name, model_dir)))
+        }
+        ModelError::Corrupt { name, .. } => Some(format!(
+            "reinstall it with `{}`",
+            install_command(name, model_dir)
+        )),
+        ModelError::NoCacheDir => Some("set RETRACE_MODEL_DIR or HOME, or pass --model-dir".into()),
+        _ => None,
+    }
+}
+
+/// A model-cache error with its remedy, as an error of the command.
+pub fn model_error(
+    e: retrace_encode::models::ModelError,
+    model_dir: Option<&std::path::Path>,
+) -> anyhow::Error {
+    match model_hint(&e, model_dir) {
+        Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+        None => e.into(),
+    }
+}
+
+/// The command that installs model `name` into the cache `model_dir` (the default one
+/// when `None`).
+pub fn install_command(name: &str, model_dir: Option<&std::path::Path>) -> String {
+    match model_dir {
+        Some(dir) => format!("retrace model install {name} --model-dir {}", dir.display()),
+        None => format!("retrace model install {name}"),
+    }
+}
+
 /// Parse `--device`: `cpu`, `cuda` (GPU 0) or `cuda:N`.
 pub fn parse_device(s: &str) -> Result<retrace_encode::Device, String> {
     match s {
@@ -125,5 +198,44 @@ pub fn parse_device(s: &str) -> Result<retrace_encode::Device, String> {
             .and_then(|n| n.parse().ok())
             .map(retrace_encode::Device::Cuda)
             .ok_or_else(|| format!("unknown device {s:?} (expected cpu, cuda or cuda:N)")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use retrace_encode::models::ModelError;
+    use std::path::{Path, PathBuf};
+
+    #[test]
+    fn model_errors_get_the_command_that_fixes_them() {
+        let dir = Path::new("/tmp/models");
+        let missing = ModelError::NotInstalled {
+            name: "e5-small".into(),
+            dir: dir.join("e5-small"),
+            missing: vec!["installed.json"],
+        };
+        assert_eq!(
+            model_hint(&missing, Some(dir)).as_deref(),
+            Some("run `retrace model install e5-small --model-dir /tmp/models`")
+        );
+        assert_eq!(
+            model_hint(&missing, None).as_deref(),
+            Some("run `retrace model install e5-small`")
+        );
+        let corrupt = ModelError::Corrupt {
+            name: "use-m3".into(),
+            dir: PathBuf::from("x"),
+            reason: "truncated".into(),
+        };
+        assert_eq!(
+            model_error(corrupt, None).to_string(),
+            "model use-m3 in x is corrupt (truncated); reinstall it with `retrace model install use-m3`"
+        );
+        assert!(
+            model_hint(&ModelError::NoCacheDir, None).is_some_and(|h| h.contains("--model-dir"))
+        );
+        let unknown = retrace_encode::models::info("nope").expect_err("unknown");
+        assert_eq!(model_hint(&unknown, Some(dir)), None);
     }
 }

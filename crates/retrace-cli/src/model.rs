@@ -36,34 +36,39 @@ enum ModelCommand {
 pub fn run(args: ModelArgs) -> Result<()> {
     match args.command {
         ModelCommand::Install { name, model_dir } => {
-            let dir =
-                models::install(&name, model_dir.as_deref(), &mut |line| eprintln!("{line}"))?;
+            let dir = models::install(&name, model_dir.as_deref(), &mut |line| eprintln!("{line}"))
+                .map_err(|e| crate::model_error(e, model_dir.as_deref()))?;
             println!("installed {name} in {}", dir.display());
         }
         ModelCommand::List { model_dir } => {
             use std::io::Write;
-            let root = models::model_dir(model_dir.as_deref())?;
-            let installed = models::list(model_dir.as_deref())?;
+            let hint = |e| crate::model_error(e, model_dir.as_deref());
+            let root = models::model_dir(model_dir.as_deref()).map_err(hint)?;
+            let installed = models::list(model_dir.as_deref()).map_err(hint)?;
             let mut out = std::io::stdout().lock();
             writeln!(out, "model cache: {}", root.display())?;
             for m in models::MODELS {
                 match installed.iter().find(|i| i.name == m.name) {
-                    Some(i) => match &i.status {
-                        Ok(()) => writeln!(
-                            out,
-                            "{:<8} installed  {:>6.1} MB  {}",
-                            m.name,
-                            i.bytes as f64 / 1e6,
-                            i.dir.display()
-                        )?,
-                        Err(why) => writeln!(out, "{:<8} {why}", m.name)?,
-                    },
+                    Some(i) if i.is_complete() => writeln!(
+                        out,
+                        "{:<8} installed  {:>6.1} MB  {}",
+                        m.name,
+                        i.bytes as f64 / 1e6,
+                        i.dir.display()
+                    )?,
+                    Some(i) => writeln!(
+                        out,
+                        "{:<8} incomplete (missing {}); run `{}`",
+                        m.name,
+                        i.missing.join(", "),
+                        crate::install_command(m.name, model_dir.as_deref())
+                    )?,
                     None => writeln!(
                         out,
                         "{:<8} not installed ({}; `{}`)",
                         m.name,
                         m.description,
-                        models::install_command(m.name, model_dir.as_deref())
+                        crate::install_command(m.name, model_dir.as_deref())
                     )?,
                 }
             }

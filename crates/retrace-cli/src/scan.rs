@@ -123,7 +123,8 @@ impl Encoders {
 impl EncoderArgs {
     /// Load the chosen encoders.
     pub fn load_all(&self, quiet: bool) -> Result<Encoders> {
-        use retrace::encode::{load_encoder, models};
+        use crate::load_encoder;
+        use retrace::encode::models;
         let primary = self.load(quiet)?;
         let options = self.load_options()?;
         let fallback = match (self.fallback_encoder.as_str(), &primary) {
@@ -144,7 +145,8 @@ impl EncoderArgs {
 
     /// Load the chosen encoder; `None` for lexical only.
     pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
-        use retrace::encode::{load_encoder, models};
+        use crate::load_encoder;
+        use retrace::encode::models;
         let options = self.load_options()?;
         match self.encoder.as_str() {
             "none" => Ok(None),
@@ -154,7 +156,7 @@ impl EncoderArgs {
                     if !quiet {
                         eprintln!(
                             "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
-                            models::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
+                            crate::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
                         );
                     }
                     Ok(None)

@@ -74,10 +74,34 @@ pub enum Family {
     Stub,
 }
 
-/// Errors an encoder can report.
+/// Errors an encoder can report. They say what is wrong, not what to type: a tool adds
+/// its own remedy (the CLI names the command or flag that fixes each kind). Each message is
+/// complete on its own (`Unavailable` shows its [`models::ModelError`] rather than chaining it
+/// as a `source`).
 #[derive(Debug, Error)]
 pub enum EncodeError {
-    /// The model files are missing or unreadable; the message says which command fixes it.
+    /// The model is unknown, not (completely) installed, or its installed files are corrupt,
+    /// or the model cache cannot be located: installing the model fixes it, where possible.
+    #[error("model {name} is not usable: {error}")]
+    Unavailable {
+        name: String,
+        error: models::ModelError,
+    },
+    /// The model cannot run on the device asked for ([`LoadOptions::device`]): this build has
+    /// no GPU support, no CUDA driver or library was found, no such GPU, ...
+    #[error("model {name} is not usable: device: {reason}")]
+    Device { name: String, reason: String },
+    /// This build lacks the cargo feature of retrace-encode that opens such a model (`hf`
+    /// for Hugging Face directories).
+    #[error(
+        "model {name} is not usable: this build has no {what} support (built without the `{feature}` feature)"
+    )]
+    FeatureOff {
+        name: String,
+        what: &'static str,
+        feature: &'static str,
+    },
+    /// The model's files cannot be used for another reason (unreadable, unsupported).
     #[error("model {name} is not usable: {reason}")]
     Model { name: String, reason: String },
     /// Any other failure while encoding.
@@ -148,33 +172,27 @@ pub trait Encoder: Send + Sync {
 
 /// Loads an encoder by model name (e.g. `use-m3`, looked up in the model cache, see
 /// [`models::model_dir`]; `options.model_dir` overrides the cache location) or by the path
-/// of a directory holding a model's files. A missing or corrupt model gives
-/// [`EncodeError::Model`], whose message names the command that fixes it.
+/// of a directory holding a model's files. An unknown, missing or corrupt model gives
+/// [`EncodeError::Unavailable`].
 pub fn load_encoder(
     name_or_path: &str,
     options: &LoadOptions,
 ) -> Result<Box<dyn Encoder>, EncodeError> {
-    let model_dir = options.model_dir.as_deref();
-    let model_error = |reason: String| EncodeError::Model {
+    let unavailable = |error| EncodeError::Unavailable {
         name: name_or_path.to_string(),
-        reason,
+        error,
     };
     // e5-small and Hugging Face model directories.
     if let Some(encoder) = e5::open_encoder(name_or_path, options)? {
         return Ok(encoder);
     }
     let path = Path::new(name_or_path);
-    let dir = if models::MODELS.iter().any(|m| m.name == name_or_path) {
-        models::locate(name_or_path, model_dir).map_err(|e| model_error(e.to_string()))?
-    } else if path.is_dir() {
-        path.to_path_buf()
-    } else {
-        return Err(model_error(
-            models::info(name_or_path)
-                .err()
-                .map(|e| e.to_string())
-                .unwrap_or_default(),
-        ));
+    let dir = match models::info(name_or_path) {
+        Ok(model) => {
+            models::locate(model.name, options.model_dir.as_deref()).map_err(unavailable)?
+        }
+        Err(_) if path.is_dir() => path.to_path_buf(),
+        Err(unknown) => return Err(unavailable(unknown)),
     };
     // Every known model is USE-m3 so far; a directory is taken to hold its files.
     Ok(Box::new(use_m3::UseM3::load(&dir, options)?))

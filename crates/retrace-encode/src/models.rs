@@ -68,24 +68,25 @@ pub enum ModelError {
     /// The model name is not one retrace knows.
     #[error("unknown model {name:?}; known models: {known}")]
     Unknown { name: String, known: String },
-    /// No cache directory could be determined.
-    #[error("cannot locate the model cache: set RETRACE_MODEL_DIR or HOME, or pass --model-dir")]
+    /// No cache directory could be determined (no directory was given, and none of
+    /// `RETRACE_MODEL_DIR`, `XDG_CACHE_HOME` and `HOME` is set).
+    #[error(
+        "cannot locate the model cache: none of RETRACE_MODEL_DIR, XDG_CACHE_HOME and HOME is set"
+    )]
     NoCacheDir,
-    /// The model is not (completely) installed.
-    #[error("model {name} is not installed in {dir} (missing {missing}); run `{fix}`")]
+    /// The model is not (completely) installed in `dir`: these files are missing.
+    #[error("model {name} is not installed in {dir} (missing {})", missing.join(", "))]
     NotInstalled {
         name: String,
         dir: PathBuf,
-        missing: String,
-        fix: String,
+        missing: Vec<&'static str>,
     },
-    /// A file of an installed model could not be used.
-    #[error("model {name} in {dir} is corrupt ({reason}); reinstall it with `{fix}`")]
+    /// A file of an installed model could not be used (installing it again fixes it).
+    #[error("model {name} in {dir} is corrupt ({reason})")]
     Corrupt {
         name: String,
         dir: PathBuf,
         reason: String,
-        fix: String,
     },
     /// File-system failure.
     #[error("{what} {path}: {source}")]
@@ -133,16 +134,8 @@ pub fn model_dir(explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
         .ok_or(ModelError::NoCacheDir)
 }
 
-/// The command that installs `name` into the directory chosen by `explicit`.
-pub fn install_command(name: &str, explicit: Option<&Path>) -> String {
-    match explicit {
-        Some(dir) => format!("retrace model install {name} --model-dir {}", dir.display()),
-        None => format!("retrace model install {name}"),
-    }
-}
-
 /// The directory of installed model `name`, after checking that its manifest and files
-/// exist; the error names the command that installs it.
+/// exist ([`ModelError::NotInstalled`] names the missing ones).
 pub fn locate(name: &str, explicit: Option<&Path>) -> Result<PathBuf, ModelError> {
     let model = info(name)?;
     let dir = model_dir(explicit)?.join(model.name);
@@ -154,8 +147,7 @@ pub fn locate(name: &str, explicit: Option<&Path>) -> Result<PathBuf, ModelError
         return Err(ModelError::NotInstalled {
             name: model.name.to_string(),
             dir,
-            missing: missing.join(", "),
-            fix: install_command(model.name, explicit),
+            missing,
         });
     }
     Ok(dir)
@@ -168,8 +160,16 @@ pub struct Installed {
     pub dir: PathBuf,
     /// Total size of the model files in bytes.
     pub bytes: u64,
-    /// `Ok` when every file is present, else what is missing.
-    pub status: Result<(), String>,
+    /// The files that are missing (the model files, then the manifest); empty when the
+    /// model is completely installed.
+    pub missing: Vec<&'static str>,
+}
+
+impl Installed {
+    /// Whether every file of the model is present.
+    pub fn is_complete(&self) -> bool {
+        self.missing.is_empty()
+    }
 }
 
 /// The known models that have a directory in the cache (complete or not).
@@ -192,20 +192,11 @@ pub fn list(explicit: Option<&Path>) -> Result<Vec<Installed>, ModelError> {
         if !dir.join(MANIFEST).is_file() {
             missing.push(MANIFEST);
         }
-        let status = if missing.is_empty() {
-            Ok(())
-        } else {
-            Err(format!(
-                "incomplete (missing {}); run `{}`",
-                missing.join(", "),
-                install_command(model.name, explicit)
-            ))
-        };
         out.push(Installed {
             name: model.name,
             dir,
             bytes,
-            status,
+            missing,
         });
     }
     Ok(out)
@@ -490,12 +481,24 @@ mod tests {
     }
 
     #[test]
-    fn missing_models_name_the_fix() {
+    fn missing_models_say_where_and_what_is_missing() {
         let dir = std::env::temp_dir().join(format!("retrace-models-test-{}", std::process::id()));
         let err = locate(USE_M3, Some(&dir)).expect_err("not installed");
+        match &err {
+            ModelError::NotInstalled {
+                name,
+                dir: at,
+                missing,
+            } => {
+                assert_eq!(name, USE_M3);
+                assert_eq!(at, &dir.join(USE_M3));
+                assert_eq!(missing, &[MANIFEST, "sp.model", "weights.npz"]);
+            }
+            other => panic!("{other}"),
+        }
         let msg = err.to_string();
         assert!(
-            msg.contains("retrace model install use-m3 --model-dir"),
+            msg.ends_with("(missing installed.json, sp.model, weights.npz)"),
             "{msg}"
         );
         assert!(list(Some(&dir)).expect("list").is_empty());

@@ -410,10 +410,10 @@ impl std::fmt::Debug for UseM3 {
     }
 }
 
-fn model_error(reason: String) -> EncodeError {
-    EncodeError::Model {
+fn unavailable(error: models::ModelError) -> EncodeError {
+    EncodeError::Unavailable {
         name: models::USE_M3.to_string(),
-        reason,
+        error,
     }
 }
 
@@ -422,17 +422,19 @@ impl UseM3 {
     /// arithmetic of `options.precision` (and, for int8, `options.int8_kernel`, else
     /// [`Kernel::detect`]'s); USE-m3 runs on the CPU whatever `options.device` says.
     pub fn load(dir: &Path, options: &LoadOptions) -> Result<Self, EncodeError> {
-        let fix = format!(
-            "reinstall it with `{}`",
-            models::install_command(models::USE_M3, None)
-        );
+        let corrupt = |reason: String| {
+            unavailable(models::ModelError::Corrupt {
+                name: models::USE_M3.to_string(),
+                dir: dir.to_path_buf(),
+                reason,
+            })
+        };
         let tokenizer = SentencePiece::load(&dir.join("sp.model"))
-            .map_err(|e: SentencePieceError| model_error(format!("{e}; {fix}")))?;
-        let w = Weights::load(&dir.join("weights.npz"))
-            .map_err(|e| model_error(format!("{e}; {fix}")))?;
+            .map_err(|e: SentencePieceError| corrupt(e.to_string()))?;
+        let w = Weights::load(&dir.join("weights.npz")).map_err(|e| corrupt(e.to_string()))?;
         if tokenizer.unigram().len() > w.rows {
-            return Err(model_error(format!(
-                "the tokenizer has {} pieces but the embedding table {} rows; {fix}",
+            return Err(corrupt(format!(
+                "the tokenizer has {} pieces but the embedding table {} rows",
                 tokenizer.unigram().len(),
                 w.rows
             )));
@@ -461,8 +463,8 @@ impl UseM3 {
     /// Loads the installed model from the cache `options.model_dir` (or the default one; see
     /// [`models::locate`]) as [`UseM3::load`] does.
     pub fn load_installed(options: &LoadOptions) -> Result<Self, EncodeError> {
-        let dir = models::locate(models::USE_M3, options.model_dir.as_deref())
-            .map_err(|e| model_error(e.to_string()))?;
+        let dir =
+            models::locate(models::USE_M3, options.model_dir.as_deref()).map_err(unavailable)?;
         Self::load(&dir, options)
     }
 

@@ -574,7 +574,7 @@ fn hf_encoder_selection_by_path() {
             .expect("not an error")
             .is_none()
     );
-    // e5-small in an empty model dir: the error names the install command.
+    // e5-small in an empty model dir: the error says it is not installed there.
     let empty = dir.join("models");
     std::fs::create_dir_all(&empty).expect("dir");
     let err = retrace_encode::load_encoder(
@@ -587,8 +587,15 @@ fn hf_encoder_selection_by_path() {
     .err()
     .expect("not installed");
     assert!(
-        err.to_string().contains("retrace model install e5-small"),
+        matches!(
+            &err,
+            retrace_encode::EncodeError::Unavailable {
+                error: retrace_encode::models::ModelError::NotInstalled { name, .. },
+                ..
+            } if name == "e5-small"
+        ),
         "{err}"
     );
+    assert!(err.to_string().contains("is not installed in"), "{err}");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -30,8 +30,6 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
-#![forbid(unsafe_code)]
-
 pub mod align;
 pub mod candidates;
 pub mod document;

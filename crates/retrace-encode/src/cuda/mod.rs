@@ -103,10 +103,7 @@ impl GpuBert {
         }
         // cudarc panics when a CUDA library cannot be loaded: turn that into an error.
         let ctx = quietly(|| CudaContext::new(ordinal))
-            .ok_or_else(|| {
-                "no CUDA driver found (libcuda.so could not be loaded); use --device cpu"
-                    .to_string()
-            })?
+            .ok_or_else(|| "no CUDA driver found (libcuda.so could not be loaded)".to_string())?
             .map_err(|e| err("device", e))?;
         let device_name = ctx.name().unwrap_or_else(|_| "GPU".into());
         let stream = ctx.default_stream();

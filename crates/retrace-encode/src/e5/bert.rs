@@ -241,9 +241,9 @@ impl Bert {
                 Ok(())
             }
             #[cfg(not(feature = "cuda"))]
-            crate::Device::Cuda(_) => Err(
-                "this build of retrace has no GPU support (rebuild with `--features cuda`)".into(),
-            ),
+            crate::Device::Cuda(_) => {
+                Err("this build has no GPU support (built without the `cuda` feature)".into())
+            }
         }
     }
 

@@ -62,9 +62,14 @@ pub enum E5Error {
 
 impl From<E5Error> for EncodeError {
     fn from(e: E5Error) -> Self {
-        EncodeError::Model {
-            name: NAME.to_string(),
-            reason: e.to_string(),
+        let name = NAME.to_string();
+        match e {
+            E5Error::NotInstalled(error) => EncodeError::Unavailable { name, error },
+            E5Error::Device(reason) => EncodeError::Device { name, reason },
+            e => EncodeError::Model {
+                name,
+                reason: e.to_string(),
+            },
         }
     }
 }

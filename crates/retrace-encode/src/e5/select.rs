@@ -34,8 +34,9 @@ fn open_hf(path: &Path, options: &LoadOptions) -> Result<Box<dyn Encoder>, Encod
 
 #[cfg(not(feature = "hf"))]
 fn open_hf(path: &Path, _options: &LoadOptions) -> Result<Box<dyn Encoder>, EncodeError> {
-    Err(EncodeError::Model {
+    Err(EncodeError::FeatureOff {
         name: path.display().to_string(),
-        reason: "this build has no Hugging Face support (rebuild with `--features hf`)".into(),
+        what: "Hugging Face",
+        feature: "hf",
     })
 }

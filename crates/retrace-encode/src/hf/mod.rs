@@ -336,9 +336,13 @@ impl Encoder for HfEncoder {
 
 impl From<HfError> for EncodeError {
     fn from(e: HfError) -> Self {
-        EncodeError::Model {
-            name: "huggingface".into(),
-            reason: e.to_string(),
+        let name = "huggingface".to_string();
+        match e {
+            HfError::Device(reason) => EncodeError::Device { name, reason },
+            e => EncodeError::Model {
+                name,
+                reason: e.to_string(),
+            },
         }
     }
 }
