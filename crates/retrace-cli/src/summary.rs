@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 /// A short human-readable summary of a scan, with its `top` strongest pairs.
 pub fn summary(scan: &Scan, top: usize) -> String {
     let s = &scan.stats;
-    let docs = &scan.documents;
+    let docs: Vec<retrace::ScannedDocument> = scan.documents().collect();
     let mut out = String::new();
     let _ = writeln!(
         out,
@@ -30,7 +30,7 @@ pub fn summary(scan: &Scan, top: usize) -> String {
         let _ = writeln!(out, "kinds: {}", kinds.join(", "));
     }
     let mut langs: BTreeMap<&str, usize> = BTreeMap::new();
-    for d in docs {
+    for d in &docs {
         *langs.entry(d.prepared.lang).or_default() += 1;
     }
     let mut langs: Vec<_> = langs.into_iter().collect();
@@ -91,7 +91,7 @@ pub fn summary(scan: &Scan, top: usize) -> String {
         }
     }
     let mut sizes: HashMap<u32, usize> = HashMap::new();
-    for d in docs {
+    for d in &docs {
         *sizes.entry(d.story.0).or_default() += 1;
     }
     let multi = sizes.values().filter(|&&n| n > 1).count();

@@ -168,13 +168,9 @@ pub enum Vectors {
     Fallback,
 }
 
-/// One document of a scan with everything the scan found about it.
+/// What a scan found about one document, beyond its analysis.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ScannedDocument {
-    /// The document as read.
-    pub doc: Document,
-    /// Its analysis.
-    pub prepared: Prepared,
+pub struct Outcome {
     /// Tokens of its main text.
     pub tokens: u32,
     /// Whose vectors its relations by meaning rest on.
@@ -185,11 +181,35 @@ pub struct ScannedDocument {
     pub parent: Option<Parent>,
 }
 
+/// One document of a scan with everything the scan found about it (a view into [`Scan`]).
+#[derive(Debug, Clone, Copy)]
+pub struct ScannedDocument<'s> {
+    /// Its id in the scan.
+    pub id: DocId,
+    /// The document as read.
+    pub doc: &'s Document,
+    /// Its analysis.
+    pub prepared: &'s Prepared,
+    /// Tokens of its main text.
+    pub tokens: u32,
+    /// Whose vectors its relations by meaning rest on.
+    pub vectors: Vectors,
+    /// Its story: the story's first document.
+    pub story: DocId,
+    /// The document it most likely derives from (`None` for an original).
+    pub parent: Option<&'s Parent>,
+}
+
 /// The result of a scan.
+///
+/// Invariant: one document, one analysis and one outcome per input document, in input
+/// order (held in three lists that only [`scan`] fills, so that the documents and analyses
+/// the stages worked on are kept, not copied).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Scan {
-    /// Every document, in input order (document `d` is `documents[d.index()]`).
-    pub documents: Vec<ScannedDocument>,
+    docs: Vec<Document>,
+    prepared: Vec<Prepared>,
+    outcomes: Vec<Outcome>,
     /// The related pairs, sorted by `(a, b)`.
     pub relations: Vec<Relation>,
     /// The main encoder, when there was one.
@@ -201,9 +221,39 @@ pub struct Scan {
 }
 
 impl Scan {
+    /// Number of documents.
+    pub fn len(&self) -> usize {
+        self.docs.len()
+    }
+
+    /// Whether the scan read no document.
+    pub fn is_empty(&self) -> bool {
+        self.docs.is_empty()
+    }
+
     /// Document `d`.
-    pub fn doc(&self, d: DocId) -> &ScannedDocument {
-        &self.documents[d.index()]
+    pub fn doc(&self, d: DocId) -> ScannedDocument<'_> {
+        let i = d.index();
+        let o = &self.outcomes[i];
+        ScannedDocument {
+            id: d,
+            doc: &self.docs[i],
+            prepared: &self.prepared[i],
+            tokens: o.tokens,
+            vectors: o.vectors,
+            story: o.story,
+            parent: o.parent.as_ref(),
+        }
+    }
+
+    /// Every document, in input order.
+    pub fn documents(&self) -> impl ExactSizeIterator<Item = ScannedDocument<'_>> + '_ {
+        DocId::all(self.len()).map(|d| self.doc(d))
+    }
+
+    /// The documents as read, in input order (the scan's results are dropped).
+    pub fn into_documents(self) -> Vec<Document> {
+        self.docs
     }
 }
 
@@ -287,25 +337,21 @@ pub fn scan(
     });
     stats.timings = run.timings;
 
-    let documents = docs
+    let outcomes = tokens
         .into_iter()
-        .zip(prepared)
-        .zip(tokens)
         .zip(vectors)
         .zip(story.into_iter().zip(parents))
-        .map(
-            |((((doc, prepared), tokens), vectors), (story, parent))| ScannedDocument {
-                doc,
-                prepared,
-                tokens,
-                vectors,
-                story,
-                parent,
-            },
-        )
+        .map(|((tokens, vectors), (story, parent))| Outcome {
+            tokens,
+            vectors,
+            story,
+            parent,
+        })
         .collect();
     Ok(Scan {
-        documents,
+        docs,
+        prepared,
+        outcomes,
         relations,
         encoder: encoders.primary.map(|m| EncoderInfo::of(m.encoder)),
         fallback: match (encoders.primary, encoders.fallback) {
@@ -353,14 +399,11 @@ mod tests {
                 ("fr", "rewrite", Kind::Translation),
             ]
         );
-        let stories: Vec<u32> = s.documents.iter().map(|d| d.story.0).collect();
+        let stories: Vec<u32> = s.documents().map(|d| d.story.0).collect();
         assert_eq!(stories, [0, 0, 0, 3]);
-        let roots = s.documents[..3]
-            .iter()
-            .filter(|d| d.parent.is_none())
-            .count();
+        let roots = s.documents().take(3).filter(|d| d.parent.is_none()).count();
         assert_eq!(roots, 1, "one story, one root");
-        assert!(s.documents.iter().all(|d| d.vectors == Vectors::Primary));
+        assert!(s.documents().all(|d| d.vectors == Vectors::Primary));
         assert_eq!(
             s.encoder.as_ref().map(|e| e.name.as_str()),
             Some("hash-stub")
@@ -389,7 +432,7 @@ mod tests {
         )
         .expect("scan");
         assert!(lexical.relations.is_empty());
-        assert!(lexical.documents.iter().all(|d| d.vectors == Vectors::None));
+        assert!(lexical.documents().all(|d| d.vectors == Vectors::None));
     }
 
     /// Round-trip a stage's output through JSON, as a stage run in another process would
@@ -436,10 +479,10 @@ mod tests {
             .collect();
         let parents = provenance(&relations, &handed_over(&facts), &opts.provenance);
         let story = stories(docs.len(), &relations, &StoryOptions::default());
-        for (i, d) in whole.documents.iter().enumerate() {
-            assert_eq!(d.prepared, prepared.docs[i]);
+        for (i, d) in whole.documents().enumerate() {
+            assert_eq!(d.prepared, &prepared.docs[i]);
             assert_eq!(d.tokens, tokens[i]);
-            assert_eq!(d.parent, parents[i]);
+            assert_eq!(d.parent, parents[i].as_ref());
             assert_eq!(d.story, story[i]);
         }
         // The whole result is plain data too.

@@ -147,7 +147,7 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
         },
         || -> std::io::Result<()> {
             let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-            let indices: Vec<usize> = (0..scan.documents.len()).collect();
+            let indices: Vec<usize> = (0..scan.len()).collect();
             for chunk in indices.chunks(WRITE_CHUNK) {
                 write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
             }
@@ -183,9 +183,9 @@ fn write_lines<T: Sync>(
 
 /// The output record of document `i`.
 fn doc_out(scan: &Scan, i: usize) -> DocOut<'_> {
-    let sd = &scan.documents[i];
-    let (d, p) = (&sd.doc, &sd.prepared);
-    let parent = sd.parent.as_ref();
+    let sd = scan.doc(crate::id::DocId::new(i));
+    let (d, p) = (sd.doc, sd.prepared);
+    let parent = sd.parent;
     DocOut {
         id: &d.id,
         lang: p.lang,
@@ -310,8 +310,7 @@ impl RunInfo {
             fallback_encoder: scan.fallback.as_ref().map(|e| FallbackRecord {
                 dim: e.dim,
                 documents: scan
-                    .documents
-                    .iter()
+                    .documents()
                     .filter(|d| d.vectors == Vectors::Fallback)
                     .count(),
                 languages: e.languages.clone(),
@@ -413,7 +412,10 @@ mod tests {
         assert!(p["coverage_b"].as_f64().expect("coverage") > 0.95, "{p}");
         assert!(p["coverage_a"].as_f64().expect("coverage") < 0.5, "{p}");
         // Evidence ranges are byte ranges of the texts, a's first.
-        let (a, b) = (&s.documents[0].doc.text, &s.documents[2].doc.text);
+        let (a, b) = (
+            &s.doc(crate::DocId(0)).doc.text,
+            &s.doc(crate::DocId(2)).doc.text,
+        );
         let ev = &p["evidence"][0];
         let range = |v: &serde_json::Value| {
             v.as_array()
