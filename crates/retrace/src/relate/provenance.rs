@@ -78,7 +78,42 @@ struct Edge<'a> {
     rel: &'a Relation,
     /// Direction from `other` to this document: Forward = other is the source.
     dir: Dir,
-    reason: String,
+    reason: Why,
+}
+
+/// What gave a relation its direction (put in words only for the parents chosen).
+#[derive(Clone, Copy, Debug)]
+enum Why {
+    /// The source has this many independent translations.
+    Support(u32),
+    /// The source is dated earlier: (source's date, the other's).
+    Dated(Date, Date),
+    /// The source contains the other: (share of the other covered, share of the source).
+    Contains(f64, f64),
+    /// The source has fewer sentences: (its count, the other's).
+    Sentences(u32, u32),
+    /// Nothing tells.
+    Unknown,
+}
+
+impl std::fmt::Display for Why {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Why::Support(n) => write!(f, "has {n} independent translations"),
+            Why::Dated(a, b) => write!(f, "is dated earlier ({a} < {b})"),
+            Why::Contains(x, y) => write!(
+                f,
+                "contains it ({:.0}% of it vs {:.0}% of the parent)",
+                100.0 * x,
+                100.0 * y
+            ),
+            Why::Sentences(x, y) => write!(
+                f,
+                "has fewer sentences ({x} vs {y}; translations split more than they join)"
+            ),
+            Why::Unknown => write!(f, "no date or containment tells the direction"),
+        }
+    }
 }
 
 fn kind_rank(k: Kind) -> u8 {
@@ -99,53 +134,39 @@ fn direction(
     facts: &[DocFacts],
     support: &[u32],
     opts: &ProvenanceOptions,
-) -> (Dir, String) {
+) -> (Dir, Why) {
     let (fa, fb) = (&facts[r.a.index()], &facts[r.b.index()]);
     // A translation between a text with several independent versions in the other's
     // language and a text with one version in the first's: the first is the source.
-    let by_support = || -> Option<(Dir, String)> {
+    let by_support = || -> Option<(Dir, Why)> {
         let (sa, sb) = (support[r.a.index()], support[r.b.index()]);
         if sa >= 2 && sb <= 1 {
-            Some((Dir::Forward, format!("has {sa} independent translations")))
+            Some((Dir::Forward, Why::Support(sa)))
         } else if sb >= 2 && sa <= 1 {
-            Some((Dir::Backward, format!("has {sb} independent translations")))
+            Some((Dir::Backward, Why::Support(sb)))
         } else {
             None
         }
     };
-    let by_date = || -> Option<(Dir, String)> {
+    let by_date = || -> Option<(Dir, Why)> {
         let (da, db) = (fa.date?, fb.date?);
         match da.strictly_cmp(&db)? {
-            Ordering::Less => Some((Dir::Forward, format!("is dated earlier ({da} < {db})"))),
-            Ordering::Greater => Some((Dir::Backward, format!("is dated earlier ({db} < {da})"))),
+            Ordering::Less => Some((Dir::Forward, Why::Dated(da, db))),
+            Ordering::Greater => Some((Dir::Backward, Why::Dated(db, da))),
             Ordering::Equal => None,
         }
     };
     // coverage_b = share of b covered by a: b contained in a → a is the source.
-    let by_containment = || -> Option<(Dir, String)> {
+    let by_containment = || -> Option<(Dir, Why)> {
         let m = if r.kind == Kind::Translation {
             opts.translation_containment_margin
         } else {
             opts.containment_margin
         };
         if r.coverage_b - r.coverage_a > m {
-            Some((
-                Dir::Forward,
-                format!(
-                    "contains it ({:.0}% of it vs {:.0}% of the parent)",
-                    100.0 * r.coverage_b,
-                    100.0 * r.coverage_a
-                ),
-            ))
+            Some((Dir::Forward, Why::Contains(r.coverage_b, r.coverage_a)))
         } else if r.coverage_a - r.coverage_b > m {
-            Some((
-                Dir::Backward,
-                format!(
-                    "contains it ({:.0}% of it vs {:.0}% of the parent)",
-                    100.0 * r.coverage_a,
-                    100.0 * r.coverage_b
-                ),
-            ))
+            Some((Dir::Backward, Why::Contains(r.coverage_a, r.coverage_b)))
         } else {
             None
         }
@@ -154,14 +175,11 @@ fn direction(
     // collection, where a full translation and its source differ in sentence count, the
     // translation has more in 73% of 145 cases, in every language pair): a weak signal,
     // heard only when nothing else speaks.
-    let by_sentences = || -> Option<(Dir, String)> {
+    let by_sentences = || -> Option<(Dir, Why)> {
         let (na, nb) = (fa.sentences, fb.sentences);
-        let why = |x: u32, y: u32| {
-            format!("has fewer sentences ({x} vs {y}; translations split more than they join)")
-        };
         match na.cmp(&nb) {
-            Ordering::Less => Some((Dir::Forward, why(na, nb))),
-            Ordering::Greater => Some((Dir::Backward, why(nb, na))),
+            Ordering::Less => Some((Dir::Forward, Why::Sentences(na, nb))),
+            Ordering::Greater => Some((Dir::Backward, Why::Sentences(nb, na))),
             Ordering::Equal => None,
         }
     };
@@ -175,10 +193,7 @@ fn direction(
     } else {
         by_date().or_else(by_containment)
     };
-    found.unwrap_or((
-        Dir::Unknown,
-        "no date or containment tells the direction".into(),
-    ))
+    found.unwrap_or((Dir::Unknown, Why::Unknown))
 }
 
 /// Translation support of every document: the largest number of distinct versions of it in
@@ -247,7 +262,7 @@ pub fn provenance(
             other: r.a,
             rel: r,
             dir: to_b,
-            reason: why.clone(),
+            reason: why,
         });
         adj[r.a.index()].push(Edge {
             other: r.b,
@@ -280,6 +295,9 @@ pub fn provenance(
         groups.push(members);
     }
     let mut out: Vec<Option<Parent>> = vec![None; n];
+    // Distance from the group's root, reset member by member after each group (one
+    // collection-sized list, not one a group).
+    let mut dist = vec![u32::MAX; n];
     for members in &groups {
         // Root: nothing known to precede it; earliest date; most complete; smallest index.
         let preceded = |d: DocId| adj[d.index()].iter().any(|e| e.dir == Dir::Forward);
@@ -303,7 +321,6 @@ pub fn provenance(
         });
         let root = cands[0];
         // Distance from the root.
-        let mut dist = vec![u32::MAX; n];
         dist[root.index()] = 0;
         let mut q = VecDeque::from([root]);
         while let Some(x) = q.pop_front() {
@@ -366,6 +383,9 @@ pub fn provenance(
             }
         }
         out[root.index()] = None;
+        for &v in members {
+            dist[v.index()] = u32::MAX;
+        }
     }
     out
 }
