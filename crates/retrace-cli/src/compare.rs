@@ -74,9 +74,11 @@ pub fn run(args: Args) -> Result<()> {
         bail!("A and B are the same document");
     }
     let encoders = args.encoder.load_all(false)?;
-    let s = encoders.scan(docs, &ScanOptions::default(), &NoProgress)?;
     let (ia, ib) = (DocId::new(ia), DocId::new(ib));
     let pair = retrace::Pair::new(ia, ib);
+    let examined =
+        retrace::pipeline::examine(&docs, pair, &ScanOptions::default(), &encoders.pipeline())?;
+    let s = encoders.scan(docs, &ScanOptions::default(), &NoProgress)?;
     let rel = s.relations.iter().find(|r| r.pair() == pair);
     let (sa, sb) = (s.doc(ia), s.doc(ib));
     let (da, db) = (&sa.doc, &sb.doc);
@@ -84,6 +86,7 @@ pub fn run(args: Args) -> Result<()> {
     println!("B: {} ({}, {} tokens)", db.id, sb.prepared.lang, sb.tokens);
     let Some(r) = rel else {
         println!("kind: unrelated (no reused passage or shared story found)");
+        print_checks(&examined);
         return Ok(());
     };
     let swap = ia > ib;
@@ -99,6 +102,7 @@ pub fn run(args: Args) -> Result<()> {
         100.0 * cb,
         r.score
     );
+    print_checks(&examined);
     let w = args.width.max(20);
     for (k, p) in r.evidence.iter().enumerate() {
         let (ra, rb) = if swap { (&p.b, &p.a) } else { (&p.a, &p.b) };
@@ -116,8 +120,9 @@ pub fn run(args: Args) -> Result<()> {
             },
             "─".repeat(20)
         );
-        let la = wrap(&da.text[ra.clone()], w);
-        let lb = wrap(&db.text[rb.clone()], w);
+        let span = |r: &std::ops::Range<u32>| r.start as usize..r.end as usize;
+        let la = wrap(&da.text[span(ra)], w);
+        let lb = wrap(&db.text[span(rb)], w);
         for i in 0..la.len().max(lb.len()) {
             let l = la.get(i).map(String::as_str).unwrap_or("");
             let rt = lb.get(i).map(String::as_str).unwrap_or("");
@@ -126,6 +131,58 @@ pub fn run(args: Args) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Every rule's measures against its thresholds, a line a rule: what decided the pair's
+/// kind, or by how much each rule missed.
+fn print_checks(ex: &retrace::pipeline::Examined) {
+    let what = match &ex.encoder {
+        Some(e) => format!("lexical alignment and meaning by {e}"),
+        None => "lexical alignment only (no encoder reads both languages)".to_string(),
+    };
+    println!("rules ({what}; ✓ met, ✗ missed by how much):");
+    if ex.checks.is_empty() {
+        println!("  none applies: no passage is shared and there are no vectors to compare");
+    }
+    let mut rules: Vec<&str> = Vec::new();
+    for c in &ex.checks {
+        if !rules.contains(&c.rule) {
+            rules.push(c.rule);
+        }
+    }
+    for rule in rules {
+        let parts: Vec<String> = ex
+            .checks
+            .iter()
+            .filter(|c| c.rule == rule)
+            .map(|c| {
+                let (op, gap) = if c.at_least {
+                    ("≥", c.threshold - c.value)
+                } else {
+                    ("≤", c.value - c.threshold)
+                };
+                if c.passes() {
+                    format!("{} {:.2} {op} {:.2} ✓", c.measure, c.value, c.threshold)
+                } else {
+                    format!(
+                        "{} {:.2} {op} {:.2} ✗ (by {:.2})",
+                        c.measure, c.value, c.threshold, gap
+                    )
+                }
+            })
+            .collect();
+        let met = ex
+            .checks
+            .iter()
+            .filter(|c| c.rule == rule)
+            .all(|c| c.passes());
+        println!(
+            "  {:<20} {} {}",
+            rule,
+            if met { "met:   " } else { "missed:" },
+            parts.join("; ")
+        );
+    }
 }
 
 /// Greedy word wrap by characters.

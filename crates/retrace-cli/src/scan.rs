@@ -30,6 +30,10 @@ pub struct Args {
     /// No progress bars or summary.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Also write every pair judged, with the measures the rules read (coverage, density,
+    /// similarity, ...) and the kind it got, to this JSON Lines file (for calibration).
+    #[arg(long, value_name = "FILE")]
+    pub evidence: Option<PathBuf>,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
@@ -99,14 +103,9 @@ impl Encoders {
         }
     }
 
-    /// Run the pipeline with these encoders.
-    pub fn scan(
-        &self,
-        docs: Vec<retrace::document::Document>,
-        opts: &ScanOptions,
-        progress: &dyn retrace::progress::Progress,
-    ) -> Result<retrace::pipeline::Scan> {
-        let encoders = retrace::pipeline::Encoders {
+    /// The encoders as the pipeline takes them.
+    pub fn pipeline(&self) -> retrace::pipeline::Encoders<'_> {
+        retrace::pipeline::Encoders {
             primary: self.primary.as_deref().map(|e| Meaning {
                 encoder: e,
                 calibration: &self.calibration,
@@ -115,8 +114,22 @@ impl Encoders {
                 encoder: e,
                 calibration: &self.fallback_calibration,
             }),
-        };
-        Ok(retrace::pipeline::scan(docs, opts, &encoders, progress)?)
+        }
+    }
+
+    /// Run the pipeline with these encoders.
+    pub fn scan(
+        &self,
+        docs: Vec<retrace::document::Document>,
+        opts: &ScanOptions,
+        progress: &dyn retrace::progress::Progress,
+    ) -> Result<retrace::pipeline::Scan> {
+        Ok(retrace::pipeline::scan(
+            docs,
+            opts,
+            &self.pipeline(),
+            progress,
+        )?)
     }
 }
 
@@ -314,7 +327,10 @@ pub fn run(args: Args) -> Result<()> {
     }
     let mut encoders = args.encoder.load_all(args.quiet)?;
     let bars = Bars::new(args.quiet);
-    let mut scan_opts = ScanOptions::default();
+    let mut scan_opts = ScanOptions {
+        keep_evidence: args.evidence.is_some(),
+        ..ScanOptions::default()
+    };
     args.thresholds
         .apply(&mut scan_opts, &mut encoders.calibration);
     let result = encoders
@@ -323,6 +339,10 @@ pub fn run(args: Args) -> Result<()> {
     let info = RunInfo::new(&args.inputs, &ing.report, &result);
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
+    if let Some(path) = &args.evidence {
+        retrace::report::write_evidence(&result, path)
+            .with_context(|| format!("writing the evidence to {}", path.display()))?;
+    }
     if !args.quiet {
         print!("{}", summary(&result, args.top));
         println!(

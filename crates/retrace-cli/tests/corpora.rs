@@ -396,3 +396,41 @@ fn uncovered_languages_are_reported_and_get_no_claims_by_meaning() {
         );
     }
 }
+
+#[test]
+fn derived_short_texts_meet_the_derivation_targets() {
+    // bench/derivation.py builds, from the shared corpora, a plagiarism-style set (answers
+    // cut, revised, partly copied or written independently from WMT and ECB+ articles) and a
+    // grid of synthetic derivations (excerpt shares x edits x placement), scans them and
+    // checks its targets (see its docstring); --quick keeps it under a minute.
+    let Some(_shared) = shared() else { return };
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(std::env::var_os("CI").is_none(), "CI: python3 is missing");
+        eprintln!("NOTICE: no python3; skipping the derivation benchmark");
+        return;
+    }
+    // The targets are those of the default pipeline: they need the sentence encoder.
+    let listed = run_ok(bin().args(["model", "list"]));
+    let installed = String::from_utf8_lossy(&listed.stdout)
+        .lines()
+        .any(|l| l.split_whitespace().take(2).eq(["use-m3", "installed"]));
+    if !installed {
+        model_missing("derivation targets");
+        return;
+    }
+    let o = std::process::Command::new("python3")
+        .arg(repo_root().join("bench/derivation.py"))
+        .args(["--quick", "--check"])
+        .arg("--exe")
+        .arg(env!("CARGO_BIN_EXE_retrace"))
+        .output()
+        .expect("python3 runs the benchmark");
+    let out = String::from_utf8_lossy(&o.stdout);
+    eprintln!("{out}\n{}", String::from_utf8_lossy(&o.stderr));
+    assert!(o.status.success(), "targets missed:\n{out}");
+    assert!(out.contains("targets: all met"), "{out}");
+}

@@ -324,6 +324,58 @@ fn compare_explains_a_pair() {
 }
 
 #[test]
+fn compare_says_which_rule_a_near_miss_failed_and_by_how_much() {
+    let dir = tempfile::tempdir().unwrap();
+    let source =
+        std::fs::read_to_string(repo_root().join("examples/news/harbour-original.txt")).unwrap();
+    // A new text on another subject quoting 20 words of the article verbatim: too little
+    // to claim (a lexical excerpt needs 25 verbatim tokens).
+    let quote = "Mayor Ines Dalby said the decision was overdue. \"Every week we wait, the water \
+        takes a little more of the promenade,\" she said";
+    assert!(source.contains("Mayor Ines Dalby said the decision was overdue."));
+    let text = format!(
+        "The bakery on the main square reopened this week after a long renovation, its owner \
+         said, and customers queued from early morning. {quote}, one customer recalled while \
+         waiting for bread. The new ovens were built by a firm from the next valley and the \
+         shop will now open on Sundays too."
+    );
+    write(dir.path(), "quote.txt", text.as_bytes());
+    let o = run_ok(
+        bin()
+            .args(["compare", "--encoder", "none"])
+            .arg(dir.path().join("quote.txt"))
+            .arg(repo_root().join("examples/news/harbour-original.txt")),
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("kind: unrelated"), "{s}");
+    assert!(s.contains("lexical alignment only"), "{s}");
+    let excerpt = s
+        .lines()
+        .find(|l| l.trim_start().starts_with("lexical excerpt"))
+        .unwrap_or_else(|| panic!("no line for the excerpt rule: {s}"));
+    assert!(excerpt.contains("missed"), "{excerpt}");
+    assert!(
+        excerpt.contains("verbatim tokens") && excerpt.contains("≥ 25.00 ✗ (by"),
+        "{excerpt}"
+    );
+    // The same quote in a text of its own length is an excerpt: a copy, and the rule met.
+    write(dir.path(), "excerpt.txt", format!("{quote}.").as_bytes());
+    let o = run_ok(
+        bin()
+            .args(["compare", "--encoder", "none"])
+            .arg(dir.path().join("excerpt.txt"))
+            .arg(repo_root().join("examples/news/harbour-original.txt")),
+    );
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("kind: copy"), "{s}");
+    assert!(
+        s.lines()
+            .any(|l| l.trim_start().starts_with("copy") && l.contains("met:")),
+        "{s}"
+    );
+}
+
+#[test]
 fn usage_errors_exit_2_and_missing_input_exits_1() {
     let o = bin().args(["scan"]).output().unwrap();
     assert_eq!(o.status.code(), Some(2));

@@ -66,13 +66,25 @@ pub struct Passage {
     /// The same in `b`.
     pub tokens_b: Range<u32>,
     /// Byte range in `a`'s original text.
-    pub a: Range<usize>,
+    pub a: Range<u32>,
     /// Byte range in `b`'s original text.
-    pub b: Range<usize>,
+    pub b: Range<u32>,
     /// Tokens that match verbatim.
     pub matched: u32,
     /// matched / mean span length, 0..1.
     pub score: f32,
+}
+
+impl Passage {
+    /// The passage's byte range in `a`'s text, to slice it.
+    pub fn text_a(&self) -> Range<usize> {
+        self.a.start as usize..self.a.end as usize
+    }
+
+    /// The passage's byte range in `b`'s text.
+    pub fn text_b(&self) -> Range<usize> {
+        self.b.start as usize..self.b.end as usize
+    }
 }
 
 /// The passages of a pair plus coverage figures.
@@ -370,8 +382,8 @@ fn align_with(a: &Side, b: &Side, opts: &AlignOptions, sc: &mut Scratch) -> Alig
         }
         let span = (c.a1 - c.a0 + c.b1 - c.b0) as f32 / 2.0;
         passages.push(Passage {
-            a: ta[c.a0 as usize].start as usize..ta[c.a1 as usize - 1].end as usize,
-            b: tb[c.b0 as usize].start as usize..tb[c.b1 as usize - 1].end as usize,
+            a: ta[c.a0 as usize].start..ta[c.a1 as usize - 1].end,
+            b: tb[c.b0 as usize].start..tb[c.b1 as usize - 1].end,
             tokens_a: c.a0..c.a1,
             tokens_b: c.b0..c.b1,
             matched: c.len,
@@ -487,6 +499,44 @@ fn union_len(ranges: impl Iterator<Item = Range<u32>>) -> u32 {
     total
 }
 
+/// Word-trigram containment of the text with fewer trigrams in the other: the share of its
+/// trigrams of consecutive tokens (normalised, so case and punctuation do not matter; an
+/// unspaced script's tokens are characters) that the other text holds too. A lenient
+/// measure of lexical reuse that survives heavy revision (phrases kept, sentences recast),
+/// where the shingles of [`align`] find few seeds. 0 when either text has no trigram.
+pub fn trigram_containment(a: &[Token], b: &[Token]) -> f64 {
+    let grams = |t: &[Token]| -> Vec<u64> {
+        let mut g: Vec<u64> = t
+            .windows(3)
+            .map(|w| {
+                let h = w[0]
+                    .hash
+                    .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                    .rotate_left(21)
+                    ^ w[1].hash;
+                h.wrapping_mul(0xC2B2_AE3D_27D4_EB4F).rotate_left(17) ^ w[2].hash
+            })
+            .collect();
+        g.sort_unstable();
+        g.dedup();
+        g
+    };
+    let (ga, gb) = (grams(a), grams(b));
+    let (small, large) = if ga.len() <= gb.len() {
+        (&ga, &gb)
+    } else {
+        (&gb, &ga)
+    };
+    if small.is_empty() {
+        return 0.0;
+    }
+    let shared = small
+        .iter()
+        .filter(|g| large.binary_search(g).is_ok())
+        .count();
+    shared as f64 / small.len() as f64
+}
+
 /// Align every pair (sorted by pair) and keep what `relate` makes of each alignment, in
 /// pair order. Pairs are taken in runs of one `a`, so that each `a` is prepared once; the
 /// sides of the documents met last are kept, since a document's candidates are mostly its
@@ -585,10 +635,10 @@ mod tests {
         assert_eq!(al.passages.len(), 1);
         let p = &al.passages[0];
         assert_eq!(
-            &b[p.b.clone()],
+            &b[p.text_b()],
             "Work will start next month and last until spring, the mayor said"
         );
-        assert_eq!(&SRC[p.a.clone()], &b[p.b.clone()]);
+        assert_eq!(&SRC[p.text_a()], &b[p.text_b()]);
         assert!(
             al.coverage_a() >= 0.2 && al.coverage_a() < 0.4,
             "{}",
@@ -603,7 +653,7 @@ mod tests {
         let b =
             format!("{excerpt} Some unrelated words about the weather come in between. {excerpt}");
         let al = align(&tokenize(SRC), &tokenize(&b), &AlignOptions::default());
-        let places: Vec<usize> = al.passages.iter().map(|p| p.b.start).collect();
+        let places: Vec<usize> = al.passages.iter().map(|p| p.b.start as usize).collect();
         assert_eq!(
             places,
             vec![0, b.rfind("Work").expect("second")],
@@ -611,7 +661,7 @@ mod tests {
             al.passages
         );
         for p in &al.passages {
-            assert_eq!(&SRC[p.a.clone()], &b[p.b.clone()]);
+            assert_eq!(&SRC[p.text_a()], &b[p.text_b()]);
         }
     }
 
@@ -625,6 +675,24 @@ mod tests {
         assert_eq!(al.passages.len(), 1, "{:?}", al.passages);
         assert!(al.coverage_a() > 0.95 && al.coverage_b() > 0.95);
         assert!(al.density() > 0.9 && al.density() < 1.0);
+    }
+
+    #[test]
+    fn trigram_containment_counts_the_smaller_texts_trigrams() {
+        let a =
+            tokenize("The council voted on Tuesday to rebuild the old sea wall near the market.");
+        let b = tokenize("On Tuesday the council voted to rebuild the wall.");
+        let c = trigram_containment(&a, &b);
+        // b's trigrams: on tuesday the / tuesday the council / the council voted / council
+        // voted to / voted to rebuild / to rebuild the / rebuild the wall: a holds 2 of 7.
+        assert!((c - 2.0 / 7.0).abs() < 1e-9, "{c}");
+        assert_eq!(trigram_containment(&b, &a), c, "symmetric");
+        assert_eq!(trigram_containment(&a, &a), 1.0);
+        assert_eq!(
+            trigram_containment(&a, &tokenize("Nothing in common here at all")),
+            0.0
+        );
+        assert_eq!(trigram_containment(&a, &tokenize("two words")), 0.0);
     }
 
     #[test]

@@ -52,6 +52,10 @@ pub struct SemAlignment {
     pub coverage_a: f64,
     /// The same for `b`.
     pub coverage_b: f64,
+    /// Tokens of `a`'s embedded sentences inside beads.
+    pub covered_a: u32,
+    /// The same for `b`.
+    pub covered_b: u32,
     /// Background similarity of the pair (see [`SemAlignOptions::margin`]).
     pub background: f64,
     /// Mean similarity of the beads.
@@ -196,6 +200,8 @@ pub fn align_sentences(
         beads,
         coverage_a: ca as f64 / ta as f64,
         coverage_b: cb as f64 / tb as f64,
+        covered_a: ca.min(u32::MAX as u64) as u32,
+        covered_b: cb.min(u32::MAX as u64) as u32,
         mean_sim,
         background: background as f64,
     }

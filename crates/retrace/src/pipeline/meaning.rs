@@ -3,21 +3,23 @@
 //! then do the same with the fallback encoder for the documents in languages only it covers.
 
 use super::stage::Stages;
-use super::{Meaning, ScanStats, SearchOptions, Vectors};
+use super::{Judge, Meaning, ScanStats, SearchOptions, Vectors};
 use crate::align::sentences::align_sentences;
-use crate::align::Passage;
+use crate::align::{trigram_containment, Passage};
 use crate::candidates::namekeys::{corpus_keys, key_neighbors};
 use crate::candidates::{nearest_pairs, ExactIndex, NeighborPair, NeighborQuery};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents, SentenceVectors};
 use crate::id::{DocId, Pair};
+use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
 use crate::progress::Progress;
 use crate::relate::entities::Entities;
-use crate::relate::{semantic_relation, Calibration, Kind, PairSignals, Relation};
+use crate::relate::rules::needs_containment;
+use crate::relate::{Calibration, Kind, MeaningEvidence, PairEvidence, Relation, Rules};
 use rayon::prelude::*;
 use retrace_encode::EncodeError;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// What every step by meaning reads: the documents, their analysis and language groups.
 pub(super) struct ByMeaning<'a> {
@@ -27,6 +29,9 @@ pub(super) struct ByMeaning<'a> {
     /// languages separately).
     group: Vec<u32>,
     search: SearchOptions,
+    /// The lexical rules (the meaning rules come with each encoder).
+    rules: Rules<'a>,
+    judge: &'a Judge,
     progress: &'a dyn Progress,
 }
 
@@ -35,6 +40,8 @@ impl<'a> ByMeaning<'a> {
         docs: &'a [Document],
         prepared: &'a [Prepared],
         search: SearchOptions,
+        rules: Rules<'a>,
+        judge: &'a Judge,
         progress: &'a dyn Progress,
     ) -> Self {
         let mut langs: Vec<&str> = prepared.iter().map(|p| p.lang).collect();
@@ -49,19 +56,25 @@ impl<'a> ByMeaning<'a> {
             prepared,
             group,
             search,
+            rules,
+            judge,
             progress,
         }
     }
 
     /// The stages by meaning: `embed`, `semantic` and, with a fallback encoder, `fallback`.
-    /// Adds their relations to `relations` (kept sorted) and records in `vectors` whose
-    /// vectors each document's claims rest on.
+    /// `relations` holds the pairs lexical evidence settled, `open` the other lexically
+    /// aligned pairs (sorted): every pair is judged on all that is known of it. Adds the
+    /// relations found to `relations` (kept sorted) and records in `vectors` whose vectors
+    /// each document's claims rest on.
+    #[allow(clippy::too_many_arguments)]
     pub fn relate(
         &self,
         run: &mut Stages,
         primary: &Meaning,
         fallback: Option<&Meaning>,
         relations: &mut Vec<Relation>,
+        open: Vec<PairEvidence>,
         vectors: &mut [Vectors],
         stats: &mut ScanStats,
     ) -> Result<(), EncodeError> {
@@ -82,14 +95,15 @@ impl<'a> ByMeaning<'a> {
             )
         })?;
         stats.sentences_embedded = sv.weights.len();
-        let entities = run.run("semantic", None, |_| {
+        let (entities, unjudged) = run.run("semantic", None, |_| {
             let entities = Entities::build(self.docs, self.prepared);
-            let pairs = self.neighbor_pairs(&sv, relations, primary.calibration);
-            stats.semantic_candidates = pairs.len();
-            let found = self.relate_pairs(&sv, &pairs, &entities, primary.calibration);
+            let near = self.neighbor_pairs(&sv, relations, primary.calibration);
+            let (pairs, unjudged) = merge(open, near, &sv, |p| self.evidence(p));
+            stats.semantic_candidates = pairs.iter().filter(|p| p.1.is_some()).count();
+            let found = self.relate_pairs(&sv, pairs, &entities, primary.calibration);
             relations.extend(found);
             relations.sort_by_key(|r| (r.a, r.b));
-            entities
+            (entities, unjudged)
         });
         for (v, &c) in vectors.iter_mut().zip(&covered) {
             if c {
@@ -98,8 +112,8 @@ impl<'a> ByMeaning<'a> {
         }
         if let Some(fb) = fallback {
             run.run("fallback", None, |_| -> Result<(), EncodeError> {
-                let (more, uncovered) =
-                    self.fallback_relations(primary, &sv, fb, relations, &entities, stats)?;
+                let (more, uncovered) = self
+                    .fallback_relations(primary, &sv, fb, relations, unjudged, &entities, stats)?;
                 relations.extend(more);
                 relations.sort_by_key(|r| (r.a, r.b));
                 for (v, &u) in vectors.iter_mut().zip(&uncovered) {
@@ -144,45 +158,89 @@ impl<'a> ByMeaning<'a> {
             .collect()
     }
 
-    /// Align each pair sentence by sentence and keep those that relate.
+    /// Evidence of a pair with nothing known of it yet.
+    fn evidence(&self, pair: Pair) -> PairEvidence {
+        PairEvidence {
+            pair,
+            same_language: self.prepared[pair.a.index()].lang == self.prepared[pair.b.index()].lang,
+            lexical: None,
+            meaning: None,
+            containment: None,
+        }
+    }
+
+    /// Judge each pair on its lexical evidence and, where a document cosine is given (both
+    /// documents have vectors), its sentence alignment by meaning.
     fn relate_pairs(
         &self,
         sv: &SentenceVectors,
-        pairs: &[NeighborPair],
+        pairs: Vec<(PairEvidence, Option<f32>)>,
         entities: &Entities,
         cal: &Calibration,
     ) -> Vec<Relation> {
+        let rules = Rules {
+            lexical: self.rules.lexical,
+            meaning: Some(&cal.relations),
+        };
         self.progress.start("align by meaning", pairs.len() as u64);
         let out = pairs
-            .par_iter()
-            .filter_map(|np| {
-                let (a, b) = (np.a, np.b);
-                let al = align_sentences(sv, a, b, &cal.sentences);
-                let ra = &self.prepared[a.index()].sentences;
-                let rb = &self.prepared[b.index()].sentences;
-                let evidence: Vec<Passage> = al
-                    .beads
-                    .iter()
-                    .map(|bd| Passage {
-                        tokens_a: bd.a.start as u32..bd.a.end as u32,
-                        tokens_b: bd.b.start as u32..bd.b.end as u32,
-                        a: ra[bd.a.start].start as usize..ra[bd.a.end - 1].end as usize,
-                        b: rb[bd.b.start].start as usize..rb[bd.b.end - 1].end as usize,
-                        matched: 0,
-                        score: bd.sim,
-                    })
-                    .collect();
+            .into_par_iter()
+            .filter_map(|(mut ev, cos)| {
+                if let Some(cos) = cos {
+                    ev.meaning = Some(self.meaning(sv, ev.pair, cos, entities, cal));
+                }
+                if needs_containment(&ev, rules) {
+                    ev.containment = Some(self.containment(ev.pair));
+                }
                 self.progress.advance(1);
-                let sig = PairSignals {
-                    same_language: self.prepared[a.index()].lang == self.prepared[b.index()].lang,
-                    doc_cos: np.similarity as f64,
-                    shared_entities: entities.overlap(a, b),
-                };
-                semantic_relation(Pair { a, b }, &al, sig, evidence, &cal.relations)
+                self.judge.judge(ev, rules)
             })
             .collect();
         self.progress.finish();
         out
+    }
+
+    /// A pair's word-trigram containment.
+    fn containment(&self, pair: Pair) -> f64 {
+        let mut tk = Tokenizer::default();
+        let side = |d: DocId, tk: &mut Tokenizer| {
+            self.prepared[d.index()].tokens(&self.docs[d.index()].text, tk)
+        };
+        let (ta, tb) = (side(pair.a, &mut tk), side(pair.b, &mut tk));
+        trigram_containment(&ta, &tb)
+    }
+
+    /// A pair's sentence alignment by meaning.
+    fn meaning(
+        &self,
+        sv: &SentenceVectors,
+        pair: Pair,
+        doc_cos: f32,
+        entities: &Entities,
+        cal: &Calibration,
+    ) -> MeaningEvidence {
+        let Pair { a, b } = pair;
+        let al = align_sentences(sv, a, b, &cal.sentences);
+        let ra = &self.prepared[a.index()].sentences;
+        let rb = &self.prepared[b.index()].sentences;
+        let passages: Vec<Passage> = al
+            .beads
+            .iter()
+            .map(|bd| Passage {
+                tokens_a: bd.a.start as u32..bd.a.end as u32,
+                tokens_b: bd.b.start as u32..bd.b.end as u32,
+                a: ra[bd.a.start].start..ra[bd.a.end - 1].end,
+                b: rb[bd.b.start].start..rb[bd.b.end - 1].end,
+                matched: 0,
+                score: bd.sim,
+            })
+            .collect();
+        MeaningEvidence {
+            alignment: al,
+            passages,
+            doc_cos: doc_cos as f64,
+            shared_entities: entities.overlap(a, b),
+        }
     }
 
     /// Relations by meaning for the documents whose language the primary encoder does not
@@ -192,12 +250,14 @@ impl<'a> ByMeaning<'a> {
     /// to those neighbours. Only these documents and their candidates are embedded with the
     /// fallback encoder, and every claim rests on its vectors and thresholds. Returns the
     /// relations and which documents got fallback vectors.
+    #[allow(clippy::too_many_arguments)]
     fn fallback_relations(
         &self,
         primary: &Meaning,
         primary_sv: &SentenceVectors,
         fallback: &Meaning,
         relations: &[Relation],
+        lexical: HashMap<Pair, PairEvidence>,
         entities: &Entities,
         stats: &mut ScanStats,
     ) -> Result<(Vec<Relation>, Vec<bool>), EncodeError> {
@@ -278,17 +338,57 @@ impl<'a> ByMeaning<'a> {
         )?;
         stats.fallback_sentences_embedded = sv.weights.len();
         let min_cos = fallback.calibration.neighbor_min_cos;
-        let pairs: Vec<NeighborPair> = pairs
+        let mut lexical = lexical;
+        let pairs: Vec<(PairEvidence, Option<f32>)> = pairs
             .into_iter()
-            .map(|p| NeighborPair {
-                a: p.a,
-                b: p.b,
-                similarity: dot(sv.doc(p.a), sv.doc(p.b)),
+            .map(|p| (p, dot(sv.doc(p.a), sv.doc(p.b))))
+            .filter(|p| p.1 >= min_cos)
+            .map(|(p, cos)| {
+                let ev = lexical.remove(&p).unwrap_or_else(|| self.evidence(p));
+                (ev, Some(cos))
             })
-            .filter(|p| p.similarity >= min_cos)
             .collect();
         stats.semantic_candidates += pairs.len();
-        let rels = self.relate_pairs(&sv, &pairs, entities, fallback.calibration);
+        let rels = self.relate_pairs(&sv, pairs, entities, fallback.calibration);
         Ok((rels, uncovered))
     }
+}
+
+/// A pair to judge and, where both documents have vectors, their cosine.
+type ToJudge = (PairEvidence, Option<f32>);
+
+/// The pairs to judge in the semantic stage: the lexically aligned pairs still open and the
+/// nearest neighbours, each once, sorted, with their document cosine where both documents
+/// have vectors (`fresh` makes the evidence of a neighbour pair). Open pairs that cannot be
+/// aligned by meaning are judged on their lexical evidence alone; they are also returned by
+/// pair, for the fallback encoder to judge again with its vectors.
+fn merge(
+    open: Vec<PairEvidence>,
+    near: Vec<NeighborPair>,
+    sv: &SentenceVectors,
+    fresh: impl Fn(Pair) -> PairEvidence,
+) -> (Vec<ToJudge>, HashMap<Pair, PairEvidence>) {
+    let mut out: Vec<ToJudge> = Vec::with_capacity(open.len() + near.len());
+    let mut unjudged = HashMap::new();
+    let mut near = near.into_iter().peekable();
+    let both = |p: Pair| sv.has_vectors(p.a) && sv.has_vectors(p.b);
+    let pair = |n: &NeighborPair| Pair { a: n.a, b: n.b };
+    for ev in open {
+        while let Some(n) = near.next_if(|n| pair(n) < ev.pair) {
+            out.push((fresh(pair(&n)), Some(n.similarity)));
+        }
+        let cos = match near.next_if(|n| pair(n) == ev.pair) {
+            Some(n) => Some(n.similarity),
+            None if both(ev.pair) => Some(dot(sv.doc(ev.pair.a), sv.doc(ev.pair.b))),
+            None => None,
+        };
+        if cos.is_none() {
+            unjudged.insert(ev.pair, ev.clone());
+        }
+        out.push((ev, cos));
+    }
+    for n in near {
+        out.push((fresh(pair(&n)), Some(n.similarity)));
+    }
+    (out, unjudged)
 }

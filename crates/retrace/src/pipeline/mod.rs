@@ -6,8 +6,11 @@
 //! last stories and provenance. Each stage is a function of the stage modules; what passes
 //! between them is plain data.
 
+mod examine;
 mod meaning;
 mod stage;
+
+pub use examine::{examine, Examined};
 
 use crate::align::{align_pairs, AlignOptions};
 use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
@@ -18,7 +21,9 @@ use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
 use crate::progress::Progress;
 use crate::relate::provenance::{provenance, DocFacts, Parent, ProvenanceOptions};
 use crate::relate::stories::{stories, StoryOptions};
-use crate::relate::{lexical_relation, Calibration, RelateOptions, Relation};
+use crate::relate::{
+    judge, settled_lexically, Calibration, Kind, PairEvidence, RelateOptions, Relation, Rules,
+};
 use retrace_encode::{EncodeError, Encoder};
 use serde::{Deserialize, Serialize};
 use stage::Stages;
@@ -41,6 +46,9 @@ pub struct ScanOptions {
     pub search: SearchOptions,
     /// Provenance.
     pub provenance: ProvenanceOptions,
+    /// Keep the evidence of every pair judged ([`Scan::judged`]), for calibration and
+    /// explanations.
+    pub keep_evidence: bool,
 }
 
 impl Default for ScanOptions {
@@ -54,6 +62,7 @@ impl Default for ScanOptions {
             relate: RelateOptions::default(),
             search: SearchOptions::default(),
             provenance: ProvenanceOptions::default(),
+            keep_evidence: false,
         }
     }
 }
@@ -218,6 +227,66 @@ pub struct Scan {
     pub fallback: Option<EncoderInfo>,
     /// Counters and timings.
     pub stats: ScanStats,
+    /// With [`ScanOptions::keep_evidence`]: every pair judged, with what was known of it and
+    /// the kind it got, sorted by pair (a pair judged twice, by the main encoder's vectors
+    /// and then the fallback's, appears twice).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub judged: Vec<Judged>,
+}
+
+/// A pair judged, for calibration and explanations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Judged {
+    /// What was known of the pair.
+    pub evidence: PairEvidence,
+    /// The kind it got (`None`: unrelated).
+    pub kind: Option<Kind>,
+}
+
+/// Judges pairs, keeping their evidence when asked to.
+pub(crate) struct Judge {
+    keep: bool,
+    log: std::sync::Mutex<Vec<Judged>>,
+}
+
+impl Judge {
+    fn new(keep: bool) -> Self {
+        Judge {
+            keep,
+            log: std::sync::Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The relation of a pair (see [`judge`]).
+    pub fn judge(&self, ev: PairEvidence, rules: Rules) -> Option<Relation> {
+        if !self.keep {
+            return judge(ev, rules);
+        }
+        let kept = ev.clone();
+        let r = judge(ev, rules);
+        if let Ok(mut log) = self.log.lock() {
+            log.push(Judged {
+                evidence: kept,
+                kind: r.as_ref().map(|r| r.kind),
+            });
+        }
+        r
+    }
+
+    fn into_log(self) -> Vec<Judged> {
+        let mut log = self.log.into_inner().unwrap_or_default();
+        log.sort_by_key(|j| j.evidence.pair);
+        log
+    }
+}
+
+/// A pair after lexical alignment.
+enum Lexical {
+    /// Related (or settled as a copy).
+    Related(Relation),
+    /// To be judged with its meaning too (boxed: most pairs are related at once, and the
+    /// list of outcomes holds one of these a pair).
+    Open(Box<PairEvidence>),
 }
 
 impl Scan {
@@ -295,22 +364,69 @@ pub fn scan(
     });
     stats.candidates = pairs.len();
 
-    let mut relations = run.run("align", Some(pairs.len()), |p| {
+    let judge = Judge::new(opts.keep_evidence);
+    let by_meaning = encoders.primary.is_some();
+    let lexical_rules = Rules {
+        lexical: &opts.relate,
+        meaning: None,
+    };
+    let outcomes = run.run("align", Some(pairs.len()), |p| {
         align_pairs(&docs, &prepared, &pairs, &opts.align, p, |pair, al| {
-            lexical_relation(pair, al, &opts.relate)
+            if al.passages.is_empty() {
+                return None;
+            }
+            let ev = PairEvidence {
+                pair,
+                same_language: prepared[pair.a.index()].lang == prepared[pair.b.index()].lang,
+                lexical: Some(al),
+                meaning: None,
+                containment: None,
+            };
+            if by_meaning && !settled_lexically(&ev, lexical_rules) {
+                return Some(Lexical::Open(Box::new(ev)));
+            }
+            judge.judge(ev, lexical_rules).map(Lexical::Related)
         })
     });
-    relations.sort_by_key(|r| (r.a, r.b));
     drop(pairs);
+    let mut outcomes = outcomes;
+    let mut open: Vec<PairEvidence> = outcomes
+        .extract_if(.., |o| matches!(o, Lexical::Open(_)))
+        .filter_map(|o| match o {
+            Lexical::Open(ev) => Some(*ev),
+            Lexical::Related(_) => None,
+        })
+        .collect();
+    // (Collected in place: the relations take the outcomes' room.)
+    let mut relations: Vec<Relation> = outcomes
+        .into_iter()
+        .filter_map(|o| match o {
+            Lexical::Related(r) => Some(r),
+            Lexical::Open(_) => None,
+        })
+        .collect();
+    relations.sort_by_key(|r| (r.a, r.b));
+    open.sort_by_key(|e| e.pair);
 
     let mut vectors = vec![Vectors::None; n];
     if let Some(primary) = &encoders.primary {
-        let by_meaning = meaning::ByMeaning::new(&docs, &prepared, opts.search, progress);
+        let by_meaning = meaning::ByMeaning::new(
+            &docs,
+            &prepared,
+            opts.search,
+            Rules {
+                lexical: &opts.relate,
+                meaning: None,
+            },
+            &judge,
+            progress,
+        );
         by_meaning.relate(
             &mut run,
             primary,
             encoders.fallback.as_ref(),
             &mut relations,
+            open,
             &mut vectors,
             &mut stats,
         )?;
@@ -359,6 +475,7 @@ pub fn scan(
             _ => None,
         },
         stats,
+        judged: judge.into_log(),
     })
 }
 
@@ -457,13 +574,26 @@ mod tests {
         let tokens: Vec<u32> = fps.iter().map(|f| f.tokens).collect();
         let cands = handed_over(&lexical_candidates(fps, &opts.candidates));
         let pairs: Vec<Pair> = cands.iter().map(Candidate::pair).collect();
+        let rules = Rules {
+            lexical: &opts.relate,
+            meaning: None,
+        };
         let relations = handed_over(&align_pairs(
             &docs,
             &prepared.docs,
             &pairs,
             &opts.align,
             &NoProgress,
-            |p, al| lexical_relation(p, al, &opts.relate),
+            |pair, al| {
+                let ev = PairEvidence {
+                    pair,
+                    same_language: true,
+                    lexical: Some(al),
+                    meaning: None,
+                    containment: None,
+                };
+                judge(ev, rules)
+            },
         ));
         assert_eq!(relations, whole.relations);
         let facts: Vec<DocFacts> = prepared

@@ -2,20 +2,24 @@
 //! evidence), with documented thresholds; then, over all relations, group documents into
 //! stories ([`stories`]) and find each document's parent ([`provenance`]).
 //!
-//! Input: a pair's [`Alignment`] (lexical) or [`SemAlignment`] plus [`PairSignals`] (by
-//! meaning). Output: a [`Relation`], or nothing. The thresholds by meaning depend on the
+//! Input: what is known of a pair ([`PairEvidence`]: its lexical alignment, its sentence
+//! alignment by meaning); output: a [`Relation`], or nothing ([`rules`]). The thresholds by meaning depend on the
 //! encoder: they are named tables in [`calibration`].
 
 pub mod calibration;
 pub mod entities;
 pub mod provenance;
+pub mod rules;
 pub mod stories;
 pub mod union_find;
 
-use crate::align::sentences::SemAlignment;
-use crate::align::{Alignment, Passage};
+use crate::align::Passage;
 use crate::id::{DocId, Pair};
 pub use calibration::Calibration;
+pub use rules::{
+    explain, judge, settled_lexically, Check, MeaningEvidence, PairEvidence, RelateOptions, Rules,
+    SemanticOptions,
+};
 use serde::{Deserialize, Serialize};
 
 /// The kind of a relation between two documents.
@@ -88,196 +92,62 @@ impl Relation {
     }
 }
 
-/// Thresholds for calling lexical reuse a copy. Calibrated on the dev collection (see
-/// README, "Thresholds").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct RelateOptions {
-    /// Verbatim tokens the passages must hold in all.
-    pub copy_min_matched: u32,
-    /// Verbatim share of the aligned text: copies are near-verbatim, re-translations and
-    /// paraphrases that happen to share phrases are not.
-    pub copy_min_density: f64,
-    /// Coverage of the better-covered side.
-    pub copy_min_coverage: f64,
-}
-
-impl Default for RelateOptions {
-    fn default() -> Self {
-        RelateOptions {
-            copy_min_matched: 10,
-            copy_min_density: 0.9,
-            copy_min_coverage: 0.5,
-        }
-    }
-}
-
-/// A copy relation from a lexical alignment, or `None`.
-pub fn lexical_relation(pair: Pair, al: Alignment, opts: &RelateOptions) -> Option<Relation> {
-    let Pair { a, b } = pair;
-    let matched = al.matched();
-    let density = al.density();
-    let (ca, cb) = (al.coverage_a(), al.coverage_b());
-    if matched < opts.copy_min_matched
-        || density < opts.copy_min_density
-        || ca.max(cb) < opts.copy_min_coverage
-    {
-        return None;
-    }
-    Some(Relation {
-        a,
-        b,
-        kind: Kind::Copy,
-        coverage_a: ca,
-        coverage_b: cb,
-        score: ca.max(cb) * density,
-        density,
-        similarity: None,
-        shared_entities: None,
-        evidence: al.passages,
-    })
-}
-
-/// Thresholds for the relations found by meaning. Calibrated on the dev collection for each
-/// encoder family (see [`calibration`] and README, "Thresholds").
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct SemanticOptions {
-    /// Aligned share of the better-covered side for a rewrite or translation.
-    pub min_coverage: f64,
-    /// ... and of the other side.
-    pub min_coverage_other: f64,
-    /// Mean bead similarity for that.
-    pub min_mean_sim: f64,
-    /// Mean bead similarity for a same-language rewrite (paraphrases of different texts
-    /// on one topic look alike to some encoders; translations are checked against
-    /// `min_mean_sim`).
-    pub rewrite_min_mean_sim: f64,
-    /// ... and, when neither side is covered to `rewrite_full_coverage`, this mean (two
-    /// reports quoting one wire paragraph align partly and loosely; a re-translation
-    /// aligns almost whole).
-    pub rewrite_partial_min_mean_sim: f64,
-    /// Coverage of the better-covered side above which a rewrite is "full".
-    pub rewrite_full_coverage: f64,
-    /// Mean similarity for a rewrite or translation resting on a single bead (one sentence
-    /// pair is thin evidence where unrelated sentences already score high).
-    pub single_bead_min_sim: f64,
-    /// ... and for one resting on at most `few_beads` beads ...
-    pub few_beads: usize,
-    /// ... this mean similarity.
-    pub few_beads_min_sim: f64,
-    /// A partial translation (different languages) sharing only a few passages: at least
-    /// `partial_min_beads` beads
-    /// with mean similarity `partial_min_mean_sim` covering `partial_min_coverage` of both
-    /// sides (independent reports share facts, rarely several translated passages).
-    pub partial_min_beads: usize,
-    /// Mean similarity of a partial translation's beads.
-    pub partial_min_mean_sim: f64,
-    /// Coverage of each side of a partial translation.
-    pub partial_min_coverage: f64,
-    /// Document-vector cosine for a same-story pair (when there is no reuse).
-    pub story_min_cos: f64,
-    /// ... and the weighted share of names and numbers they share (see
-    /// [`crate::relate::entities::Entities::overlap`]).
-    pub story_min_entities: f64,
-}
-
-impl Default for SemanticOptions {
-    /// The USE-m3 table's ([`calibration::USE_M3`]).
-    fn default() -> Self {
-        calibration::USE_M3.relations
-    }
-}
-
-/// What is known of a pair besides its sentence alignment.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct PairSignals {
-    /// Whether the two documents are in one language.
-    pub same_language: bool,
-    /// Cosine of the document vectors.
-    pub doc_cos: f64,
-    /// Weighted share of names and numbers (see [`crate::relate::entities::Entities::overlap`]).
-    pub shared_entities: f64,
-}
-
-/// A rewrite, translation or same-story relation from a sentence alignment, or `None`.
-pub fn semantic_relation(
-    pair: Pair,
-    al: &SemAlignment,
-    sig: PairSignals,
-    evidence: Vec<Passage>,
-    opts: &SemanticOptions,
-) -> Option<Relation> {
-    let Pair { a, b } = pair;
-    let PairSignals {
-        same_language,
-        doc_cos,
-        shared_entities,
-    } = sig;
-    let (ca, cb) = (al.coverage_a, al.coverage_b);
-    let full = !al.beads.is_empty()
-        && (al.beads.len() > 1 || al.mean_sim >= opts.single_bead_min_sim)
-        && (al.beads.len() > opts.few_beads || al.mean_sim >= opts.few_beads_min_sim)
-        && ca.max(cb) >= opts.min_coverage
-        && ca.min(cb) >= opts.min_coverage_other
-        && al.mean_sim
-            >= if !same_language {
-                opts.min_mean_sim
-            } else if ca.max(cb) < opts.rewrite_full_coverage {
-                opts.rewrite_min_mean_sim
-                    .max(opts.rewrite_partial_min_mean_sim)
-            } else {
-                opts.rewrite_min_mean_sim
-            };
-    // Same-language partial reuse is a copy (lexical) or a same-story report.
-    let partial = !same_language
-        && al.beads.len() >= opts.partial_min_beads
-        && al.mean_sim >= opts.partial_min_mean_sim
-        && ca.min(cb) >= opts.partial_min_coverage;
-    let reuse = full || partial;
-    let kind = if reuse {
-        if same_language {
-            Kind::Rewrite
-        } else {
-            Kind::Translation
-        }
-    } else if doc_cos >= opts.story_min_cos && shared_entities >= opts.story_min_entities {
-        Kind::SameStory
-    } else {
-        return None;
-    };
-    let (coverage_a, coverage_b, evidence) = if kind == Kind::SameStory {
-        (0.0, 0.0, Vec::new())
-    } else {
-        (ca, cb, evidence)
-    };
-    Some(Relation {
-        a,
-        b,
-        kind,
-        coverage_a,
-        coverage_b,
-        score: if kind == Kind::SameStory {
-            doc_cos
-        } else {
-            ca.max(cb) * al.mean_sim
-        },
-        density: al.mean_sim,
-        similarity: Some(doc_cos),
-        shared_entities: Some(shared_entities),
-        evidence,
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::align::sentences::Bead;
+    use crate::align::sentences::{Bead, SemAlignment};
+    use crate::align::Alignment;
+
+    fn lexical(al: Alignment) -> Option<Relation> {
+        let ev = PairEvidence {
+            pair: PAIR,
+            same_language: true,
+            lexical: Some(al),
+            meaning: None,
+            containment: None,
+        };
+        judge(
+            ev,
+            Rules {
+                lexical: &RelateOptions::default(),
+                meaning: Some(&SemanticOptions::default()),
+            },
+        )
+    }
+
+    fn by_meaning(
+        al: &SemAlignment,
+        same_language: bool,
+        doc_cos: f64,
+        ent: f64,
+    ) -> Option<Relation> {
+        let ev = PairEvidence {
+            pair: PAIR,
+            same_language,
+            lexical: None,
+            meaning: Some(MeaningEvidence {
+                alignment: al.clone(),
+                passages: Vec::new(),
+                doc_cos,
+                shared_entities: ent,
+            }),
+            containment: None,
+        };
+        judge(
+            ev,
+            Rules {
+                lexical: &RelateOptions::default(),
+                meaning: Some(&SemanticOptions::default()),
+            },
+        )
+    }
 
     fn passage(a: std::ops::Range<u32>, b: std::ops::Range<u32>, matched: u32) -> Passage {
         Passage {
             tokens_a: a.clone(),
             tokens_b: b.clone(),
-            a: a.start as usize * 6..a.end as usize * 6,
-            b: b.start as usize * 6..b.end as usize * 6,
+            a: a.start * 6..a.end * 6,
+            b: b.start * 6..b.end * 6,
             matched,
             score: 2.0 * matched as f32 / (a.len() + b.len()) as f32,
         }
@@ -302,7 +172,7 @@ mod tests {
     fn a_verbatim_excerpt_is_a_copy_with_coverage_each_way() {
         // b is 40 tokens copied from the middle of a's 400.
         let al = alignment(vec![passage(100..140, 0..40, 40)], 400, 40);
-        let r = lexical_relation(PAIR, al, &RelateOptions::default()).expect("a copy");
+        let r = lexical(al).expect("a copy");
         assert_eq!(r.kind, Kind::Copy);
         assert!((r.coverage_a - 0.1).abs() < 1e-9 && (r.coverage_b - 1.0).abs() < 1e-9);
         assert!((r.density - 1.0).abs() < 1e-9);
@@ -312,15 +182,14 @@ mod tests {
 
     #[test]
     fn thin_or_loose_lexical_overlap_is_no_copy() {
-        let opts = RelateOptions::default();
         // Too few verbatim tokens.
         let al = alignment(vec![passage(0..8, 0..8, 8)], 8, 8);
-        assert!(lexical_relation(PAIR, al, &opts).is_none());
+        assert!(lexical(al).is_none());
         // Loose: half the aligned tokens differ.
         let al = alignment(vec![passage(0..100, 0..100, 50)], 100, 100);
-        assert!(lexical_relation(PAIR, al, &opts).is_none());
+        assert!(lexical(al).is_none());
         // Nothing aligned.
-        assert!(lexical_relation(PAIR, Alignment::default(), &opts).is_none());
+        assert!(lexical(Alignment::default()).is_none());
     }
 
     fn sem(beads: usize, sim: f32, ca: f64, cb: f64) -> SemAlignment {
@@ -334,46 +203,214 @@ mod tests {
                 .collect(),
             coverage_a: ca,
             coverage_b: cb,
+            covered_a: (ca * 100.0) as u32,
+            covered_b: (cb * 100.0) as u32,
             background: 0.0,
             mean_sim: sim as f64,
         }
     }
 
-    fn signals(same_language: bool, doc_cos: f64, shared_entities: f64) -> PairSignals {
-        PairSignals {
-            same_language,
-            doc_cos,
-            shared_entities,
-        }
-    }
-
     #[test]
     fn meaning_gives_rewrites_translations_and_same_story_pairs() {
-        let opts = SemanticOptions::default();
-        let kind = |al: &SemAlignment, sig| {
-            semantic_relation(PAIR, al, sig, Vec::new(), &opts).map(|r| r.kind)
+        let kind = |al: &SemAlignment, same: bool, cos: f64, ent: f64| {
+            by_meaning(al, same, cos, ent).map(|r| r.kind)
         };
         let whole = sem(10, 0.8, 0.95, 0.92);
-        assert_eq!(kind(&whole, signals(true, 0.9, 0.5)), Some(Kind::Rewrite));
-        assert_eq!(
-            kind(&whole, signals(false, 0.9, 0.5)),
-            Some(Kind::Translation)
-        );
+        assert_eq!(kind(&whole, true, 0.9, 0.5), Some(Kind::Rewrite));
+        assert_eq!(kind(&whole, false, 0.9, 0.5), Some(Kind::Translation));
         // A partial translation: a few strong beads covering a fifth of both.
         let partial = sem(4, 0.8, 0.2, 0.25);
-        assert_eq!(
-            kind(&partial, signals(false, 0.6, 0.0)),
-            Some(Kind::Translation)
-        );
+        assert_eq!(kind(&partial, false, 0.6, 0.0), Some(Kind::Translation));
         // The same alignment within one language is no rewrite ...
-        assert_eq!(kind(&partial, signals(true, 0.6, 0.0)), None);
+        assert_eq!(kind(&partial, true, 0.6, 0.0), None);
         // ... but close documents sharing names are one story.
-        let r = semantic_relation(PAIR, &partial, signals(true, 0.8, 0.4), Vec::new(), &opts)
-            .expect("same story");
+        let r = by_meaning(&partial, true, 0.8, 0.4).expect("same story");
         assert_eq!(r.kind, Kind::SameStory);
         assert_eq!((r.coverage_a, r.coverage_b), (0.0, 0.0));
         assert_eq!(r.score, 0.8);
         // Close documents that share no names are not.
-        assert_eq!(kind(&sem(0, 0.0, 0.0, 0.0), signals(true, 0.8, 0.0)), None);
+        assert_eq!(kind(&sem(0, 0.0, 0.0, 0.0), true, 0.8, 0.0), None);
+    }
+
+    fn judged(ev: PairEvidence) -> Option<Relation> {
+        judge(
+            ev,
+            Rules {
+                lexical: &RelateOptions::default(),
+                meaning: Some(&SemanticOptions::default()),
+            },
+        )
+    }
+
+    fn evidence(lexical: Option<Alignment>, meaning: Option<SemAlignment>) -> PairEvidence {
+        PairEvidence {
+            pair: PAIR,
+            same_language: true,
+            lexical,
+            meaning: meaning.map(|alignment| MeaningEvidence {
+                alignment,
+                passages: Vec::new(),
+                doc_cos: 0.8,
+                shared_entities: 0.3,
+            }),
+            containment: None,
+        }
+    }
+
+    #[test]
+    fn a_text_partly_copied_reports_the_copied_part() {
+        // b: 100 tokens, 31 of them verbatim from a 535-token a; the rest its own.
+        let al = alignment(vec![passage(200..231, 40..71, 31)], 535, 100);
+        let r = lexical(al).expect("a copy of part of b");
+        assert_eq!(r.kind, Kind::Copy);
+        assert!((r.coverage_b - 0.31).abs() < 1e-9);
+        // Two texts of like length holding one block of a third of each: a shared block,
+        // neither an excerpt of the other (the dev collection counts such pairs unrelated).
+        let block = alignment(vec![passage(100..200, 150..250, 100)], 300, 320);
+        assert!(lexical(block).is_none());
+        // A block too small to tell: 20 verbatim tokens.
+        let small = alignment(vec![passage(0..20, 0..20, 20)], 500, 60);
+        assert!(lexical(small).is_none());
+    }
+
+    #[test]
+    fn near_verbatim_edits_are_a_copy_or_a_rewrite_by_density() {
+        // 88% of b aligned at density 0.87 (light edits): a rewrite, however long.
+        let edited = |a_len: u32| {
+            let p = passage(0..88, 0..88, 77);
+            alignment(vec![p], a_len, 100)
+        };
+        for a_len in [100, 535, 5000] {
+            let r = lexical(edited(a_len)).expect("derived");
+            assert_eq!(r.kind, Kind::Rewrite, "b in a of {a_len} tokens");
+            assert!(r.density < RelateOptions::default().copy_min_density);
+        }
+        // At density 0.9 and above the same passages are a copy.
+        let verbatim = alignment(vec![passage(0..88, 0..88, 80)], 535, 100);
+        assert_eq!(lexical(verbatim).map(|r| r.kind), Some(Kind::Copy));
+    }
+
+    #[test]
+    fn a_rewritten_excerpt_is_judged_by_its_own_coverage() {
+        // An 80-token answer from a 535-token source: 80% of the answer aligned by meaning,
+        // 12% of the source (at most 15% can be).
+        let excerpt = sem(5, 0.8, 0.12, 0.8);
+        let r = judged(evidence(None, Some(excerpt))).expect("a rewrite");
+        assert_eq!(r.kind, Kind::Rewrite);
+        // The closer the beads, the smaller the share that suffices ...
+        assert!(judged(evidence(None, Some(sem(3, 0.9, 0.08, 0.35)))).is_some());
+        // ... but loose beads over a small share are no evidence.
+        let loose = judged(evidence(None, Some(sem(3, 0.74, 0.08, 0.35))));
+        assert_ne!(loose.map(|r| r.kind), Some(Kind::Rewrite));
+        // One sentence is a sentence-long excerpt when it is long and close ...
+        let one = |sim: f32, cov: f64| {
+            judged(evidence(None, Some(sem(1, sim, 0.05, cov)))).map(|r| r.kind)
+        };
+        assert_eq!(one(0.95, 0.4), Some(Kind::Rewrite), "40 tokens at 0.95");
+        // ... and too little to tell when short or loose.
+        assert_ne!(one(0.95, 0.2), Some(Kind::Rewrite), "20 tokens");
+        assert_ne!(one(0.85, 0.4), Some(Kind::Rewrite), "at 0.85");
+    }
+
+    #[test]
+    fn a_partial_paraphrase_needs_kept_phrases() {
+        // 59% of the answer and 43% of the source aligned at mean similarity 0.76.
+        let al = sem(6, 0.76, 0.43, 0.59);
+        let mut ev = evidence(None, Some(al));
+        let rules = Rules {
+            lexical: &RelateOptions::default(),
+            meaning: Some(&SemanticOptions::default()),
+        };
+        assert!(rules::needs_containment(&ev, rules));
+        // Independent reports on one topic align that loosely too, but keep few phrases.
+        ev.containment = Some(0.08);
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::SameStory));
+        ev.containment = Some(0.3);
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::Rewrite));
+        // The checks say which measure failed and by how much.
+        ev.containment = Some(0.08);
+        let checks = explain(&ev, rules);
+        let miss = checks
+            .iter()
+            .find(|c| c.rule == "partial paraphrase" && !c.passes())
+            .expect("a failed check");
+        assert_eq!(miss.measure, "word-trigram containment");
+        assert!((miss.threshold - miss.value - 0.17).abs() < 1e-9);
+    }
+
+    /// Lexical evidence of `b` (100 tokens) against `a` (`a_len` tokens): `hi` of b aligned
+    /// at verbatim density `d`.
+    fn lexical_at(hi: f64, a_len: u32, d: f64) -> Alignment {
+        let span = (hi * 100.0).round() as u32;
+        let matched = (d * span as f64).round() as u32;
+        alignment(vec![passage(0..span, 0..span, matched)], a_len, 100)
+    }
+
+    #[test]
+    fn the_rules_leave_no_hole_between_copy_and_rewrite() {
+        // Over a grid of coverage of the derived text, how much of the other text that is
+        // (symmetry) and verbatim density: wherever the passages are lexical reuse (density
+        // at least rewrite_min_density) over an excerpt's share of an excerpt-like pair, or
+        // over half a text, the pair has a relation, and its kind is a copy exactly when the
+        // density reaches copy_min_density.
+        let o = RelateOptions::default();
+        for hi in (20..=100).step_by(5).map(|x| x as f64 / 100.0) {
+            for a_len in [100u32, 150, 200, 400, 1000, 5000] {
+                let lo = hi * 100.0 / a_len as f64;
+                for d in (60..=100).step_by(2).map(|x| x as f64 / 100.0) {
+                    let al = lexical_at(hi, a_len, d);
+                    let (hi, d, m) = (al.coverage_b(), al.density(), al.matched());
+                    let excerpt = lo <= o.excerpt_max_symmetry * hi && m >= o.excerpt_min_matched;
+                    let whole = hi >= o.copy_min_coverage && m >= o.rewrite_min_matched;
+                    let r = lexical(al);
+                    if excerpt || whole {
+                        let r = r.unwrap_or_else(|| panic!("hole at {hi} {lo} {d}"));
+                        let want = if d >= o.copy_min_density {
+                            Kind::Copy
+                        } else {
+                            Kind::Rewrite
+                        };
+                        assert_eq!(r.kind, want, "{hi} {lo} {d}");
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn derivation_by_meaning_grows_with_coverage_and_similarity() {
+        // If a point of (coverage of the derived side, mean similarity) is derived, every
+        // point with more coverage and closer beads is too (no holes), for excerpts (the
+        // other side 10% covered) and for whole texts (the other side covered like it).
+        let derived = |hi: f64, lo: f64, sim: f32| {
+            judged(evidence(None, Some(sem(6, sim, lo, hi))))
+                .is_some_and(|r| r.kind == Kind::Rewrite)
+        };
+        for whole in [false, true] {
+            let mut found = 0;
+            for (i, hi) in (10..=100).step_by(5).map(|x| x as f64 / 100.0).enumerate() {
+                for (j, sim) in (50..=100).step_by(2).map(|x| x as f32 / 100.0).enumerate() {
+                    let lo = if whole { hi } else { 0.1 * hi };
+                    if !derived(hi, lo, sim) {
+                        continue;
+                    }
+                    found += 1;
+                    for hi2 in (10 + 5 * i..=100).step_by(5).map(|x| x as f64 / 100.0) {
+                        for sim2 in (50 + 2 * j..=100).step_by(2).map(|x| x as f32 / 100.0) {
+                            let lo2 = if whole { hi2 } else { 0.1 * hi2 };
+                            assert!(
+                                derived(hi2, lo2, sim2),
+                                "({hi}, {sim}) is derived but ({hi2}, {sim2}) is not"
+                            );
+                        }
+                    }
+                }
+            }
+            assert!(found > 100, "the rule finds derivation somewhere ({found})");
+        }
+        // The corners: close paraphrase of a third of a short text is derived; loose
+        // alignment of a third is not.
+        assert!(derived(0.35, 0.035, 0.9));
+        assert!(!derived(0.35, 0.035, 0.7));
     }
 }

@@ -23,8 +23,8 @@ fn round4(x: f64) -> f64 {
 #[derive(Serialize)]
 struct EvidenceOut {
     /// Byte range in a's original text.
-    a: [usize; 2],
-    b: [usize; 2],
+    a: [u32; 2],
+    b: [u32; 2],
     matched_tokens: u32,
     score: f64,
 }
@@ -348,6 +348,95 @@ impl RunInfo {
             },
         }
     }
+}
+
+/// One judged pair's record in the evidence file ([`write_evidence`]): the measures the
+/// rules read, with `a`/`b` as in the scan (input order) and coverage following them.
+#[derive(Serialize)]
+struct EvidenceRecord<'a> {
+    a: &'a str,
+    b: &'a str,
+    lang_a: &'a str,
+    lang_b: &'a str,
+    tokens_a: u32,
+    tokens_b: u32,
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    containment: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    lexical: Option<LexicalRecord>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    meaning: Option<MeaningRecord>,
+}
+
+#[derive(Serialize)]
+struct LexicalRecord {
+    matched: u32,
+    density: f64,
+    coverage_a: f64,
+    coverage_b: f64,
+    passages: usize,
+}
+
+#[derive(Serialize)]
+struct MeaningRecord {
+    beads: usize,
+    mean_sim: f64,
+    coverage_a: f64,
+    coverage_b: f64,
+    background: f64,
+    doc_cos: f64,
+    shared_entities: f64,
+    /// Sentences of each side that were embedded.
+    sentences_a: usize,
+    sentences_b: usize,
+    bead_sims: Vec<f64>,
+}
+
+/// Write every pair the scan judged ([`Scan::judged`], kept with
+/// [`crate::pipeline::ScanOptions::keep_evidence`]) as JSON Lines: what was known of it and
+/// the kind it got. For calibrating the rules and explaining them.
+pub fn write_evidence(scan: &Scan, path: &Path) -> std::io::Result<()> {
+    let mut w = BufWriter::new(fs::File::create(path)?);
+    for j in &scan.judged {
+        let ev = &j.evidence;
+        let (da, db) = (scan.doc(ev.pair.a), scan.doc(ev.pair.b));
+        let rec = EvidenceRecord {
+            a: &da.doc.id,
+            b: &db.doc.id,
+            lang_a: da.prepared.lang,
+            lang_b: db.prepared.lang,
+            tokens_a: da.tokens,
+            tokens_b: db.tokens,
+            kind: j.kind.map(|k| k.as_str()),
+            containment: ev.containment.map(round4),
+            lexical: ev.lexical.as_ref().map(|al| LexicalRecord {
+                matched: al.matched(),
+                density: round4(al.density()),
+                coverage_a: round4(al.coverage_a()),
+                coverage_b: round4(al.coverage_b()),
+                passages: al.passages.len(),
+            }),
+            meaning: ev.meaning.as_ref().map(|m| {
+                let al = &m.alignment;
+                MeaningRecord {
+                    beads: al.beads.len(),
+                    mean_sim: round4(al.mean_sim),
+                    coverage_a: round4(al.coverage_a),
+                    coverage_b: round4(al.coverage_b),
+                    background: round4(al.background),
+                    doc_cos: round4(m.doc_cos),
+                    shared_entities: round4(m.shared_entities),
+                    sentences_a: da.prepared.sentences.len().min(crate::embed::MAX_SENTENCES),
+                    sentences_b: db.prepared.sentences.len().min(crate::embed::MAX_SENTENCES),
+                    bead_sims: al.beads.iter().map(|b| round4(b.sim as f64)).collect(),
+                }
+            }),
+        };
+        serde_json::to_writer(&mut w, &rec)?;
+        w.write_all(b"\n")?;
+    }
+    w.flush()
 }
 
 #[cfg(test)]
