@@ -220,15 +220,40 @@ impl Check {
     }
 }
 
+/// Whether a rule's checks are kept (to explain a pair) or only their outcome (to judge it,
+/// without allocating).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Judge,
+    Explain,
+}
+
 /// The checks of one rule, in the order they are read.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 struct RuleChecks {
+    mode: Mode,
+    pass: bool,
     checks: Vec<Check>,
 }
 
 impl RuleChecks {
+    fn new(mode: Mode) -> Self {
+        RuleChecks {
+            mode,
+            pass: true,
+            checks: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, check: Check) {
+        self.pass &= check.passes();
+        if self.mode == Mode::Explain {
+            self.checks.push(check);
+        }
+    }
+
     fn need(&mut self, rule: &'static str, measure: &'static str, value: f64, threshold: f64) {
-        self.checks.push(Check {
+        self.push(Check {
             rule,
             measure,
             value,
@@ -238,7 +263,7 @@ impl RuleChecks {
     }
 
     fn at_most(&mut self, rule: &'static str, measure: &'static str, value: f64, threshold: f64) {
-        self.checks.push(Check {
+        self.push(Check {
             rule,
             measure,
             value,
@@ -248,7 +273,7 @@ impl RuleChecks {
     }
 
     fn passes(&self) -> bool {
-        self.checks.iter().all(Check::passes)
+        self.pass
     }
 }
 
@@ -273,8 +298,8 @@ fn sides(ca: f64, cb: f64) -> (f64, f64) {
 }
 
 /// The copy that settles a pair: verbatim passages covering half of one text.
-fn copy_checks(al: &Alignment, o: &RelateOptions) -> RuleChecks {
-    let mut c = RuleChecks::default();
+fn copy_checks(mode: Mode, al: &Alignment, o: &RelateOptions) -> RuleChecks {
+    let mut c = RuleChecks::new(mode);
     let rule = "copy";
     c.need(
         rule,
@@ -295,10 +320,10 @@ fn copy_checks(al: &Alignment, o: &RelateOptions) -> RuleChecks {
 
 /// Lexical reuse short of a settled copy: half of one text, or an excerpt with additions,
 /// verbatim (a copy) or lightly edited (a rewrite).
-fn lexical_checks(al: &Alignment, o: &RelateOptions) -> (RuleChecks, RuleChecks) {
+fn lexical_checks(mode: Mode, al: &Alignment, o: &RelateOptions) -> (RuleChecks, RuleChecks) {
     let (hi, lo) = sides(al.coverage_a(), al.coverage_b());
     let rule = "lexical reuse";
-    let mut whole = RuleChecks::default();
+    let mut whole = RuleChecks::new(mode);
     whole.need(
         rule,
         "verbatim tokens",
@@ -313,7 +338,7 @@ fn lexical_checks(al: &Alignment, o: &RelateOptions) -> (RuleChecks, RuleChecks)
         o.copy_min_coverage,
     );
     let rule = "lexical excerpt";
-    let mut excerpt = RuleChecks::default();
+    let mut excerpt = RuleChecks::new(mode);
     excerpt.need(
         rule,
         "verbatim tokens",
@@ -337,7 +362,12 @@ fn lexical_checks(al: &Alignment, o: &RelateOptions) -> (RuleChecks, RuleChecks)
 }
 
 /// The rewrite or translation rule's checks for whole texts.
-fn full_checks(m: &MeaningEvidence, same_language: bool, o: &SemanticOptions) -> RuleChecks {
+fn full_checks(
+    mode: Mode,
+    m: &MeaningEvidence,
+    same_language: bool,
+    o: &SemanticOptions,
+) -> RuleChecks {
     let al = &m.alignment;
     let rule = if same_language {
         "rewrite"
@@ -345,7 +375,7 @@ fn full_checks(m: &MeaningEvidence, same_language: bool, o: &SemanticOptions) ->
         "translation"
     };
     let (hi, lo) = sides(al.coverage_a, al.coverage_b);
-    let mut c = RuleChecks::default();
+    let mut c = RuleChecks::new(mode);
     c.need(rule, "aligned sentences", al.beads.len() as f64, 1.0);
     few_beads(&mut c, rule, m, o);
     c.need(
@@ -390,6 +420,7 @@ fn few_beads(c: &mut RuleChecks, rule: &'static str, m: &MeaningEvidence, o: &Se
 /// A rewritten or translated excerpt, with or without additions: judged by the coverage
 /// of the better-covered side, which may be the smaller the closer the beads are.
 fn excerpt_checks(
+    mode: Mode,
     ev: &PairEvidence,
     m: &MeaningEvidence,
     rules: &Rules,
@@ -403,7 +434,7 @@ fn excerpt_checks(
         "translated excerpt"
     };
     let (hi, lo) = sides(al.coverage_a, al.coverage_b);
-    let mut c = RuleChecks::default();
+    let mut c = RuleChecks::new(mode);
     let covered = if al.coverage_a >= al.coverage_b {
         al.covered_a
     } else {
@@ -460,6 +491,7 @@ fn excerpt_checks(
 
 /// The coverage measures of the partial paraphrase rule (everything but containment).
 fn paraphrase_measures(
+    mode: Mode,
     m: &MeaningEvidence,
     same_language: bool,
     o: &SemanticOptions,
@@ -467,7 +499,7 @@ fn paraphrase_measures(
     let al = &m.alignment;
     let rule = "partial paraphrase";
     let (hi, lo) = sides(al.coverage_a, al.coverage_b);
-    let mut c = RuleChecks::default();
+    let mut c = RuleChecks::new(mode);
     c.need(rule, "same language", same_language as u8 as f64, 1.0);
     c.need(rule, "aligned sentences", al.beads.len() as f64, 2.0);
     c.need(rule, "mean similarity", al.mean_sim, o.paraphrase_min_sim);
@@ -498,12 +530,13 @@ fn shared_block(al: &Alignment, o: &RelateOptions) -> bool {
 
 /// The partial paraphrase rule's checks.
 fn paraphrase_checks(
+    mode: Mode,
     ev: &PairEvidence,
     m: &MeaningEvidence,
     rules: &Rules,
     o: &SemanticOptions,
 ) -> RuleChecks {
-    let mut c = paraphrase_measures(m, ev.same_language, o);
+    let mut c = paraphrase_measures(mode, m, ev.same_language, o);
     let rule = "partial paraphrase";
     c.need(
         rule,
@@ -531,16 +564,16 @@ pub fn needs_containment(ev: &PairEvidence, rules: Rules) -> bool {
         return false;
     };
     ev.containment.is_none()
-        && paraphrase_measures(m, ev.same_language, o).passes()
-        && !full_checks(m, ev.same_language, o).passes()
-        && !excerpt_checks(ev, m, &rules, o).passes()
+        && paraphrase_measures(Mode::Judge, m, ev.same_language, o).passes()
+        && !full_checks(Mode::Judge, m, ev.same_language, o).passes()
+        && !excerpt_checks(Mode::Judge, ev, m, &rules, o).passes()
 }
 
 /// The partial translation rule's checks (a few translated passages across languages).
-fn partial_checks(m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
+fn partial_checks(mode: Mode, m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
     let al = &m.alignment;
     let rule = "partial translation";
-    let mut c = RuleChecks::default();
+    let mut c = RuleChecks::new(mode);
     c.need(
         rule,
         "aligned sentences",
@@ -558,8 +591,8 @@ fn partial_checks(m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
 }
 
 /// The same-story rule's checks.
-fn story_checks(m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
-    let mut c = RuleChecks::default();
+fn story_checks(mode: Mode, m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
+    let mut c = RuleChecks::new(mode);
     c.need(
         "same story",
         "document similarity",
@@ -585,13 +618,13 @@ enum LexicalVerdict {
 }
 
 fn lexical_verdict(al: &Alignment, same_language: bool, o: &RelateOptions) -> LexicalVerdict {
-    if copy_checks(al, o).passes() {
+    if copy_checks(Mode::Judge, al, o).passes() {
         return LexicalVerdict::Reuse {
             kind: Kind::Copy,
             settled: true,
         };
     }
-    let (whole, excerpt) = lexical_checks(al, o);
+    let (whole, excerpt) = lexical_checks(Mode::Judge, al, o);
     if !(whole.passes() || excerpt.passes()) {
         return LexicalVerdict::None;
     }
@@ -658,10 +691,10 @@ pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
     }
     let meaning = match (&ev.meaning, rules.meaning) {
         (Some(m), Some(o)) => {
-            let derived = full_checks(m, ev.same_language, o).passes()
-                || excerpt_checks(&ev, m, &rules, o).passes()
-                || (!ev.same_language && partial_checks(m, o).passes())
-                || paraphrase_checks(&ev, m, &rules, o).passes();
+            let derived = full_checks(Mode::Judge, m, ev.same_language, o).passes()
+                || excerpt_checks(Mode::Judge, &ev, m, &rules, o).passes()
+                || (!ev.same_language && partial_checks(Mode::Judge, m, o).passes())
+                || paraphrase_checks(Mode::Judge, &ev, m, &rules, o).passes();
             Some((m, o, derived))
         }
         _ => None,
@@ -703,7 +736,7 @@ pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
         return ev.lexical.map(|al| lexical_relation(a, b, kind, al));
     }
     let (m, o, _) = meaning?;
-    if !story_checks(m, o).passes() {
+    if !story_checks(Mode::Judge, m, o).passes() {
         return None;
     }
     Some(Relation {
@@ -725,20 +758,20 @@ pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
 pub fn explain(ev: &PairEvidence, rules: Rules) -> Vec<Check> {
     let mut out = Vec::new();
     if let Some(al) = &ev.lexical {
-        out.extend(copy_checks(al, rules.lexical).checks);
-        let (whole, excerpt) = lexical_checks(al, rules.lexical);
+        out.extend(copy_checks(Mode::Explain, al, rules.lexical).checks);
+        let (whole, excerpt) = lexical_checks(Mode::Explain, al, rules.lexical);
         out.extend(whole.checks);
         out.extend(excerpt.checks);
     }
     if let (Some(m), Some(o)) = (&ev.meaning, rules.meaning) {
-        out.extend(full_checks(m, ev.same_language, o).checks);
-        out.extend(excerpt_checks(ev, m, &rules, o).checks);
+        out.extend(full_checks(Mode::Explain, m, ev.same_language, o).checks);
+        out.extend(excerpt_checks(Mode::Explain, ev, m, &rules, o).checks);
         if !ev.same_language {
-            out.extend(partial_checks(m, o).checks);
+            out.extend(partial_checks(Mode::Explain, m, o).checks);
         } else {
-            out.extend(paraphrase_checks(ev, m, &rules, o).checks);
+            out.extend(paraphrase_checks(Mode::Explain, ev, m, &rules, o).checks);
         }
-        out.extend(story_checks(m, o).checks);
+        out.extend(story_checks(Mode::Explain, m, o).checks);
     }
     out
 }
@@ -748,5 +781,5 @@ pub fn explain(ev: &PairEvidence, rules: Rules) -> Vec<Check> {
 pub fn settled_lexically(ev: &PairEvidence, rules: Rules) -> bool {
     ev.lexical
         .as_ref()
-        .is_some_and(|al| copy_checks(al, rules.lexical).passes())
+        .is_some_and(|al| copy_checks(Mode::Judge, al, rules.lexical).passes())
 }
