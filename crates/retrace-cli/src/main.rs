@@ -7,6 +7,7 @@
 
 mod compare;
 mod embed;
+mod index;
 mod model;
 mod progress;
 mod scan;
@@ -39,6 +40,10 @@ enum Command {
     Model(model::ModelArgs),
     /// Embed sentences (one per line) as JSON Lines.
     Embed(embed::EmbedArgs),
+    /// A living index on disk: create, add, query, remove, export, refresh.
+    Index(index::IndexArgs),
+    /// Serve an index over HTTP: a JSON API and a web page.
+    Serve(index::ServeArgs),
 }
 
 fn main() {
@@ -77,6 +82,8 @@ fn main() {
         Command::Compare(a) => compare::run(a),
         Command::Model(a) => model::run(a),
         Command::Embed(a) => embed::run(a),
+        Command::Index(a) => index::run(a),
+        Command::Serve(a) => index::serve(a),
     });
     if let Err(e) = result {
         // A reader that stopped early (`retrace model list | grep -q ...`) is not an error.

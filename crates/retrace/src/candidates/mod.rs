@@ -20,6 +20,7 @@ use crate::id::{DocId, Pair};
 use anchors::AnchorIndex;
 use lsh::candidate_pairs_of_keys;
 pub use neighbors::{nearest_pairs, ExactIndex, NeighborIndex, NeighborPair, NeighborQuery};
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 /// Lexical candidate settings.
@@ -72,9 +73,29 @@ impl Candidate {
     }
 }
 
+/// What a larger collection knows of passage anchors (see [`lexical_candidates_in`]).
+#[derive(Clone, Copy)]
+pub struct KnownAnchors<'a> {
+    /// Documents of the collection holding an anchor.
+    pub df: &'a (dyn Fn(u32) -> u32 + Sync),
+    /// For each fingerprint given, whether the collection counts its document already.
+    pub counted: &'a [bool],
+}
+
 /// Lexical candidates, sorted by `(a, b)`. Takes the fingerprints, as it frees each part
 /// once used (signatures, then anchors) to keep the peak memory low.
 pub fn lexical_candidates(fps: Vec<Fingerprint>, opts: &CandidateOptions) -> Vec<Candidate> {
+    lexical_candidates_in(fps, opts, None)
+}
+
+/// [`lexical_candidates`] among documents that are part of a larger collection: an anchor
+/// held by more than `max_df` documents of the collection (with those given that it does
+/// not count yet) pairs nothing, as in a scan of the whole collection.
+pub fn lexical_candidates_in(
+    fps: Vec<Fingerprint>,
+    opts: &CandidateOptions,
+    known: Option<KnownAnchors>,
+) -> Vec<Candidate> {
     // LSH pairs and exact duplicates, side by side.
     let (lsh, by_exact) = rayon::join(
         || {
@@ -109,6 +130,31 @@ pub fn lexical_candidates(fps: Vec<Fingerprint>, opts: &CandidateOptions) -> Vec
     drop(by_exact);
     exact.sort_unstable();
     let sizes: Vec<u32> = per_doc.iter().map(|a| a.len() as u32).collect();
+    if let Some(k) = known {
+        // Anchors frequent in the collection pair nothing here either (the sizes above keep
+        // them: the share of a document's anchors is of all of them, as in a whole scan).
+        let mut fresh: foldhash::HashMap<u32, u32> = Default::default();
+        for (anchors, &counted) in per_doc.iter().zip(k.counted) {
+            if !counted {
+                for &a in anchors {
+                    *fresh.entry(a).or_default() += 1;
+                }
+            }
+        }
+        // The collection's frequency of each distinct anchor, asked once.
+        let mut distinct: Vec<u32> = per_doc.iter().flatten().copied().collect();
+        distinct.par_sort_unstable();
+        distinct.dedup();
+        let keep: Vec<bool> = distinct
+            .par_iter()
+            .map(|a| {
+                (k.df)(*a) as usize + fresh.get(a).copied().unwrap_or(0) as usize <= opts.max_df
+            })
+            .collect();
+        per_doc.par_iter_mut().for_each(|anchors| {
+            anchors.retain(|a| distinct.binary_search(a).is_ok_and(|i| keep[i]));
+        });
+    }
     let index = AnchorIndex::build(&mut per_doc);
     // A pair is worth aligning when it shares a fair part of the smaller document's anchors
     // (a copy or excerpt shares most of them); a document with few anchors needs only one.

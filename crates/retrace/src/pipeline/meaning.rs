@@ -14,7 +14,7 @@ use crate::id::{DocId, Pair};
 use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
 use crate::progress::Progress;
-use crate::relate::entities::Entities;
+use crate::relate::entities::{Entities, KnownEntities};
 use crate::relate::rules::needs_containment;
 use crate::relate::{Calibration, Kind, MeaningEvidence, PairEvidence, Relation, Rules};
 use rayon::prelude::*;
@@ -25,6 +25,8 @@ use std::collections::{HashMap, HashSet};
 pub(super) struct ByMeaning<'a> {
     docs: &'a [Document],
     prepared: &'a [Prepared],
+    /// The collection's entity statistics, when the documents belong to a larger one.
+    known: Option<KnownEntities<'a>>,
     /// Each document's language, numbered (neighbours are searched within and across
     /// languages separately).
     group: Vec<u32>,
@@ -39,6 +41,7 @@ impl<'a> ByMeaning<'a> {
     pub fn new(
         docs: &'a [Document],
         prepared: &'a [Prepared],
+        known: Option<KnownEntities<'a>>,
         search: SearchOptions,
         rules: Rules<'a>,
         judge: &'a Judge,
@@ -54,6 +57,7 @@ impl<'a> ByMeaning<'a> {
         ByMeaning {
             docs,
             prepared,
+            known,
             group,
             search,
             rules,
@@ -96,7 +100,7 @@ impl<'a> ByMeaning<'a> {
         })?;
         stats.sentences_embedded = sv.weights.len();
         let (entities, unjudged) = run.run("semantic", None, |_| {
-            let entities = Entities::build(self.docs, self.prepared);
+            let entities = Entities::build_in(self.docs, self.prepared, self.known);
             let near = self.neighbor_pairs(&sv, relations, primary.calibration);
             let (pairs, unjudged) = merge(open, near, &sv, |p| self.evidence(p));
             stats.semantic_candidates = pairs.iter().filter(|p| p.1.is_some()).count();
@@ -155,7 +159,14 @@ impl<'a> ByMeaning<'a> {
         nearest_pairs(&index, &queries)
             .into_iter()
             .filter(|p| !copies.contains(&Pair { a: p.a, b: p.b }))
+            .filter(|p| !self.judged_before(Pair { a: p.a, b: p.b }))
             .collect()
+    }
+
+    /// Whether the collection has judged pair `p` already (both its documents counted).
+    fn judged_before(&self, p: Pair) -> bool {
+        self.known
+            .is_some_and(|k| k.counted[p.a.index()] && k.counted[p.b.index()])
     }
 
     /// Evidence of a pair with nothing known of it yet.
@@ -322,7 +333,7 @@ impl<'a> ByMeaning<'a> {
         let known: HashSet<Pair> = relations.iter().map(Relation::pair).collect();
         pairs.sort_unstable();
         pairs.dedup();
-        pairs.retain(|p| !known.contains(p));
+        pairs.retain(|p| !known.contains(p) && !self.judged_before(*p));
         let mut chosen = vec![false; n];
         for p in &pairs {
             chosen[p.a.index()] = true;

@@ -13,12 +13,14 @@ mod stage;
 pub use examine::{examine, Examined};
 
 use crate::align::{align_pairs, AlignOptions};
-use crate::candidates::{lexical_candidates, Candidate, CandidateOptions};
+use crate::candidates::{lexical_candidates_in, Candidate, CandidateOptions, KnownAnchors};
 use crate::document::Document;
 use crate::fingerprint::{fingerprint_corpus, FingerprintOptions};
 use crate::id::{DocId, Pair};
-use crate::prepare::{prepare_corpus, PrepareOptions, Prepared};
+use crate::prepare::boilerplate::BoilerplateModel;
+use crate::prepare::{prepare_with, PrepareOptions, Prepared};
 use crate::progress::Progress;
+use crate::relate::entities::KnownEntities;
 use crate::relate::provenance::{provenance, DocFacts, Parent, ProvenanceOptions};
 use crate::relate::stories::{stories, StoryOptions};
 use crate::relate::{
@@ -129,7 +131,8 @@ pub struct EncoderInfo {
 }
 
 impl EncoderInfo {
-    fn of(enc: &dyn Encoder) -> Self {
+    /// What a scan records of `enc`.
+    pub fn of(enc: &dyn Encoder) -> Self {
         EncoderInfo {
             name: enc.name().to_string(),
             dim: enc.dim(),
@@ -227,6 +230,8 @@ pub struct Scan {
     pub fallback: Option<EncoderInfo>,
     /// Counters and timings.
     pub stats: ScanStats,
+    /// The boilerplate model the documents were prepared with.
+    pub boilerplate: BoilerplateModel,
     /// With [`ScanOptions::keep_evidence`]: every pair judged, with what was known of it and
     /// the kind it got, sorted by pair (a pair judged twice, by the main encoder's vectors
     /// and then the fallback's, appears twice).
@@ -290,6 +295,39 @@ enum Lexical {
 }
 
 impl Scan {
+    /// A scan put together from its parts, e.g. from a saved index: `docs`, `prepared` and
+    /// `outcomes` hold one entry per document, in order; `relations` are sorted by pair.
+    ///
+    /// # Panics
+    /// When the three per-document lists differ in length.
+    #[allow(clippy::too_many_arguments)]
+    pub fn from_parts(
+        docs: Vec<Document>,
+        prepared: Vec<Prepared>,
+        outcomes: Vec<Outcome>,
+        relations: Vec<Relation>,
+        encoder: Option<EncoderInfo>,
+        fallback: Option<EncoderInfo>,
+        stats: ScanStats,
+        boilerplate: BoilerplateModel,
+    ) -> Scan {
+        assert!(
+            docs.len() == prepared.len() && docs.len() == outcomes.len(),
+            "one prepared document and one outcome a document"
+        );
+        Scan {
+            docs,
+            prepared,
+            outcomes,
+            relations,
+            encoder,
+            fallback,
+            stats,
+            boilerplate,
+            judged: Vec::new(),
+        }
+    }
+
     /// Number of documents.
     pub fn len(&self) -> usize {
         self.docs.len()
@@ -326,6 +364,27 @@ impl Scan {
     }
 }
 
+/// What a scan is told of a larger collection its documents belong to (an index's): the
+/// collection's statistics, used instead of those of the scan's own documents, so that a
+/// scan of a few documents with the candidates the collection proposes for them judges
+/// their pairs as a scan of the whole collection would (up to the neighbours by meaning,
+/// which are searched among the scan's documents).
+#[derive(Clone, Copy, Default)]
+pub struct Collection<'a> {
+    /// Its boilerplate model (else learnt from the scan's documents).
+    pub boilerplate: Option<&'a BoilerplateModel>,
+    /// Documents it counts.
+    pub documents: usize,
+    /// For each document of the scan, whether the collection counts it already (the others
+    /// add to its counts). A pair of two counted documents is not judged: the collection
+    /// has judged it.
+    pub counted: Option<&'a [bool]>,
+    /// Documents of the collection holding a passage anchor.
+    pub anchor_df: Option<&'a (dyn Fn(u32) -> u32 + Sync)>,
+    /// Documents of the collection holding a name or number ([`crate::relate::entities`]).
+    pub entity_df: Option<&'a (dyn Fn(u64) -> u32 + Sync)>,
+}
+
 /// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
 /// same-story pairs when an encoder is given.
 pub fn scan(
@@ -334,7 +393,20 @@ pub fn scan(
     encoders: &Encoders,
     progress: &dyn Progress,
 ) -> Result<Scan, EncodeError> {
+    scan_in(docs, &Collection::default(), opts, encoders, progress)
+}
+
+/// [`scan`] of documents that belong to a larger collection, with its statistics.
+pub fn scan_in(
+    docs: Vec<Document>,
+    collection: &Collection,
+    opts: &ScanOptions,
+    encoders: &Encoders,
+    progress: &dyn Progress,
+) -> Result<Scan, EncodeError> {
     let n = docs.len();
+    let counted_none = vec![false; n];
+    let counted = collection.counted.unwrap_or(&counted_none);
     let mut stats = ScanStats {
         documents: n,
         bytes: docs.iter().map(|d| d.text.len()).sum(),
@@ -343,9 +415,10 @@ pub fn scan(
     let mut run = Stages::new(progress);
 
     let corpus = run.run("prepare", Some(n), |p| {
-        prepare_corpus(&docs, &opts.prepare, p)
+        prepare_with(&docs, &opts.prepare, collection.boilerplate, p)
     });
     stats.template_shapes = corpus.template_shapes;
+    let boilerplate = corpus.model;
     let prepared = corpus.docs;
     stats.boilerplate_lines = prepared
         .iter()
@@ -359,8 +432,13 @@ pub fn scan(
     stats.anchors = fps.iter().map(|f| f.anchors.len()).sum();
 
     let pairs: Vec<Pair> = run.run("candidates", None, |_| {
-        let cands = lexical_candidates(fps, &opts.candidates);
-        cands.iter().map(Candidate::pair).collect()
+        let known = collection.anchor_df.map(|df| KnownAnchors { df, counted });
+        let cands = lexical_candidates_in(fps, &opts.candidates, known);
+        cands
+            .iter()
+            .map(Candidate::pair)
+            .filter(|p| !(counted[p.a.index()] && counted[p.b.index()]))
+            .collect()
     });
     stats.candidates = pairs.len();
 
@@ -410,9 +488,15 @@ pub fn scan(
 
     let mut vectors = vec![Vectors::None; n];
     if let Some(primary) = &encoders.primary {
+        let known = collection.entity_df.map(|df| KnownEntities {
+            documents: collection.documents,
+            df,
+            counted,
+        });
         let by_meaning = meaning::ByMeaning::new(
             &docs,
             &prepared,
+            known,
             opts.search,
             Rules {
                 lexical: &opts.relate,
@@ -475,6 +559,7 @@ pub fn scan(
             _ => None,
         },
         stats,
+        boilerplate,
         judged: judge.into_log(),
     })
 }
@@ -482,6 +567,8 @@ pub fn scan(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::candidates::lexical_candidates;
+    use crate::prepare::prepare_corpus;
     use crate::progress::NoProgress;
     use crate::relate::Kind;
     use crate::testing::{bilingual, news};
@@ -607,7 +694,7 @@ mod tests {
                 lang: p.lang,
             })
             .collect();
-        let parents = provenance(&relations, &handed_over(&facts), &opts.provenance);
+        let parents = provenance(&relations, &handed_over::<Vec<DocFacts>>(&facts), &opts.provenance);
         let story = stories(docs.len(), &relations, &StoryOptions::default());
         for (i, d) in whole.documents().enumerate() {
             assert_eq!(d.prepared, &prepared.docs[i]);

@@ -272,10 +272,28 @@ impl LineShapes {
 /// Documents examined per candidate shape.
 const SAMPLE_DOCS: usize = 32;
 
-/// Corpus statistics of line shapes: which shapes are template text.
-#[derive(Debug, Default)]
+/// Corpus statistics of line shapes: which shapes are template text. Serialised as the
+/// sorted list of template shapes.
+#[derive(Debug, Default, Clone, PartialEq)]
 pub struct BoilerplateModel {
     template: foldhash::HashSet<u64>,
+}
+
+impl serde::Serialize for BoilerplateModel {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut shapes: Vec<u64> = self.template.iter().copied().collect();
+        shapes.sort_unstable();
+        serde::Serialize::serialize(&shapes, s)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for BoilerplateModel {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let shapes: Vec<u64> = serde::Deserialize::deserialize(d)?;
+        Ok(BoilerplateModel {
+            template: shapes.into_iter().collect(),
+        })
+    }
 }
 
 impl BoilerplateModel {

@@ -97,6 +97,8 @@ pub struct PrepareOptions {
 pub struct PreparedCorpus {
     /// One per document, in order.
     pub docs: Vec<Prepared>,
+    /// The boilerplate model the documents were prepared with.
+    pub model: BoilerplateModel,
     /// Template line shapes learnt from the corpus.
     pub template_shapes: usize,
 }
@@ -129,6 +131,17 @@ pub fn prepare_corpus(
     opts: &PrepareOptions,
     progress: &dyn crate::progress::Progress,
 ) -> PreparedCorpus {
+    prepare_with(docs, opts, None, progress)
+}
+
+/// [`prepare_corpus`] with the boilerplate model `model` (a larger collection's) instead of
+/// one learnt from these documents.
+pub fn prepare_with(
+    docs: &[Document],
+    opts: &PrepareOptions,
+    model: Option<&BoilerplateModel>,
+    progress: &dyn crate::progress::Progress,
+) -> PreparedCorpus {
     let chunks: Vec<ShapeChunk> = docs
         .par_chunks(SHAPE_CHUNK)
         .map(|ds| {
@@ -159,7 +172,10 @@ pub fn prepare_corpus(
             (0..c.ends.len()).map(|j| (&c.lines.shapes[c.range(j)], &c.lines.long[c.range(j)]))
         })
         .collect();
-    let model = BoilerplateModel::learn_from(&shapes, &opts.boilerplate);
+    let model = match model {
+        Some(m) => m.clone(),
+        None => BoilerplateModel::learn_from(&shapes, &opts.boilerplate),
+    };
     drop(shapes);
     let prepared = docs
         .par_iter()
@@ -177,6 +193,7 @@ pub fn prepare_corpus(
     PreparedCorpus {
         docs: prepared,
         template_shapes: model.len(),
+        model,
     }
 }
 

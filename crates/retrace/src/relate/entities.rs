@@ -10,6 +10,17 @@ use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
 use foldhash::HashMap;
 
+/// What a larger collection knows of entities (see [`Entities::build_in`]).
+#[derive(Clone, Copy)]
+pub struct KnownEntities<'a> {
+    /// Documents the collection counts.
+    pub documents: usize,
+    /// Documents of the collection holding an entity.
+    pub df: &'a (dyn Fn(u64) -> u32 + Sync),
+    /// For each document given, whether the collection counts it already.
+    pub counted: &'a [bool],
+}
+
 /// Entity hashes per document (sorted, unique) and their inverse document frequencies.
 #[derive(Debug, Default)]
 pub struct Entities {
@@ -23,6 +34,17 @@ pub struct Entities {
 impl Entities {
     /// The entities of every document and their document frequencies.
     pub fn build(docs: &[Document], prepared: &[Prepared]) -> Self {
+        Self::build_in(docs, prepared, None)
+    }
+
+    /// [`Entities::build`] for documents that are part of a larger collection: `known` gives
+    /// how many documents the collection counts, how many of them hold an entity, and which
+    /// of these documents it counts already; frequencies are the collection's.
+    pub fn build_in(
+        docs: &[Document],
+        prepared: &[Prepared],
+        known: Option<KnownEntities>,
+    ) -> Self {
         let mut tk = Tokenizer::default();
         let mut toks = Vec::new();
         let mut per_doc = Vec::with_capacity(docs.len());
@@ -42,10 +64,27 @@ impl Entities {
             }
             per_doc.push(ents);
         }
-        let n = docs.len().max(1) as f32;
+        if let Some(k) = &known {
+            // Only the documents the collection does not count yet add to its counts.
+            let mut fresh: HashMap<u64, u32> = HashMap::default();
+            for (ents, &counted) in per_doc.iter().zip(k.counted) {
+                if !counted {
+                    for &e in ents {
+                        *fresh.entry(e).or_default() += 1;
+                    }
+                }
+            }
+            for (e, v) in df.iter_mut() {
+                *v = (k.df)(*e) + fresh.get(e).copied().unwrap_or(0);
+            }
+        }
+        let n = match &known {
+            Some(k) => (k.documents + k.counted.iter().filter(|c| !**c).count()).max(1) as f32,
+            None => docs.len().max(1) as f32,
+        };
         let idf: HashMap<u64, f32> = df
             .into_iter()
-            .map(|(k, v)| (k, (1.0 + n / v as f32).ln()))
+            .map(|(k, v)| (k, (1.0 + n / v.max(1) as f32).ln()))
             .collect();
         let totals = per_doc
             .iter()

@@ -1,0 +1,412 @@
+//! A segment: the documents one commit added (or a refresh rewrote), with everything a
+//! query needs to find candidates among them, in immutable files of one directory.
+//!
+//! | file | records |
+//! | --- | --- |
+//! | `docs.jsonl`, `docs.off` | the documents as JSON lines; `u64` byte offset of each line, and the end |
+//! | `ids` | `(u64 hash of id, u32 doc)`, sorted |
+//! | `info` | per document, 24 bytes: tokens, sentences, anchor count, language, date, vectors |
+//! | `anchors` | `(u32 anchor, u32 doc)`, sorted |
+//! | `bands`, `exact`, `entities` | `(u64 key, u32 doc)`, sorted |
+//! | `docvec` | the main encoder's document vectors, `dim` `f32` per document (absent lexically) |
+//! | `relations.jsonl`, `relations.off` | the relations found when the segment was written; `u64` offset of each line, and the end |
+//! | `reldocs` | `(u32 doc, u32 line)`: the relations of each document (global ids), sorted |
+//! | `cache.keys`, `cache.vecs` | sentence vectors the main/fallback encoders computed then |
+//!
+//! Documents of a segment are numbered from the segment's first id in the index.
+
+use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records};
+use crate::IndexError;
+use retrace::pipeline::Vectors;
+use retrace::prepare::dates::Date;
+use retrace::{DocId, Document, Fingerprint, Relation};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// Hash of a document id (for the id table).
+pub(crate) fn id_hash(id: &str) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(id.as_bytes())
+}
+
+/// What the index keeps of a document besides its text, in 24 bytes.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct Info {
+    pub tokens: u32,
+    pub sentences: u32,
+    pub anchors: u32,
+    pub lang: &'static str,
+    pub date: Option<Date>,
+    pub vectors: Vectors,
+}
+
+impl Info {
+    fn encode(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.tokens.to_le_bytes());
+        out.extend_from_slice(&self.sentences.to_le_bytes());
+        out.extend_from_slice(&self.anchors.to_le_bytes());
+        let mut lang = [0u8; 4];
+        for (d, s) in lang.iter_mut().zip(self.lang.bytes()) {
+            *d = s;
+        }
+        out.extend_from_slice(&lang);
+        let (y, m, d) = match self.date {
+            Some(x) => (x.year, x.month.unwrap_or(0), x.day.unwrap_or(0)),
+            None => (0, 0, 0),
+        };
+        out.extend_from_slice(&y.to_le_bytes());
+        out.push(m);
+        out.push(d);
+        out.push(match self.vectors {
+            Vectors::None => 0,
+            Vectors::Primary => 1,
+            Vectors::Fallback => 2,
+        });
+        out.extend_from_slice(&[0; 3]);
+    }
+
+    fn decode(b: &[u8; 24]) -> Info {
+        let code = std::str::from_utf8(&b[12..16])
+            .unwrap_or("und")
+            .trim_end_matches('\0');
+        let lang = retrace::prepare::langid::known_code(code).unwrap_or("und");
+        let year = u16::from_le_bytes([b[16], b[17]]);
+        let date = (year > 0).then_some(Date {
+            year,
+            month: (b[18] > 0).then_some(b[18]),
+            day: (b[19] > 0).then_some(b[19]),
+        });
+        Info {
+            tokens: u32_at(b, 0),
+            sentences: u32_at(b, 4),
+            anchors: u32_at(b, 8),
+            lang,
+            date,
+            vectors: match b[20] {
+                1 => Vectors::Primary,
+                2 => Vectors::Fallback,
+                _ => Vectors::None,
+            },
+        }
+    }
+}
+
+/// Everything written for one segment's documents.
+pub(crate) struct SegmentData<'a> {
+    pub first: DocId,
+    pub docs: &'a [Document],
+    pub infos: Vec<Info>,
+    pub fingerprints: &'a [Fingerprint],
+    /// Each document's entity hashes.
+    pub entities: &'a [Vec<u64>],
+    /// `dim` floats per document (empty without an encoder).
+    pub docvec: Vec<f32>,
+    pub relations: Vec<Relation>,
+    /// Sentence vectors computed for these documents: (encoder name, text hash, vector).
+    pub cache: Vec<(String, u64, Vec<f32>)>,
+}
+
+/// The record of a segment in the manifest.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct SegmentMeta {
+    /// Directory name inside the index.
+    pub dir: String,
+    /// Id of its first document.
+    pub first: u32,
+    /// Its documents.
+    pub count: u32,
+    /// Vector dimension of `docvec` (0: none).
+    pub dim: usize,
+    /// Cached sentence vectors by encoder: (name, rows, dim).
+    pub cache: Vec<(String, usize, usize)>,
+}
+
+/// Write a segment into `dir` (a new directory, synced, to be named by the caller).
+pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
+    std::fs::create_dir_all(dir).map_err(store::io(dir))?;
+    let first = data.first.0;
+    let local = |i: usize| i as u32;
+    // Documents and their offsets.
+    let mut docs = Vec::new();
+    let mut offsets = Vec::with_capacity((data.docs.len() + 1) * 8);
+    for d in data.docs {
+        offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
+        serde_json::to_writer(&mut docs, d).map_err(|e| IndexError::Encode(e.to_string()))?;
+        docs.push(b'\n');
+    }
+    offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
+    store::write_file(&dir.join("docs.jsonl"), &docs)?;
+    store::write_file(&dir.join("docs.off"), &offsets)?;
+    let ids = data
+        .docs
+        .iter()
+        .enumerate()
+        .map(|(i, d)| (id_hash(&d.id), local(i)))
+        .collect();
+    store::write_file(&dir.join("ids"), &store::key64_records(ids))?;
+    let mut info = Vec::with_capacity(data.infos.len() * 24);
+    for x in &data.infos {
+        x.encode(&mut info);
+    }
+    store::write_file(&dir.join("info"), &info)?;
+    let mut anchors = Vec::new();
+    let (mut bands, mut exact, mut entities) = (Vec::new(), Vec::new(), Vec::new());
+    for (i, f) in data.fingerprints.iter().enumerate() {
+        anchors.extend(f.anchors.iter().map(|&a| (a, local(i))));
+        bands.extend(f.bands.iter().map(|&k| (k, local(i))));
+        if f.exact != 0 {
+            exact.push((f.exact, local(i)));
+        }
+    }
+    for (i, e) in data.entities.iter().enumerate() {
+        entities.extend(e.iter().map(|&h| (h, local(i))));
+    }
+    store::write_file(&dir.join("anchors"), &store::key32_records(anchors))?;
+    store::write_file(&dir.join("bands"), &store::key64_records(bands))?;
+    store::write_file(&dir.join("exact"), &store::key64_records(exact))?;
+    store::write_file(&dir.join("entities"), &store::key64_records(entities))?;
+    let dim = data.docvec.len().checked_div(data.docs.len()).unwrap_or(0);
+    let mut vec_bytes = Vec::with_capacity(data.docvec.len() * 4);
+    for x in &data.docvec {
+        vec_bytes.extend_from_slice(&x.to_le_bytes());
+    }
+    store::write_file(&dir.join("docvec"), &vec_bytes)?;
+    let mut rel = Vec::new();
+    let mut rel_off = Vec::with_capacity((data.relations.len() + 1) * 8);
+    let mut reldocs = Vec::with_capacity(data.relations.len() * 2);
+    for (line, r) in data.relations.iter().enumerate() {
+        rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
+        serde_json::to_writer(&mut rel, r).map_err(|e| IndexError::Encode(e.to_string()))?;
+        rel.push(b'\n');
+        reldocs.push((r.a.0, line as u32));
+        reldocs.push((r.b.0, line as u32));
+    }
+    rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
+    store::write_file(&dir.join("relations.jsonl"), &rel)?;
+    store::write_file(&dir.join("relations.off"), &rel_off)?;
+    store::write_file(&dir.join("reldocs"), &store::key32_records(reldocs))?;
+    // The sentence vectors, one pair of files per encoder.
+    let mut by_encoder: Vec<(String, usize, usize)> = Vec::new();
+    let mut names: Vec<&str> = data.cache.iter().map(|c| c.0.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        let rows: Vec<&(String, u64, Vec<f32>)> =
+            data.cache.iter().filter(|c| c.0 == name).collect();
+        let dim = rows.first().map(|r| r.2.len()).unwrap_or(0);
+        let (mut keys, mut vecs) = (Vec::new(), Vec::new());
+        for r in &rows {
+            keys.extend_from_slice(&r.1.to_le_bytes());
+            for x in &r.2 {
+                vecs.extend_from_slice(&x.to_le_bytes());
+            }
+        }
+        let file = cache_file(name);
+        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        by_encoder.push((name.to_string(), rows.len(), dim));
+    }
+    store::sync_dir(dir)?;
+    Ok(SegmentMeta {
+        dir: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        first,
+        count: data.docs.len() as u32,
+        dim,
+        cache: by_encoder,
+    })
+}
+
+/// A file name for an encoder's cache (its name, with anything but letters, digits and `-`
+/// replaced).
+fn cache_file(encoder: &str) -> String {
+    let clean: String = encoder
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("cache-{clean}")
+}
+
+/// An open segment: its files mapped.
+pub(crate) struct Segment {
+    pub meta: SegmentMeta,
+    pub path: PathBuf,
+    docs: Mapped,
+    offsets: Records<8>,
+    ids: Records<12>,
+    info: Records<24>,
+    pub anchors: Records<8>,
+    pub bands: Records<12>,
+    pub exact: Records<12>,
+    pub entities: Records<12>,
+    docvec: Mapped,
+    relations: Mapped,
+    rel_offsets: Records<8>,
+    reldocs: Records<8>,
+    /// Per encoder: (name, keys, vectors, dim).
+    cache: Vec<(String, Records<8>, Mapped, usize)>,
+}
+
+impl Segment {
+    pub fn open(root: &Path, meta: &SegmentMeta) -> Result<Segment, IndexError> {
+        let path = root.join(&meta.dir);
+        let f = |n: &str| path.join(n);
+        let seg = Segment {
+            docs: Mapped::open(&f("docs.jsonl"))?,
+            offsets: Records::open(&f("docs.off"))?,
+            ids: Records::open(&f("ids"))?,
+            info: Records::open(&f("info"))?,
+            anchors: Records::open(&f("anchors"))?,
+            bands: Records::open(&f("bands"))?,
+            exact: Records::open(&f("exact"))?,
+            entities: Records::open(&f("entities"))?,
+            docvec: Mapped::open(&f("docvec"))?,
+            relations: Mapped::open(&f("relations.jsonl"))?,
+            rel_offsets: Records::open(&f("relations.off"))?,
+            reldocs: Records::open(&f("reldocs"))?,
+            cache: meta
+                .cache
+                .iter()
+                .map(|(name, _, dim)| {
+                    let file = cache_file(name);
+                    Ok((
+                        name.clone(),
+                        Records::open(&f(&format!("{file}.keys")))?,
+                        Mapped::open(&f(&format!("{file}.vecs")))?,
+                        *dim,
+                    ))
+                })
+                .collect::<Result<_, IndexError>>()?,
+            meta: meta.clone(),
+            path,
+        };
+        if seg.info.len() != meta.count as usize || seg.offsets.len() != meta.count as usize + 1 {
+            return Err(IndexError::Corrupt {
+                path: seg.path.clone(),
+                reason: format!(
+                    "holds {} document records, the manifest says {}",
+                    seg.info.len(),
+                    meta.count
+                ),
+            });
+        }
+        Ok(seg)
+    }
+
+    /// Whether global document `d` is in this segment.
+    pub fn holds(&self, d: DocId) -> bool {
+        d.0 >= self.meta.first && d.0 < self.meta.first + self.meta.count
+    }
+
+    fn local(&self, d: DocId) -> usize {
+        (d.0 - self.meta.first) as usize
+    }
+
+    /// The global id of local document `i`.
+    pub fn global(&self, i: u32) -> DocId {
+        DocId(self.meta.first + i)
+    }
+
+    /// Document `d` (of this segment).
+    pub fn document(&self, d: DocId) -> Result<Document, IndexError> {
+        let i = self.local(d);
+        let (s, e) = (
+            u64_at(self.offsets.get(i), 0) as usize,
+            u64_at(self.offsets.get(i + 1), 0) as usize,
+        );
+        let line = self.docs.bytes().get(s..e).unwrap_or(&[]);
+        serde_json::from_slice(line).map_err(|e| IndexError::Corrupt {
+            path: self.path.join("docs.jsonl"),
+            reason: format!("document {}: {e}", d.0),
+        })
+    }
+
+    /// What the index keeps of document `d`.
+    pub fn info(&self, d: DocId) -> Info {
+        Info::decode(self.info.get(self.local(d)))
+    }
+
+    /// Passage anchors of document `d` (the third field of its info record).
+    pub fn anchor_count(&self, d: DocId) -> u32 {
+        u32_at(self.info.get(self.local(d)), 8)
+    }
+
+    /// The global ids of documents whose id hashes to `h`.
+    pub fn ids_with_hash(&self, h: u64) -> Vec<DocId> {
+        let (lo, hi) = self.ids.equal_range(h, |b| u64_at(b, 0));
+        (lo..hi)
+            .map(|i| self.global(u32_at(self.ids.get(i), 8)))
+            .collect()
+    }
+
+    /// Documents of this segment holding `anchor`: a range of `anchors` records.
+    pub fn anchor_range(&self, anchor: u32) -> (usize, usize) {
+        self.anchors.equal_range(anchor, |b| u32_at(b, 0))
+    }
+
+    /// Documents holding key `k` in a sorted `(u64, u32)` file.
+    pub fn key_docs(records: &Records<12>, k: u64, seg: &Segment) -> Vec<DocId> {
+        let (lo, hi) = records.equal_range(k, |b| u64_at(b, 0));
+        (lo..hi)
+            .map(|i| seg.global(u32_at(records.get(i), 8)))
+            .collect()
+    }
+
+    /// Document `d`'s vector (empty without one).
+    pub fn docvec(&self, d: DocId, out: &mut Vec<f32>) {
+        out.clear();
+        let dim = self.meta.dim;
+        if dim == 0 {
+            return;
+        }
+        let b = self.docvec.bytes();
+        let i = self.local(d);
+        out.extend((i * dim..(i + 1) * dim).map(|k| f32_at(b, k)));
+    }
+
+    /// The relations written with this segment.
+    pub fn relations(&self) -> Result<Vec<Relation>, IndexError> {
+        (0..self.rel_offsets.len().saturating_sub(1))
+            .map(|i| self.relation(i))
+            .collect()
+    }
+
+    /// The relations of this segment that involve document `d` (of any segment).
+    pub fn relations_of(&self, d: DocId) -> Result<Vec<Relation>, IndexError> {
+        let (lo, hi) = self.reldocs.equal_range(d.0, |b| u32_at(b, 0));
+        (lo..hi)
+            .map(|k| self.relation(u32_at(self.reldocs.get(k), 4) as usize))
+            .collect()
+    }
+
+    fn relation(&self, line: usize) -> Result<Relation, IndexError> {
+        let corrupt = |reason: String| IndexError::Corrupt {
+            path: self.path.join("relations.jsonl"),
+            reason,
+        };
+        if line + 1 >= self.rel_offsets.len() {
+            return Err(corrupt(format!("no relation {line}")));
+        }
+        let (s, e) = (
+            u64_at(self.rel_offsets.get(line), 0) as usize,
+            u64_at(self.rel_offsets.get(line + 1), 0) as usize,
+        );
+        let bytes = self.relations.bytes().get(s..e).unwrap_or(&[]);
+        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("relation {line}: {e}")))
+    }
+
+    /// The cached sentence vectors of encoder `name`: `(keys, vectors, dim)`.
+    pub fn cache(&self, name: &str) -> Option<(&Records<8>, &[u8], usize)> {
+        self.cache
+            .iter()
+            .find(|c| c.0 == name)
+            .map(|c| (&c.1, c.2.bytes(), c.3))
+    }
+}
