@@ -57,6 +57,19 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock, RwLock};
 
+/// Segments of one tier that are merged into one (see [`Index::compact`]).
+pub const MERGE_FACTOR: usize = 8;
+
+/// The tier of a segment of `count` documents: `floor(log8(count))`.
+fn tier(count: u32) -> u32 {
+    let (mut t, mut c) = (0, count);
+    while c >= MERGE_FACTOR as u32 {
+        c /= MERGE_FACTOR as u32;
+        t += 1;
+    }
+    t
+}
+
 /// Format of `index.json`.
 const FORMAT: u32 = 1;
 
@@ -770,9 +783,13 @@ fn proposals(
     fps: &[retrace::Fingerprint],
     encoders: &Encoders,
     progress: &dyn Progress,
+    anchor_df: &mut HashMap<u32, u32>,
 ) -> Result<BTreeSet<DocId>, IndexError> {
     let opts = &snap.manifest.options.scan.candidates;
     let mut out = BTreeSet::new();
+    if snap.segments.is_empty() {
+        return Ok(out);
+    }
     // Lexical: shared anchors, with the collection's frequencies and the scan's keep rule.
     // Each distinct anchor of the batch is looked up once.
     let mut wanted: Vec<(u32, u32)> = fps
@@ -790,6 +807,7 @@ fn proposals(
             *r = s.anchor_range(a);
             df += r.1 - r.0;
         }
+        anchor_df.insert(a, (df - run.len()) as u32);
         if df == run.len() || df > opts.max_df {
             continue;
         }
@@ -1011,21 +1029,46 @@ fn judge_new(
 ) -> Result<Judged, IndexError> {
     let opts = &snap.manifest.options.scan;
     let model = &snap.manifest.boilerplate;
+    let t0 = std::time::Instant::now();
     let prepared = prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs;
     let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, &NoProgress);
+    tracing::debug!(
+        "index: batch prepared and fingerprinted in {:.3?}",
+        t0.elapsed()
+    );
     let given = snap.meanings(models);
     let cached = CachedEncoders::new(snap, &given, false);
     let wrapped = cached.encoders();
-    let olds: Vec<DocId> = proposals(snap, &docs, &prepared, &fps, &wrapped, progress)?
-        .into_iter()
-        .collect();
+    // The collection's frequency of each anchor of the batch, found while proposing.
+    let mut batch_df = HashMap::default();
+    let olds: Vec<DocId> = proposals(
+        snap,
+        &docs,
+        &prepared,
+        &fps,
+        &wrapped,
+        progress,
+        &mut batch_df,
+    )?
+    .into_iter()
+    .collect();
+    tracing::debug!(
+        "index: {} documents of the index proposed, at {:.3?}",
+        olds.len(),
+        t0.elapsed()
+    );
     let n_new = docs.len();
     let mut local = docs;
     for &d in &olds {
         local.push(snap.document(d)?);
     }
     let counted: Vec<bool> = (0..local.len()).map(|i| i >= n_new).collect();
-    let anchor_df = |a: u32| snap.anchor_df(a);
+    let anchor_df = |a: u32| {
+        batch_df
+            .get(&a)
+            .copied()
+            .unwrap_or_else(|| snap.anchor_df(a))
+    };
     let entity_df = |e: u64| snap.entity_df(e);
     let collection = Collection {
         boilerplate: Some(model),
@@ -1033,9 +1076,15 @@ fn judge_new(
         counted: Some(&counted),
         anchor_df: Some(&anchor_df),
         entity_df: Some(&entity_df),
+        prepared: Some((&prepared, &fps)),
     };
     let result =
         scan_in(local, &collection, opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+    tracing::debug!(
+        "index: batch judged at {:.3?} (stages: {:?})",
+        t0.elapsed(),
+        result.stats.timings
+    );
     let global = |d: DocId| -> DocId {
         if d.index() < n_new {
             DocId(first.0 + d.0)
@@ -1202,11 +1251,16 @@ impl Index {
             });
         }
         let first = DocId(snap.manifest.next);
+        let t0 = std::time::Instant::now();
         let added = docs.len();
         let j = judge_new(&snap, docs, first, models, progress)?;
         let n = added;
         let new_docs: Vec<Document> = j.scan.documents().take(n).map(|d| d.doc.clone()).collect();
-        let entities = Entities::build(&new_docs, &j.prepared).per_doc;
+        // Names and numbers matter only to relations by meaning.
+        let entities = match models.primary {
+            Some(_) => Entities::build(&new_docs, &j.prepared).per_doc,
+            None => vec![Vec::new(); n],
+        };
         let infos = j
             .scan
             .documents()
@@ -1240,7 +1294,11 @@ impl Index {
         m.segments.push(meta);
         m.next += n as u32;
         m.added_since_refresh += n;
+        tracing::debug!("index: segment written at {:.3?}", t0.elapsed());
+        self.compact(&mut m)?;
+        tracing::debug!("index: segments merged at {:.3?}", t0.elapsed());
         self.commit(m)?;
+        tracing::debug!("index: committed at {:.3?}", t0.elapsed());
         Ok(AddReport {
             added: n,
             relations: j.relations.len(),
@@ -1272,6 +1330,43 @@ impl Index {
         self.check_encoders(&self.snapshot(), models)?;
         self.refresh_locked(models, progress)?;
         Ok(true)
+    }
+
+    /// Merge the newest segments, tier by tier: a segment's tier is `floor(log8(documents))`,
+    /// and once the last [`MERGE_FACTOR`] segments are of one tier they become one (of the
+    /// next tier, which may merge in turn). At most `MERGE_FACTOR - 1` segments of a tier
+    /// remain, so `(MERGE_FACTOR - 1) * (log8(n) + 1)` in all, and a document is rewritten
+    /// once per tier it climbs. The merged segments go into the same commit `m`.
+    fn compact(&self, m: &mut Manifest) -> Result<(), IndexError> {
+        let mut k = 0;
+        loop {
+            let segs = &m.segments;
+            let Some(last) = segs.last() else { break };
+            let t = tier(last.count);
+            let run = segs.iter().rev().take_while(|s| tier(s.count) == t).count();
+            if run < MERGE_FACTOR {
+                break;
+            }
+            let from = segs.len() - run;
+            let open = segs[from..]
+                .iter()
+                .map(|meta| Segment::open(&self.root, meta))
+                .collect::<Result<Vec<_>, _>>()?;
+            k += 1;
+            let name = format!("seg-{:08}-{k}", m.generation);
+            let tmp = self.root.join(format!("{name}.tmp"));
+            if tmp.exists() {
+                std::fs::remove_dir_all(&tmp).map_err(store::io(&tmp))?;
+            }
+            let mut meta = segment::merge(&tmp, &open.iter().collect::<Vec<_>>())?;
+            let dir = self.root.join(&name);
+            std::fs::rename(&tmp, &dir).map_err(store::io(&dir))?;
+            store::sync_dir(&self.root)?;
+            meta.dir = name;
+            m.segments.truncate(from);
+            m.segments.push(meta);
+        }
+        Ok(())
     }
 
     fn write_segment(&self, name: &str, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
@@ -1366,7 +1461,10 @@ impl Index {
         let all: Vec<Document> = result.documents().map(|d| d.doc.clone()).collect();
         let prepared: Vec<Prepared> = result.documents().map(|d| d.prepared.clone()).collect();
         let fps = fingerprint_corpus(&all, &prepared, &opts.fingerprint, &NoProgress);
-        let entities = Entities::build(&all, &prepared).per_doc;
+        let entities = match models.primary {
+            Some(_) => Entities::build(&all, &prepared).per_doc,
+            None => vec![Vec::new(); all.len()],
+        };
         let docvec = cached.doc_vectors(&all, &prepared)?;
         let infos = result
             .documents()

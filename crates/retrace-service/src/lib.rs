@@ -17,7 +17,7 @@ mod store;
 
 pub use index::{
     AddReport, DocumentOut, Evidence, Index, IndexOptions, Models, ParentOut, QueryResult, Related,
-    SearchHit, Snapshot, StoryMember, StoryOut, StoryRelation,
+    SearchHit, Snapshot, StoryMember, StoryOut, StoryRelation, MERGE_FACTOR,
 };
 
 use std::path::PathBuf;

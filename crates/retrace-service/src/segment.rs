@@ -410,3 +410,124 @@ impl Segment {
             .map(|c| (&c.1, c.2.bytes(), c.3))
     }
 }
+
+/// Write into `dir` one segment holding what `segs` hold (consecutive segments, in order):
+/// the same records, renumbered, so that a reader cannot tell it from the segments it
+/// replaces. Nothing is judged again.
+pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexError> {
+    let first = segs.first().map(|s| s.meta.first).unwrap_or(0);
+    let mut next = first;
+    for s in segs {
+        if s.meta.first != next {
+            return Err(IndexError::Corrupt {
+                path: s.path.clone(),
+                reason: format!(
+                    "segment starts at document {}, not {next}: only consecutive segments merge",
+                    s.meta.first
+                ),
+            });
+        }
+        next += s.meta.count;
+    }
+    std::fs::create_dir_all(dir).map_err(store::io(dir))?;
+    let dim = segs.iter().map(|s| s.meta.dim).max().unwrap_or(0);
+    let (mut docs, mut offsets, mut info, mut docvec) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut ids, mut anchors, mut bands, mut exact, mut entities) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut rel, mut rel_off, mut reldocs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut line_base = 0u32;
+    for s in segs {
+        let shift = s.meta.first - first;
+        let base = docs.len() as u64;
+        for i in 0..s.offsets.len().saturating_sub(1) {
+            let at = u64_at(s.offsets.get(i), 0) + base;
+            offsets.extend_from_slice(&at.to_le_bytes());
+        }
+        docs.extend_from_slice(s.docs.bytes());
+        for i in 0..s.info.len() {
+            info.extend_from_slice(s.info.get(i));
+        }
+        if s.meta.dim == dim {
+            docvec.extend_from_slice(s.docvec.bytes());
+        } else {
+            // A segment without vectors among segments with them: zero vectors, which
+            // match nothing (its documents' info says they have none).
+            docvec.resize(docvec.len() + s.meta.count as usize * dim * 4, 0);
+        }
+        let k64 = |r: &Records<12>, out: &mut Vec<(u64, u32)>| {
+            out.extend((0..r.len()).map(|i| (u64_at(r.get(i), 0), u32_at(r.get(i), 8) + shift)));
+        };
+        k64(&s.ids, &mut ids);
+        k64(&s.bands, &mut bands);
+        k64(&s.exact, &mut exact);
+        k64(&s.entities, &mut entities);
+        anchors.extend((0..s.anchors.len()).map(|i| {
+            (
+                u32_at(s.anchors.get(i), 0),
+                u32_at(s.anchors.get(i), 4) + shift,
+            )
+        }));
+        let rbase = rel.len() as u64;
+        let lines = s.rel_offsets.len().saturating_sub(1);
+        for i in 0..lines {
+            let at = u64_at(s.rel_offsets.get(i), 0) + rbase;
+            rel_off.extend_from_slice(&at.to_le_bytes());
+        }
+        rel.extend_from_slice(s.relations.bytes());
+        reldocs.extend((0..s.reldocs.len()).map(|i| {
+            let r = s.reldocs.get(i);
+            (u32_at(r, 0), u32_at(r, 4) + line_base)
+        }));
+        line_base += lines as u32;
+    }
+    offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
+    rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
+    store::write_file(&dir.join("docs.jsonl"), &docs)?;
+    store::write_file(&dir.join("docs.off"), &offsets)?;
+    store::write_file(&dir.join("ids"), &store::key64_records(ids))?;
+    store::write_file(&dir.join("info"), &info)?;
+    store::write_file(&dir.join("anchors"), &store::key32_records(anchors))?;
+    store::write_file(&dir.join("bands"), &store::key64_records(bands))?;
+    store::write_file(&dir.join("exact"), &store::key64_records(exact))?;
+    store::write_file(&dir.join("entities"), &store::key64_records(entities))?;
+    store::write_file(&dir.join("docvec"), &docvec)?;
+    store::write_file(&dir.join("relations.jsonl"), &rel)?;
+    store::write_file(&dir.join("relations.off"), &rel_off)?;
+    store::write_file(&dir.join("reldocs"), &store::key32_records(reldocs))?;
+    // Cached sentence vectors, per encoder, in segment order.
+    let mut names: Vec<(&str, usize)> = segs
+        .iter()
+        .flat_map(|s| s.cache.iter().map(|c| (c.0.as_str(), c.3)))
+        .collect();
+    names.sort_unstable();
+    names.dedup_by(|a, b| a.0 == b.0);
+    let mut by_encoder = Vec::new();
+    for (name, cdim) in names {
+        let (mut keys, mut vecs, mut rows) = (Vec::new(), Vec::new(), 0);
+        for c in segs.iter().flat_map(|s| s.cache.iter()) {
+            if c.0 == name && c.3 == cdim {
+                for i in 0..c.1.len() {
+                    keys.extend_from_slice(c.1.get(i));
+                }
+                vecs.extend_from_slice(c.2.bytes());
+                rows += c.1.len();
+            }
+        }
+        let file = cache_file(name);
+        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        by_encoder.push((name.to_string(), rows, cdim));
+    }
+    store::sync_dir(dir)?;
+    Ok(SegmentMeta {
+        dir: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        first,
+        count: next - first,
+        dim,
+        cache: by_encoder,
+    })
+}

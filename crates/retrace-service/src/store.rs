@@ -5,6 +5,7 @@
 //! assumed).
 
 use crate::IndexError;
+use rayon::slice::ParallelSliceMut;
 use std::fs::{self, File};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -150,7 +151,7 @@ pub(crate) fn f32_at(b: &[u8], i: usize) -> f32 {
 
 /// Sorted `(u32 key, u32 doc)` records, 8 bytes each.
 pub(crate) fn key32_records(mut items: Vec<(u32, u32)>) -> Vec<u8> {
-    items.sort_unstable();
+    items.par_sort_unstable();
     let mut out = Vec::with_capacity(items.len() * 8);
     for (k, d) in items {
         out.extend_from_slice(&k.to_le_bytes());
@@ -161,7 +162,7 @@ pub(crate) fn key32_records(mut items: Vec<(u32, u32)>) -> Vec<u8> {
 
 /// Sorted `(u64 key, u32 doc)` records, 12 bytes each.
 pub(crate) fn key64_records(mut items: Vec<(u64, u32)>) -> Vec<u8> {
-    items.sort_unstable();
+    items.par_sort_unstable();
     let mut out = Vec::with_capacity(items.len() * 12);
     for (k, d) in items {
         out.extend_from_slice(&k.to_le_bytes());

@@ -8,7 +8,7 @@ use retrace::encode::{Embeddings, EncodeError, Encoder, Family};
 use retrace::ingest::{ingest, IngestOptions, Input};
 use retrace::pipeline::{scan, Encoders, Meaning, Scan, ScanOptions};
 use retrace::{Calibration, Document, Kind, NoProgress};
-use retrace_service::{Index, IndexError, IndexOptions, Models};
+use retrace_service::{Index, IndexError, IndexOptions, Models, MERGE_FACTOR};
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -254,7 +254,14 @@ fn added_one_by_one_and_refreshed_the_index_holds_what_a_scan_finds() {
     }
     let info = index.snapshot();
     assert_eq!(info.len(), docs.len());
-    assert_eq!(info.segments(), docs.len(), "one segment a commit");
+    // One segment a commit, merged tier by tier as they come.
+    let n = docs.len();
+    assert!(n > MERGE_FACTOR, "enough commits to merge");
+    assert!(
+        info.segments() < MERGE_FACTOR && info.segments() <= n - MERGE_FACTOR + 1,
+        "{} segments after {n} one-document commits",
+        info.segments()
+    );
     // Before a refresh: the same pairs with the same kinds (statistics may move scores).
     let before = index.to_scan(None, None).expect("export");
     let kinds = |s: &Scan| -> Vec<(String, String, Kind)> {

@@ -145,10 +145,14 @@ pub fn lexical_candidates_in(
         let mut distinct: Vec<u32> = per_doc.iter().flatten().copied().collect();
         distinct.par_sort_unstable();
         distinct.dedup();
+        // An anchor only counted documents hold pairs only them, pairs the collection has
+        // judged: dropped without asking.
         let keep: Vec<bool> = distinct
             .par_iter()
             .map(|a| {
-                (k.df)(*a) as usize + fresh.get(a).copied().unwrap_or(0) as usize <= opts.max_df
+                fresh
+                    .get(a)
+                    .is_some_and(|&n| (k.df)(*a) as usize + n as usize <= opts.max_df)
             })
             .collect();
         per_doc.par_iter_mut().for_each(|anchors| {

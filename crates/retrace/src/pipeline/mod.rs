@@ -15,7 +15,7 @@ pub use examine::{examine, Examined};
 use crate::align::{align_pairs, AlignOptions};
 use crate::candidates::{lexical_candidates_in, Candidate, CandidateOptions, KnownAnchors};
 use crate::document::Document;
-use crate::fingerprint::{fingerprint_corpus, FingerprintOptions};
+use crate::fingerprint::{fingerprint_corpus, Fingerprint, FingerprintOptions};
 use crate::id::{DocId, Pair};
 use crate::prepare::boilerplate::BoilerplateModel;
 use crate::prepare::{prepare_with, PrepareOptions, Prepared};
@@ -383,6 +383,10 @@ pub struct Collection<'a> {
     pub anchor_df: Option<&'a (dyn Fn(u32) -> u32 + Sync)>,
     /// Documents of the collection holding a name or number ([`crate::relate::entities`]).
     pub entity_df: Option<&'a (dyn Fn(u64) -> u32 + Sync)>,
+    /// The first documents of the scan already prepared and fingerprinted (with this
+    /// `boilerplate` model and the scan's options), as `prepare` and `fingerprint` would:
+    /// only the others go through those stages. Ignored without a boilerplate model.
+    pub prepared: Option<(&'a [Prepared], &'a [Fingerprint])>,
 }
 
 /// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
@@ -414,8 +418,20 @@ pub fn scan_in(
     };
     let mut run = Stages::new(progress);
 
-    let corpus = run.run("prepare", Some(n), |p| {
-        prepare_with(&docs, &opts.prepare, collection.boilerplate, p)
+    // Preparations the caller made already (with the same model and options).
+    let (given, given_fps) = match collection.prepared {
+        Some((p, f)) if collection.boilerplate.is_some() && p.len() == f.len() && p.len() <= n => {
+            (p, f)
+        }
+        _ => (&[][..], &[][..]),
+    };
+    let k = given.len();
+    let corpus = run.run("prepare", Some(n - k), |p| {
+        let mut c = prepare_with(&docs[k..], &opts.prepare, collection.boilerplate, p);
+        if k > 0 {
+            c.docs.splice(0..0, given.iter().cloned());
+        }
+        c
     });
     stats.template_shapes = corpus.template_shapes;
     let boilerplate = corpus.model;
@@ -425,8 +441,12 @@ pub fn scan_in(
         .map(|p| p.boilerplate.iter().filter(|&&b| b).count())
         .sum();
 
-    let fps = run.run("fingerprint", Some(n), |p| {
-        fingerprint_corpus(&docs, &prepared, &opts.fingerprint, p)
+    let fps = run.run("fingerprint", Some(n - k), |p| {
+        let mut f = fingerprint_corpus(&docs[k..], &prepared[k..], &opts.fingerprint, p);
+        if k > 0 {
+            f.splice(0..0, given_fps.iter().cloned());
+        }
+        f
     });
     let tokens: Vec<u32> = fps.iter().map(|f| f.tokens).collect();
     stats.anchors = fps.iter().map(|f| f.anchors.len()).sum();
@@ -694,7 +714,11 @@ mod tests {
                 lang: p.lang,
             })
             .collect();
-        let parents = provenance(&relations, &handed_over::<Vec<DocFacts>>(&facts), &opts.provenance);
+        let parents = provenance(
+            &relations,
+            &handed_over::<Vec<DocFacts>>(&facts),
+            &opts.provenance,
+        );
         let story = stories(docs.len(), &relations, &StoryOptions::default());
         for (i, d) in whole.documents().enumerate() {
             assert_eq!(d.prepared, &prepared.docs[i]);

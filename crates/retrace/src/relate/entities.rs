@@ -9,6 +9,7 @@ use crate::prepare::names::for_each_word;
 use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
 use foldhash::HashMap;
+use rayon::prelude::*;
 
 /// What a larger collection knows of entities (see [`Entities::build_in`]).
 #[derive(Clone, Copy)]
@@ -45,24 +46,30 @@ impl Entities {
         prepared: &[Prepared],
         known: Option<KnownEntities>,
     ) -> Self {
-        let mut tk = Tokenizer::default();
-        let mut toks = Vec::new();
-        let mut per_doc = Vec::with_capacity(docs.len());
+        let per_doc: Vec<Vec<u64>> = docs
+            .par_iter()
+            .zip(prepared.par_iter())
+            .map_init(
+                || (Tokenizer::default(), Vec::new()),
+                |(tk, toks), (d, p)| {
+                    let mut ents = Vec::new();
+                    for_each_word(&d.text, p, tk, toks, |w| {
+                        let digits = w.text.chars().filter(|c| c.is_ascii_digit()).count();
+                        if (w.capitalised && w.text.chars().count() > 1) || digits >= 2 {
+                            ents.push(w.token.hash);
+                        }
+                    });
+                    ents.sort_unstable();
+                    ents.dedup();
+                    ents
+                },
+            )
+            .collect();
         let mut df: HashMap<u64, u32> = HashMap::default();
-        for (d, p) in docs.iter().zip(prepared) {
-            let mut ents = Vec::new();
-            for_each_word(&d.text, p, &mut tk, &mut toks, |w| {
-                let digits = w.text.chars().filter(|c| c.is_ascii_digit()).count();
-                if (w.capitalised && w.text.chars().count() > 1) || digits >= 2 {
-                    ents.push(w.token.hash);
-                }
-            });
-            ents.sort_unstable();
-            ents.dedup();
-            for &e in &ents {
+        for ents in &per_doc {
+            for &e in ents {
                 *df.entry(e).or_default() += 1;
             }
-            per_doc.push(ents);
         }
         if let Some(k) = &known {
             // Only the documents the collection does not count yet add to its counts.
