@@ -16,6 +16,17 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 #[derive(clap::Args)]
+#[command(after_long_help = "\
+Each `add` batch is one commit, judged by the same stages as `scan` against the documents the
+index proposes as candidates, with the index's statistics. Until the next refresh an index can
+differ from one scan of its documents in three ways: the boilerplate model is the one learnt at
+the last refresh; a pair found when an anchor was rarer stays; an old document whose nearest
+neighbours by meaning a new one would displace keeps its pairs. A refresh (automatic once the
+documents added since the last one reach --refresh-ratio of those it saw, or `index refresh`)
+scans everything again with the cached sentence vectors and rewrites the index as one segment;
+after it the index holds exactly what one scan gives. `export` refreshes first unless
+--no-refresh. Segments are merged 8 at a time within a size tier, so an index of n documents
+added one at a time holds O(log n) segments. See docs/service.md.")]
 pub struct IndexArgs {
     #[command(subcommand)]
     command: IndexCommand,

@@ -316,6 +316,14 @@ fn document_of(v: &Value, at: &str, need_id: bool) -> Result<Document, ApiError>
     doc.meta.url = opt_str(rec, "url", at)?;
     doc.meta.date = opt_str(rec, "date", at)?;
     doc.meta.title = opt_str(rec, "title", at)?;
+    if let Some(lang) = opt_str(rec, "lang", at)? {
+        if retrace::prepare::langid::known_code(&lang).is_none() {
+            return Err(bad(format!(
+                "{at}.lang: {lang:?} is not a language code retrace identifies (e.g. \"en\", \"fr\", \"und\")"
+            )));
+        }
+        doc.meta.lang = Some(lang);
+    }
     doc.meta.source = retrace::document::Source::file(
         opt_str(rec, "source", at)?.unwrap_or_else(|| "http".to_string()),
     );

@@ -43,7 +43,7 @@ use retrace::embed::embed_documents;
 use retrace::encode::Encoder;
 use retrace::fingerprint::fingerprint_corpus;
 use retrace::pipeline::{
-    scan, scan_in, Collection, Encoders, Meaning, Outcome, Scan, ScanOptions, Vectors,
+    scan_in, Collection, Encoders, Meaning, Outcome, Scan, ScanOptions, Vectors,
 };
 use retrace::prepare::boilerplate::BoilerplateModel;
 use retrace::prepare::{prepare_with, Prepared};
@@ -148,6 +148,8 @@ pub struct Snapshot {
     caches: OnceLock<HashMap<String, CacheMap>>,
     vectors: OnceLock<Vec<f32>>,
     graph: OnceLock<Arc<Graph>>,
+    /// Graphs of the components looked up so far, by member (see [`Snapshot::graph_around`]).
+    around: Mutex<HashMap<u32, Arc<Graph>>>,
 }
 
 /// Stories and parents of the live documents.
@@ -332,6 +334,7 @@ impl Snapshot {
             caches: OnceLock::new(),
             vectors: OnceLock::new(),
             graph: OnceLock::new(),
+            around: Mutex::new(HashMap::default()),
         })
     }
 
@@ -552,9 +555,56 @@ impl Snapshot {
         if let Some(g) = self.graph.get() {
             return Ok(g.clone());
         }
-        let relations = self.relations()?;
-        let ids = self.live_ids();
-        // Dense ids for the live documents, in order, as a scan of them would number them.
+        let g = Arc::new(self.graph_of(&self.live_ids(), &self.relations()?));
+        let _ = self.graph.set(g.clone());
+        Ok(g)
+    }
+
+    /// Stories and parents of the documents connected to `d` by live relations: what
+    /// [`Snapshot::graph`] gives them, computed from them alone (stories are groups of
+    /// connected documents, labelled by their first member, and a parent is chosen within
+    /// a connected group), so that looking up one document costs the size of its component,
+    /// not of the index.
+    fn graph_around(&self, d: DocId) -> Result<Arc<Graph>, IndexError> {
+        if let Some(g) = self.graph.get() {
+            return Ok(g.clone());
+        }
+        if let Some(g) = self.around.lock().ok().and_then(|m| m.get(&d.0).cloned()) {
+            return Ok(g);
+        }
+        let mut members = vec![d];
+        let mut seen: HashSet<u32> = HashSet::default();
+        seen.insert(d.0);
+        let mut rels = Vec::new();
+        let mut next = 0;
+        while let Some(&m) = members.get(next) {
+            next += 1;
+            for r in self.relations_of(m)? {
+                let other = if r.a == m { r.b } else { r.a };
+                if seen.insert(other.0) {
+                    members.push(other);
+                }
+                // Each relation once: from its first document.
+                if r.a == m {
+                    rels.push(r);
+                }
+            }
+        }
+        members.sort_unstable();
+        rels.sort_by_key(|r| (r.a, r.b));
+        let g = Arc::new(self.graph_of(&members, &rels));
+        if let Ok(mut cache) = self.around.lock() {
+            for m in &members {
+                cache.insert(m.0, g.clone());
+            }
+        }
+        Ok(g)
+    }
+
+    /// Stories and parents of `ids` (live documents, in order) from `relations` (those among
+    /// them, by pair).
+    fn graph_of(&self, ids: &[DocId], relations: &[Relation]) -> Graph {
+        // Dense ids for the documents, in order, as a scan of them would number them.
         let dense: HashMap<u32, u32> = ids
             .iter()
             .enumerate()
@@ -562,10 +612,12 @@ impl Snapshot {
             .collect();
         let rels: Vec<Relation> = relations
             .iter()
-            .map(|r| Relation {
-                a: DocId(dense[&r.a.0]),
-                b: DocId(dense[&r.b.0]),
-                ..r.clone()
+            .filter_map(|r| {
+                Some(Relation {
+                    a: DocId(*dense.get(&r.a.0)?),
+                    b: DocId(*dense.get(&r.b.0)?),
+                    ..r.clone()
+                })
             })
             .collect();
         let story_opts = match &self.manifest.options.calibration {
@@ -575,10 +627,10 @@ impl Snapshot {
         let story = stories(ids.len(), &rels, &story_opts);
         let parents = provenance(
             &rels,
-            &self.facts(&ids),
+            &self.facts(ids),
             &self.manifest.options.scan.provenance,
         );
-        let g = Arc::new(Graph {
+        Graph {
             story: ids
                 .iter()
                 .zip(&story)
@@ -599,9 +651,7 @@ impl Snapshot {
                     })
                 })
                 .collect(),
-        });
-        let _ = self.graph.set(g.clone());
-        Ok(g)
+        }
     }
 
     fn id_of(&self, d: DocId) -> Result<String, IndexError> {
@@ -623,7 +673,7 @@ impl Snapshot {
         let Some(d) = self.find(id)? else {
             return Ok(None);
         };
-        let g = self.graph()?;
+        let g = self.graph_around(d)?;
         let info = self.info(d);
         Ok(Some(DocumentOut {
             document: self.document(d)?,
@@ -661,7 +711,7 @@ impl Snapshot {
         let Some(d) = self.find(id)? else {
             return Ok(None);
         };
-        let g = self.graph()?;
+        let g = self.graph_around(d)?;
         let s = g.story.get(&d.0).copied().unwrap_or(d.0);
         let mut members: Vec<u32> = g
             .story
@@ -1250,6 +1300,18 @@ impl Index {
                 ..AddReport::default()
             });
         }
+        if snap.manifest.next == 0 {
+            // Nothing to judge against: the batch's own scan is a refresh (it learns the
+            // statistics from the batch), at the cost of one scan.
+            let n = docs.len();
+            let relations = self.rewrite(&snap, docs, models, progress)?;
+            return Ok(AddReport {
+                added: n,
+                relations,
+                refreshed: false,
+                documents: self.snapshot().len(),
+            });
+        }
         let first = DocId(snap.manifest.next);
         let t0 = std::time::Instant::now();
         let added = docs.len();
@@ -1453,14 +1515,38 @@ impl Index {
             .iter()
             .map(|&d| snap.document(d))
             .collect::<Result<_, _>>()?;
+        self.rewrite(&snap, docs, models, progress).map(|_| ())
+    }
+
+    /// Replace the index by one segment holding `docs` (numbered from 0), judged by one
+    /// `scan` of them that learns every statistic: after it, the index holds exactly what
+    /// that scan gives. Returns the number of relations found.
+    fn rewrite(
+        &self,
+        snap: &Snapshot,
+        docs: Vec<Document>,
+        models: Models<'_>,
+        progress: &dyn Progress,
+    ) -> Result<usize, IndexError> {
+        let t0 = std::time::Instant::now();
         let opts = snap.manifest.options.scan.clone();
         let given = snap.meanings(models);
-        let cached = CachedEncoders::new(&snap, &given, true);
+        let cached = CachedEncoders::new(snap, &given, true);
         let wrapped = cached.encoders();
-        let result = scan(docs, &opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+        // Prepared and fingerprinted here (as `scan` would: the boilerplate model learnt
+        // from these documents) so that the segment is written from the same fingerprints.
+        let corpus = prepare_with(&docs, &opts.prepare, None, progress);
+        let prepared = corpus.docs;
+        let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, progress);
+        let collection = Collection {
+            boilerplate: Some(&corpus.model),
+            prepared: Some((&prepared, &fps)),
+            ..Collection::default()
+        };
+        let result =
+            scan_in(docs, &collection, &opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+        tracing::debug!("index: rewrite scanned at {:.3?}", t0.elapsed());
         let all: Vec<Document> = result.documents().map(|d| d.doc.clone()).collect();
-        let prepared: Vec<Prepared> = result.documents().map(|d| d.prepared.clone()).collect();
-        let fps = fingerprint_corpus(&all, &prepared, &opts.fingerprint, &NoProgress);
         let entities = match models.primary {
             Some(_) => Entities::build(&all, &prepared).per_doc,
             None => vec![Vec::new(); all.len()],
@@ -1479,6 +1565,7 @@ impl Index {
             })
             .collect();
         let cache = cached.into_rows();
+        tracing::debug!("index: rewrite ready to write at {:.3?}", t0.elapsed());
         let mut m = snap.manifest.clone();
         m.generation += 1;
         let name = format!("seg-{:08}", m.generation);
@@ -1501,7 +1588,10 @@ impl Index {
         m.boilerplate = result.boilerplate.clone();
         m.refreshed_docs = all.len();
         m.added_since_refresh = 0;
-        self.commit(m)
+        tracing::debug!("index: rewrite segment written at {:.3?}", t0.elapsed());
+        self.commit(m)?;
+        tracing::debug!("index: rewrite committed at {:.3?}", t0.elapsed());
+        Ok(result.relations.len())
     }
 
     /// What the index says of a text: its relations with the index's documents and the

@@ -126,14 +126,7 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
     let first = data.first.0;
     let local = |i: usize| i as u32;
     // Documents and their offsets.
-    let mut docs = Vec::new();
-    let mut offsets = Vec::with_capacity((data.docs.len() + 1) * 8);
-    for d in data.docs {
-        offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
-        serde_json::to_writer(&mut docs, d).map_err(|e| IndexError::Encode(e.to_string()))?;
-        docs.push(b'\n');
-    }
-    offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
+    let (docs, offsets) = json_lines(data.docs)?;
     store::write_file(&dir.join("docs.jsonl"), &docs)?;
     store::write_file(&dir.join("docs.off"), &offsets)?;
     let ids = data
@@ -170,17 +163,12 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
         vec_bytes.extend_from_slice(&x.to_le_bytes());
     }
     store::write_file(&dir.join("docvec"), &vec_bytes)?;
-    let mut rel = Vec::new();
-    let mut rel_off = Vec::with_capacity((data.relations.len() + 1) * 8);
+    let (rel, rel_off) = json_lines(&data.relations)?;
     let mut reldocs = Vec::with_capacity(data.relations.len() * 2);
     for (line, r) in data.relations.iter().enumerate() {
-        rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
-        serde_json::to_writer(&mut rel, r).map_err(|e| IndexError::Encode(e.to_string()))?;
-        rel.push(b'\n');
         reldocs.push((r.a.0, line as u32));
         reldocs.push((r.b.0, line as u32));
     }
-    rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
     store::write_file(&dir.join("relations.jsonl"), &rel)?;
     store::write_file(&dir.join("relations.off"), &rel_off)?;
     store::write_file(&dir.join("reldocs"), &store::key32_records(reldocs))?;
@@ -216,6 +204,39 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
         dim,
         cache: by_encoder,
     })
+}
+
+/// `items` as JSON lines, and the `u64` byte offset of each line and of the end
+/// (serialised in parallel, in order).
+fn json_lines<T: Serialize + Sync>(items: &[T]) -> Result<(Vec<u8>, Vec<u8>), IndexError> {
+    use rayon::prelude::*;
+    let chunks: Vec<(Vec<u8>, Vec<u64>)> = items
+        .par_chunks(512)
+        .map(|c| {
+            let (mut out, mut at) = (Vec::new(), Vec::with_capacity(c.len()));
+            for x in c {
+                at.push(out.len() as u64);
+                serde_json::to_writer(&mut out, x)
+                    .map_err(|e| IndexError::Encode(e.to_string()))?;
+                out.push(b'\n');
+            }
+            Ok((out, at))
+        })
+        .collect::<Result<_, IndexError>>()?;
+    let total = chunks.iter().map(|c| c.0.len()).sum();
+    let (mut lines, mut offsets) = (
+        Vec::with_capacity(total),
+        Vec::with_capacity((items.len() + 1) * 8),
+    );
+    for (out, at) in chunks {
+        let base = lines.len() as u64;
+        for a in at {
+            offsets.extend_from_slice(&(base + a).to_le_bytes());
+        }
+        lines.extend_from_slice(&out);
+    }
+    offsets.extend_from_slice(&(lines.len() as u64).to_le_bytes());
+    Ok((lines, offsets))
 }
 
 /// A file name for an encoder's cache (its name, with anything but letters, digits and `-`

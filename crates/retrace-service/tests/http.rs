@@ -311,6 +311,10 @@ fn bad_requests_say_what_is_wrong() {
             r#"[{"id": "a", "text": "x", "title": ["t"]}]"#,
             "[0].title: expected a string, got an array",
         ),
+        (
+            r#"[{"id": "a", "text": "x", "lang": "klingon"}]"#,
+            "[0].lang: \"klingon\" is not a language code",
+        ),
     ];
     for (body, want) in cases {
         let (st, e) = call(s.addr, "POST", "/documents", &[], body.as_bytes());
@@ -324,6 +328,9 @@ fn bad_requests_say_what_is_wrong() {
     let (st, e) = post(s.addr, "/query", &json!({"lang": "en"}));
     assert_eq!(st, 400);
     assert!(error_of(&e).contains("missing \"text\""), "{e}");
+    let (st, e) = post(s.addr, "/query", &json!({"text": "x", "lang": 3}));
+    assert_eq!(st, 400);
+    assert!(error_of(&e).contains("body.lang: expected a string"), "{e}");
     // Over the body limit; over the batch limit.
     let big = json!([{"id": "big", "text": "word ".repeat(2000)}]);
     assert_eq!(post(s.addr, "/documents", &big).0, 413);

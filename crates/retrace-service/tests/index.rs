@@ -297,9 +297,33 @@ fn added_one_by_one_and_refreshed_the_index_holds_what_a_scan_finds() {
         outcome(&batch),
         "after a refresh: exactly the scan's"
     );
-    // Reopened from disk: the same.
+    // Reopened from disk, each document looked up alone (from its own component, before
+    // anything computes the whole graph): the scan's story and parent.
     drop(index);
     let index = Index::open(dir.path()).expect("reopen");
+    let snap = index.snapshot();
+    let mut parents = 0;
+    for d in batch.documents() {
+        let got = snap.get(&d.doc.id).expect("get").expect("held");
+        assert_eq!(
+            got.story,
+            batch.doc(d.story).doc.id,
+            "story of {}",
+            d.doc.id
+        );
+        let want = d
+            .parent
+            .map(|p| (batch.doc(p.parent).doc.id.clone(), p.why.clone()));
+        parents += usize::from(want.is_some());
+        assert_eq!(
+            got.parent.map(|p| (p.id, p.why)),
+            want,
+            "parent of {}",
+            d.doc.id
+        );
+    }
+    assert!(parents > 0, "the corpus has derived documents");
+    drop(snap);
     assert_eq!(
         outcome(&index.to_scan(None, None).expect("export")),
         outcome(&batch)

@@ -15,6 +15,10 @@ pub struct Meta {
     pub title: Option<String>,
     /// Where the document came from.
     pub source: Source,
+    /// Its language as the input states it (a code language identification reports, such
+    /// as `en` or `und`): when set, prepare takes it instead of identifying the language.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lang: Option<String>,
 }
 
 /// Where a document came from: a file, and for a JSONL record its line. Shown as `file` or

@@ -637,6 +637,7 @@ fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
         date: scalar(&f.date),
         title: scalar(&f.title),
         source: Source::default(),
+        lang: None,
     };
     let id = scalar(&f.id);
     // The text is moved out, not copied (the other fields are read first: they may name the

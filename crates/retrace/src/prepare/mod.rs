@@ -245,7 +245,13 @@ pub fn prepare_one(
             sample.push('\n');
         }
     }
-    let guess = langid::identify(&sample);
+    let guess = match doc.meta.lang.as_deref().and_then(langid::known_code) {
+        Some(code) => langid::LangGuess {
+            code,
+            confidence: 1.0,
+        },
+        None => langid::identify(&sample),
+    };
     let main_chars = ranges
         .iter()
         .zip(&flags)
@@ -265,5 +271,32 @@ pub fn prepare_one(
             doc.meta.date.as_deref(),
             ranges.iter().map(|r| &text[r.clone()]),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::progress::NoProgress;
+
+    #[test]
+    fn a_stated_language_is_taken_and_an_unknown_one_is_identified() {
+        let text = "The central bank raised its main interest rate on Thursday.\n\
+                    Economists had expected the move after inflation rose again.";
+        let mut stated = Document::new("a", text);
+        stated.meta.lang = Some("fr".into());
+        let mut unknown = Document::new("b", text);
+        unknown.meta.lang = Some("not-a-code".into());
+        let plain = Document::new("c", text);
+        let p = prepare_corpus(
+            &[stated, unknown, plain],
+            &PrepareOptions::default(),
+            &NoProgress,
+        );
+        assert_eq!(p.docs[0].lang, "fr");
+        assert_eq!(p.docs[0].lang_confidence, 1.0);
+        assert_eq!(p.docs[1].lang, "en");
+        assert_eq!(p.docs[2].lang, "en");
+        assert_eq!(p.docs[1].sentences, p.docs[0].sentences);
     }
 }
