@@ -35,6 +35,11 @@ pub struct Args {
     /// similarity, ...) and the kind it got, to this JSON Lines file (for calibration).
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
+    /// Output format: jsonl (pairs.jsonl, documents.jsonl, texts.jsonl, run.json), or
+    /// parquet (those and pairs.parquet, evidence.parquet, documents.parquet; builds with
+    /// the `parquet` feature).
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
     /// Also write the HTML report of the run (OUT/report.html; `retrace report` makes it
     /// from a run directory later).
     #[arg(long)]
@@ -45,6 +50,15 @@ pub struct Args {
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+/// What `scan` writes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The JSON Lines files (always written: the contract, and what `retrace report` reads).
+    Jsonl,
+    /// The JSON Lines files and the same records as Parquet.
+    Parquet,
 }
 
 /// Sentence-encoder choice.
@@ -382,8 +396,26 @@ impl Args {
     }
 }
 
+#[cfg(feature = "parquet")]
+fn write_parquet(scan: &retrace::pipeline::Scan, dir: &std::path::Path) -> Result<()> {
+    Ok(retrace::report::parquet::write_parquet(scan, dir)?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(_: &retrace::pipeline::Scan, _: &std::path::Path) -> Result<()> {
+    write_parquet_unavailable()
+}
+
+fn write_parquet_unavailable() -> Result<()> {
+    bail!("--format parquet: this retrace was built without Parquet; rebuild with `--features parquet`")
+}
+
 pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
+    if args.format == Format::Parquet && !cfg!(feature = "parquet") {
+        // Said before the scan, not after it.
+        write_parquet_unavailable()?;
+    }
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
     let opts = args.fields.options(args.skip_bad_records);
     let ing = ingest(&inputs, &opts)
@@ -411,6 +443,9 @@ pub fn run(args: Args) -> Result<()> {
     info.options = args.options();
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
+    if args.format == Format::Parquet {
+        write_parquet(&result, &args.out)?;
+    }
     if let Some(path) = &args.evidence {
         retrace::report::write_evidence(&result, path)
             .with_context(|| format!("writing the evidence to {}", path.display()))?;

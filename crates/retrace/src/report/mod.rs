@@ -6,6 +6,8 @@
 //! Input: a [`Scan`] and a [`RunInfo`]; output: the files.
 
 pub mod html;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 
 use crate::ingest::IngestReport;
 use crate::pipeline::{Scan, Vectors};
