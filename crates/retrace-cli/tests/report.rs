@@ -492,6 +492,27 @@ fn check_pair(p: &Page, run: &Run, i: usize) {
     }
 }
 
+/// `#/pair/N?p=J` clicks passage J on side a: side b scrolls to its partner, which
+/// flashes.
+fn check_selected(p: &Page, j: usize) {
+    p.ok();
+    let to = p.attr_of("id=\"side-b\"", "data-scrolled-to");
+    p.check(
+        to.as_deref() == Some(j.to_string().as_str()),
+        &format!("side b scrolled to {to:?}, want passage {j}"),
+    );
+    let top: i64 = p
+        .attr_of("id=\"side-b\"", "data-scroll-top")
+        .and_then(|t| t.parse().ok())
+        .unwrap_or(-1);
+    p.check(top > 0, &format!("side b did not scroll (scrollTop {top})"));
+    let class = p.attr_of(&format!("id=\"b-p{j}\""), "class");
+    p.check(
+        class.as_deref().is_some_and(|c| c.contains("flash")),
+        &format!("the partner does not flash: class {class:?}"),
+    );
+}
+
 /// The story of `story` draws a node per member and an edge per parent inside it, each
 /// edge labelled with the child's `why`.
 fn check_story(p: &Page, run: &Run, story: &str) {
@@ -654,6 +675,20 @@ fn seed_report_in_headless_chromium() {
         ("document", format!("#/doc/{}", enc(doc))),
         ("stories", "#/stories?min=1".into()),
     ];
+    // The pair whose last passage lies furthest into b, selected by the route.
+    let (sel, last) = run
+        .pairs
+        .iter()
+        .enumerate()
+        .filter_map(|(i, p)| {
+            let ev = p["evidence"].as_array()?;
+            let j = ev.len().checked_sub(1)?;
+            Some((ev[j]["b"][0].as_u64()?, i, j))
+        })
+        .max()
+        .map(|(_, i, j)| (i, j))
+        .expect("a pair with passages");
+    routes.push(("selected passage", format!("#/pair/{sel}?p={last}")));
     let whats: Vec<String> = (0..run.pairs.len()).map(|i| format!("pair {i}")).collect();
     for (i, w) in whats.iter().enumerate() {
         routes.push((w, format!("#/pair/{i}")));
@@ -663,7 +698,8 @@ fn seed_report_in_headless_chromium() {
     check_story(&pages[1], &run, &story);
     check_doc(&pages[2], &run, doc);
     check_stories(&pages[3], stories_matching(&run, 1, None));
-    for (i, p) in pages[4..].iter().enumerate() {
+    check_selected(&pages[4], last);
+    for (i, p) in pages[5..].iter().enumerate() {
         check_pair(p, &run, i);
     }
 }
