@@ -582,6 +582,68 @@ mod tests {
         assert_eq!(&r[..4], &[0, 4, 7, 13]);
     }
 
+    /// A run directory of three documents, `c` (unpaired) first, `a` and `b` a pair.
+    fn run_dir(dir: &Path) {
+        let text = |c: char, n: usize| c.to_string().repeat(n);
+        let doc = |id: &str| {
+            serde_json::json!({"id": id, "lang": "en", "story": id, "parent": null,
+                "boilerplate_lines": []})
+        };
+        let lines =
+            |v: Vec<serde_json::Value>| -> String { v.iter().map(|x| format!("{x}\n")).collect() };
+        fs::write(
+            dir.join("documents.jsonl"),
+            lines(vec![doc("c"), doc("a"), doc("b")]),
+        )
+        .expect("write");
+        fs::write(
+            dir.join("texts.jsonl"),
+            lines(vec![
+                serde_json::json!({"id": "c", "text": text('c', 100)}),
+                serde_json::json!({"id": "a", "text": text('a', 600)}),
+                serde_json::json!({"id": "b", "text": text('b', 600)}),
+            ]),
+        )
+        .expect("write");
+        let pair = serde_json::json!({"a": "a", "b": "b", "kind": "copy", "coverage_a": 1.0,
+            "coverage_b": 1.0, "density": 1.0, "score": 1.0,
+            "evidence": [{"a": [0, 600], "b": [0, 600], "score": 1.0, "matched_tokens": 100}]});
+        fs::write(dir.join("pairs.jsonl"), lines(vec![pair])).expect("write");
+    }
+
+    #[test]
+    fn the_text_cap_keeps_the_texts_of_paired_documents_first() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        run_dir(dir.path());
+        let (html, s) = render(dir.path(), &HtmlOptions { max_text: 1250 }).expect("a report");
+        assert_eq!((s.documents, s.pairs), (3, 1));
+        assert_eq!((s.texts, s.texts_omitted, s.texts_missing), (2, 1, false));
+        assert!(html.contains(&"a".repeat(600)) && !html.contains(&"c".repeat(100)));
+        let (_, all) = render(dir.path(), &HtmlOptions::default()).expect("a report");
+        assert_eq!((all.texts, all.texts_omitted), (3, 0));
+        // The same run, the same bytes.
+        let (again, _) = render(dir.path(), &HtmlOptions { max_text: 1250 }).expect("a report");
+        assert_eq!(html, again);
+    }
+
+    #[test]
+    fn a_pair_naming_an_unknown_document_is_an_error_naming_the_line() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        run_dir(dir.path());
+        let pairs = dir.path().join("pairs.jsonl");
+        let mut text = fs::read_to_string(&pairs).expect("pairs");
+        text.push_str(&text.replace("\"b\":\"b\"", "\"b\":\"zz\""));
+        fs::write(&pairs, text).expect("write");
+        let e = render(dir.path(), &HtmlOptions::default()).expect_err("an unknown id");
+        assert!(
+            matches!(&e, ReportError::UnknownDocument { line: 2, id, .. } if id == "zz"),
+            "{e}"
+        );
+        fs::write(&pairs, "{not json\n").expect("write");
+        let e = render(dir.path(), &HtmlOptions::default()).expect_err("bad JSON");
+        assert!(matches!(e, ReportError::Parse { line: 1, .. }), "{e}");
+    }
+
     #[test]
     fn json_blocks_cannot_close_their_script_element() {
         let b = script_block("x", &vec!["</script><b>"]).expect("json");

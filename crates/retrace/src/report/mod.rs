@@ -568,6 +568,14 @@ mod tests {
         assert_eq!(ta, tb, "a verbatim passage (tokens are case-folded)");
         let docs = lines(&dir.path().join("documents.jsonl"));
         assert_eq!(docs.len(), 5);
+        // texts.jsonl: each document's text as read, in input order.
+        let texts = lines(&dir.path().join("texts.jsonl"));
+        assert_eq!(texts.len(), 5);
+        for (i, t) in texts.iter().enumerate() {
+            let d = s.doc(crate::DocId(i as u32)).doc;
+            assert_eq!(t["id"], d.id.as_str());
+            assert_eq!(t["text"], d.text.as_str());
+        }
         assert_eq!(docs[0]["id"], "harbour-original.txt");
         // The article, its republication and the excerpt are one story with one root (the
         // dated republication: nothing tells that the undated article precedes it).
