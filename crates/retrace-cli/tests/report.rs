@@ -549,6 +549,16 @@ fn check_story(p: &Page, run: &Run, story: &str) {
     }
     let drawn = p.count("<g class=\"edge\"");
     p.check(drawn == edges, &format!("{drawn} edges, want {edges}"));
+    // Each root but the first is joined by a dashed line to a member it relates to.
+    let roots = members.len() - edges;
+    let links = p.count("<g class=\"link\"");
+    p.check(
+        links == roots.saturating_sub(1),
+        &format!(
+            "{links} links between roots and members, want {}",
+            roots - 1
+        ),
+    );
     p.check(
         p.count("class=\"member\"") == members.len(),
         "a members row each",
