@@ -10,6 +10,7 @@ mod embed;
 mod index;
 mod model;
 mod progress;
+mod report;
 mod scan;
 mod summary;
 
@@ -34,6 +35,8 @@ struct Cli {
 enum Command {
     /// Scan a collection and write pairs.jsonl and documents.jsonl.
     Scan(scan::Args),
+    /// Write the HTML report of a run directory (one self-contained file).
+    Report(report::Args),
     /// Explain one pair: kind, coverage and the aligned passages side by side.
     Compare(compare::Args),
     /// Install and list models.
@@ -79,6 +82,7 @@ fn main() {
     // ~10% higher).
     let result = pool.install(|| match cli.command {
         Command::Scan(a) => scan::run(a),
+        Command::Report(a) => report::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Model(a) => model::run(a),
         Command::Embed(a) => embed::run(a),

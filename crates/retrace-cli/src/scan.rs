@@ -7,6 +7,7 @@ use retrace::ingest::{ingest, FieldMap, IngestError, IngestOptions, IngestReport
 use retrace::pipeline::{Meaning, ScanOptions};
 use retrace::report::{write_outputs, RunInfo};
 use retrace::Calibration;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
@@ -34,10 +35,30 @@ pub struct Args {
     /// similarity, ...) and the kind it got, to this JSON Lines file (for calibration).
     #[arg(long, value_name = "FILE")]
     pub evidence: Option<PathBuf>,
+    /// Output format: jsonl (pairs.jsonl, documents.jsonl, texts.jsonl, run.json), or
+    /// parquet (those and pairs.parquet, evidence.parquet, documents.parquet; builds with
+    /// the `parquet` feature).
+    #[arg(long, value_enum, default_value_t = Format::Jsonl)]
+    pub format: Format,
+    /// Also write the HTML report of the run (OUT/report.html; `retrace report` makes it
+    /// from a run directory later).
+    #[arg(long)]
+    pub html: bool,
+    #[command(flatten)]
+    pub report: crate::report::HtmlArgs,
     #[command(flatten)]
     pub thresholds: ThresholdArgs,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+/// What `scan` writes.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// The JSON Lines files (always written: the contract, and what `retrace report` reads).
+    Jsonl,
+    /// The JSON Lines files and the same records as Parquet.
+    Parquet,
 }
 
 /// Sentence-encoder choice.
@@ -311,8 +332,90 @@ pub fn ingest_line(r: &IngestReport) -> String {
     s
 }
 
+impl Args {
+    /// The options given that shape the result, for run.json (flag name → value).
+    fn options(&self) -> BTreeMap<String, String> {
+        let mut o = BTreeMap::new();
+        let e = &self.encoder;
+        o.insert("encoder".into(), e.encoder.clone());
+        o.insert("fallback-encoder".into(), e.fallback_encoder.clone());
+        o.insert(
+            "precision".into(),
+            format!("{:?}", e.precision).to_lowercase(),
+        );
+        let device = match e.device {
+            retrace_encode::Device::Cpu => "cpu".to_string(),
+            retrace_encode::Device::Cuda(n) => format!("cuda:{n}"),
+        };
+        o.insert("device".into(), device);
+        if self.skip_bad_records {
+            o.insert("skip-bad-records".into(), "true".into());
+        }
+        let f = &self.fields;
+        for (name, value, default) in [
+            ("id-field", &f.id_field, "id"),
+            ("text-field", &f.text_field, "text"),
+            ("date-field", &f.date_field, "date"),
+            ("url-field", &f.url_field, "url"),
+            ("title-field", &f.title_field, "title"),
+        ] {
+            if value != default {
+                o.insert(name.into(), value.clone());
+            }
+        }
+        let t = &self.thresholds;
+        let given = [
+            (
+                "copy-min-matched",
+                t.copy_min_matched.map(|v| v.to_string()),
+            ),
+            (
+                "copy-min-density",
+                t.copy_min_density.map(|v| v.to_string()),
+            ),
+            (
+                "copy-min-coverage",
+                t.copy_min_coverage.map(|v| v.to_string()),
+            ),
+            (
+                "sentence-min-sim",
+                t.sentence_min_sim.map(|v| v.to_string()),
+            ),
+            (
+                "semantic-min-coverage",
+                t.semantic_min_coverage.map(|v| v.to_string()),
+            ),
+            ("story-min-cos", t.story_min_cos.map(|v| v.to_string())),
+        ];
+        for (name, v) in given {
+            if let Some(v) = v {
+                o.insert(name.into(), v);
+            }
+        }
+        o
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn write_parquet(scan: &retrace::pipeline::Scan, dir: &std::path::Path) -> Result<()> {
+    Ok(retrace::report::parquet::write_parquet(scan, dir)?)
+}
+
+#[cfg(not(feature = "parquet"))]
+fn write_parquet(_: &retrace::pipeline::Scan, _: &std::path::Path) -> Result<()> {
+    write_parquet_unavailable()
+}
+
+fn write_parquet_unavailable() -> Result<()> {
+    bail!("--format parquet: this retrace was built without Parquet; rebuild with `--features parquet`")
+}
+
 pub fn run(args: Args) -> Result<()> {
     let t0 = Instant::now();
+    if args.format == Format::Parquet && !cfg!(feature = "parquet") {
+        // Said before the scan, not after it.
+        write_parquet_unavailable()?;
+    }
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
     let opts = args.fields.options(args.skip_bad_records);
     let ing = ingest(&inputs, &opts)
@@ -336,9 +439,13 @@ pub fn run(args: Args) -> Result<()> {
     let result = encoders
         .scan(ing.docs, &scan_opts, &bars)
         .context("encoding sentences")?;
-    let info = RunInfo::new(&args.inputs, &ing.report, &result);
+    let mut info = RunInfo::new(&args.inputs, &ing.report, &result);
+    info.options = args.options();
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
+    if args.format == Format::Parquet {
+        write_parquet(&result, &args.out)?;
+    }
     if let Some(path) = &args.evidence {
         retrace::report::write_evidence(&result, path)
             .with_context(|| format!("writing the evidence to {}", path.display()))?;
@@ -346,12 +453,18 @@ pub fn run(args: Args) -> Result<()> {
     if !args.quiet {
         print!("{}", summary(&result, args.top));
         println!(
-            "wrote {}/pairs.jsonl and documents.jsonl in {:.2}s",
+            "wrote {}/pairs.jsonl, documents.jsonl, texts.jsonl and run.json in {:.2}s",
             args.out.display(),
             t0.elapsed().as_secs_f64()
         );
     }
     // The process ends here: its memory is returned at once, not freed piece by piece.
     std::mem::forget(result);
+    if args.html {
+        let (out, s) = crate::report::write(&args.out, None, &args.report)?;
+        if !args.quiet {
+            println!("{}", crate::report::line(&out, &s));
+        }
+    }
     Ok(())
 }

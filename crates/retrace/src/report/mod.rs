@@ -1,8 +1,13 @@
-//! Report: the machine-readable outputs of a scan, `pairs.jsonl`, `documents.jsonl` and
-//! `run.json` (README, "Outputs", is the contract). Output is deterministic: documents in
-//! input order, pairs sorted by their ids, numbers rounded to four decimals.
+//! Report: the machine-readable outputs of a scan, `pairs.jsonl`, `documents.jsonl`,
+//! `texts.jsonl` and `run.json` (README, "Outputs", is the contract), and the HTML report
+//! made from them ([`html`]). Output is deterministic: documents in input order, pairs
+//! sorted by their ids, numbers rounded to four decimals.
 //!
 //! Input: a [`Scan`] and a [`RunInfo`]; output: the files.
+
+pub mod html;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 
 use crate::ingest::IngestReport;
 use crate::pipeline::{Scan, Vectors};
@@ -119,11 +124,23 @@ pub fn pair_out<'s>(scan: &'s Scan, r: &Relation) -> PairOut<'s> {
     }
 }
 
-/// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
+/// A document's text in `texts.jsonl`: the original text the evidence's byte ranges
+/// index into.
+#[derive(Serialize, Deserialize)]
+pub struct TextRecord<'a> {
+    /// The document id.
+    #[serde(borrow)]
+    pub id: std::borrow::Cow<'a, str>,
+    /// Its text, as read.
+    #[serde(borrow)]
+    pub text: std::borrow::Cow<'a, str>,
+}
+
+/// Write `pairs.jsonl`, `documents.jsonl`, `texts.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
-    // The two files side by side: one's writing overlaps the other's making of JSON.
-    let (pairs, docs) = rayon::join(
+    // The files side by side: one's writing overlaps another's making of JSON.
+    let (pairs, (docs, texts)) = rayon::join(
         || -> std::io::Result<()> {
             // Pairs in id order, each turned into JSON only when written (holding every
             // pair's JSON at once was the peak of a scan's memory).
@@ -145,17 +162,36 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
             }
             w.flush()
         },
-        || -> std::io::Result<()> {
-            let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-            let indices: Vec<usize> = (0..scan.len()).collect();
-            for chunk in indices.chunks(WRITE_CHUNK) {
-                write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
-            }
-            w.flush()
+        || {
+            rayon::join(
+                || -> std::io::Result<()> {
+                    let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
+                    let indices: Vec<usize> = (0..scan.len()).collect();
+                    for chunk in indices.chunks(WRITE_CHUNK) {
+                        write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
+                    }
+                    w.flush()
+                },
+                || -> std::io::Result<()> {
+                    let mut w = BufWriter::new(fs::File::create(dir.join("texts.jsonl"))?);
+                    let indices: Vec<usize> = (0..scan.len()).collect();
+                    for chunk in indices.chunks(WRITE_CHUNK) {
+                        write_lines(&mut w, chunk, |&i| {
+                            let d = scan.doc(crate::id::DocId::new(i)).doc;
+                            serde_json::to_vec(&TextRecord {
+                                id: d.id.as_str().into(),
+                                text: d.text.as_str().into(),
+                            })
+                        })?;
+                    }
+                    w.flush()
+                },
+            )
         },
     );
     pairs?;
     docs?;
+    texts?;
     let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
     serde_json::to_writer_pretty(&mut w, run_info)?;
     w.write_all(b"\n")?;
@@ -222,6 +258,9 @@ pub struct RunInfo {
     pub ingest: IngestRecord,
     /// The inputs as given.
     pub inputs: Vec<String>,
+    /// The options of the run as given (flag name → value), for the record.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub options: BTreeMap<String, String>,
     /// The version of retrace.
     pub retrace: String,
     /// Counters and seconds per stage.
@@ -329,6 +368,7 @@ impl RunInfo {
                     .collect(),
             },
             inputs: inputs.to_vec(),
+            options: BTreeMap::new(),
             retrace: env!("CARGO_PKG_VERSION").to_string(),
             stats: StatsRecord {
                 anchors: s.anchors,
@@ -528,6 +568,14 @@ mod tests {
         assert_eq!(ta, tb, "a verbatim passage (tokens are case-folded)");
         let docs = lines(&dir.path().join("documents.jsonl"));
         assert_eq!(docs.len(), 5);
+        // texts.jsonl: each document's text as read, in input order.
+        let texts = lines(&dir.path().join("texts.jsonl"));
+        assert_eq!(texts.len(), 5);
+        for (i, t) in texts.iter().enumerate() {
+            let d = s.doc(crate::DocId(i as u32)).doc;
+            assert_eq!(t["id"], d.id.as_str());
+            assert_eq!(t["text"], d.text.as_str());
+        }
         assert_eq!(docs[0]["id"], "harbour-original.txt");
         // The article, its republication and the excerpt are one story with one root (the
         // dated republication: nothing tells that the undated article precedes it).
