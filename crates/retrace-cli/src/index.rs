@@ -42,7 +42,8 @@ enum IndexCommand {
     Query(QueryArgs),
     /// Remove documents by id.
     Remove(RemoveArgs),
-    /// Write the files `scan` writes (pairs.jsonl, documents.jsonl, run.json).
+    /// Write the files `scan` writes (pairs.jsonl, documents.jsonl, texts.jsonl, run.json;
+    /// with --html the report).
     Export(ExportArgs),
     /// Scan the whole index again and relearn its statistics (see `retrace index --help`).
     Refresh(OpenArgs),
@@ -205,6 +206,11 @@ struct ExportArgs {
     /// --help` for how that can differ from a scan).
     #[arg(long)]
     no_refresh: bool,
+    /// Also write the HTML report of the run (OUT/report.html), as `scan --html` does.
+    #[arg(long)]
+    html: bool,
+    #[command(flatten)]
+    report: crate::report::HtmlArgs,
     #[command(flatten)]
     load: LoadArgs,
     /// No progress bars.
@@ -434,11 +440,15 @@ fn export(a: ExportArgs) -> Result<()> {
     write_outputs(&scan, &a.out, &run)
         .with_context(|| format!("writing results to {}", a.out.display()))?;
     println!(
-        "wrote {}/pairs.jsonl and documents.jsonl ({} documents, {} pairs)",
+        "wrote {}/pairs.jsonl, documents.jsonl, texts.jsonl and run.json ({} documents, {} pairs)",
         a.out.display(),
         scan.len(),
         scan.relations.len()
     );
+    if a.html {
+        let (out, s) = crate::report::write(&a.out, None, &a.report)?;
+        println!("{}", crate::report::line(&out, &s));
+    }
     Ok(())
 }
 

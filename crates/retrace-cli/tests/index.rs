@@ -27,7 +27,7 @@ fn kinds(run: &Path) -> BTreeMap<(String, String), String> {
 }
 
 fn same_files(a: &Path, b: &Path) {
-    for f in ["pairs.jsonl", "documents.jsonl"] {
+    for f in ["pairs.jsonl", "documents.jsonl", "texts.jsonl"] {
         let x = std::fs::read(a.join(f)).expect("read");
         let y = std::fs::read(b.join(f)).expect("read");
         assert!(
@@ -128,11 +128,16 @@ fn seeds_one_at_a_time_with_the_encoders_export_what_a_scan_writes() {
     );
     assert_eq!(kinds(&t.join("before")), kinds(&t.join("scan")));
     run_ok(
-        index(&["export", "-q", "--out"])
+        index(&["export", "-q", "--html", "--out"])
             .arg(t.join("after"))
             .arg(&ix),
     );
     same_files(&t.join("scan"), &t.join("after"));
+    let html = std::fs::read_to_string(t.join("after/report.html")).expect("export --html");
+    assert!(
+        html.starts_with("<!doctype html>") && html.len() > 10_000,
+        "export --html writes the report of the run"
+    );
     // A query of one of them finds the others as the scan relates them.
     let q = run_ok(
         index(&["query", "--json", "--file"])
