@@ -245,7 +245,15 @@ pub fn prepare_one(
             sample.push('\n');
         }
     }
-    let guess = langid::identify(&sample);
+    // A language the input states is taken as given, when it is one prepare knows.
+    let stated = doc.meta.lang.as_deref().and_then(langid::known_code);
+    let guess = match stated {
+        Some(code) => langid::LangGuess {
+            code,
+            confidence: 1.0,
+        },
+        None => langid::identify(&sample),
+    };
     let main_chars = ranges
         .iter()
         .zip(&flags)
