@@ -147,6 +147,7 @@ fn scored(mut echo: Map<String, Value>, s: &PairScore) -> Value {
         ("similarity", json!(s.similarity.map(round4))),
         ("shared_entities", json!(s.shared_entities.map(round4))),
         ("text_similarity", json!(s.text_similarity.map(round4))),
+        ("first_similarity", json!(s.first_similarity.map(round4))),
         ("evidence", Value::Array(evidence)),
         ("same_event", json!(round4(s.same_event))),
         (

@@ -57,6 +57,9 @@ pub struct PairScore {
     /// Cosine of the vectors of the two main texts each embedded whole (their first
     /// [`TEXT_BYTES`] bytes), when an encoder reads both languages.
     pub text_similarity: Option<f64>,
+    /// Cosine of the two first main-text sentences (headlines, in news), when an encoder
+    /// reads both languages.
+    pub first_similarity: Option<f64>,
     /// The relation's aligned passages, `a` in the first document (empty when unrelated or
     /// same story).
     pub evidence: Vec<Passage>,
@@ -203,6 +206,12 @@ pub fn score_pairs(
                 })
             });
             let similarity = meaning.as_ref().map(|m| m.doc_cos);
+            let sv = m.filter(|_| similarity.is_some()).map(|(_, sv)| sv);
+            let first_similarity = sv.map(|sv| {
+                let (ra, rb) = (sv.sentences(pair.a), sv.sentences(pair.b));
+                dot(sv.row(ra.start), sv.row(rb.start)) as f64
+            });
+
             let shared_entities = meaning.as_ref().map(|m| m.shared_entities);
             let text_similarity = c.filter(|_| similarity.is_some()).map(|k| {
                 let dim = vectors[k].as_ref().map_or(0, |sv| sv.dim);
@@ -230,8 +239,9 @@ pub fn score_pairs(
                 similarity,
                 shared_entities,
                 evidence: Vec::new(),
-                same_event: same_event(similarity, text_similarity, &shared),
+                same_event: same_event(similarity, text_similarity, first_similarity, &shared),
                 text_similarity,
+                first_similarity,
                 facts: shared,
                 encoder: m.map(|(m, _)| m.encoder.name().to_string()),
             };
@@ -293,6 +303,7 @@ mod tests {
         assert_eq!(s[2].kind, None);
         assert!(s[1].same_event > s[2].same_event);
         assert!(s.iter().all(|x| (0.0..=1.0).contains(&x.same_event)));
+        assert!(s.iter().all(|x| x.first_similarity.is_some()));
         assert!(matches!(
             score_pairs(
                 &docs,
@@ -303,5 +314,15 @@ mod tests {
             ),
             Err(PairsError::BadPair { index: 0, .. })
         ));
+    }
+
+    #[test]
+    fn a_stated_language_is_taken_as_given() {
+        let (mut docs, _) = bilingual();
+        docs[0].meta.lang = Some("de".into());
+        docs[1].meta.lang = Some("xx".into());
+        let p = crate::testing::prepared(&docs);
+        assert_eq!((p[0].lang, p[0].lang_confidence), ("de", 1.0));
+        assert_eq!(p[1].lang, "fr", "an unknown code: identified");
     }
 }

@@ -148,23 +148,27 @@ impl EventFacts {
 
 /// Weights of [`same_event`]'s logistic formula, fitted on half of the SemEval-2022 Task 8
 /// training pairs (`bench/semeval.py`): bias, document cosine (token-weighted mean of the
-/// sentence vectors), whole-text cosine, shared names, shared numbers.
-pub const SAME_EVENT_WEIGHTS: [f64; 5] = [-4.44, 3.61, 4.35, 0.73, 0.29];
+/// sentence vectors), whole-text cosine, first-sentence (headline) cosine, shared names,
+/// shared numbers.
+pub const SAME_EVENT_WEIGHTS: [f64; 6] = [-4.36, 3.62, 3.56, 1.04, 0.70, 0.29];
 
 /// How likely two texts report the same event, in [0, 1]: a logistic function of the cosine
 /// of their document vectors (`similarity`), the cosine of their main texts embedded whole
-/// (`text_similarity`; `None` for either: no encoder reads both languages, taken as 0) and
-/// the weighted shares of names and numbers they share ([`SharedFacts`]), with the weights
-/// [`SAME_EVENT_WEIGHTS`]. 0.5 is the cut between same event and not.
+/// (`text_similarity`), the cosine of their first sentences (`first_similarity`: the
+/// headlines of news; `None` for any of them: no encoder reads both languages, taken as 0)
+/// and the weighted shares of names and numbers they share ([`SharedFacts`]), with the
+/// weights [`SAME_EVENT_WEIGHTS`]. 0.5 is the cut between same event and not.
 pub fn same_event(
     similarity: Option<f64>,
     text_similarity: Option<f64>,
+    first_similarity: Option<f64>,
     facts: &SharedFacts,
 ) -> f64 {
-    let [b, w_cos, w_text, w_names, w_numbers] = SAME_EVENT_WEIGHTS;
+    let [b, w_cos, w_text, w_first, w_names, w_numbers] = SAME_EVENT_WEIGHTS;
     let z = b
         + w_cos * similarity.unwrap_or(0.0)
         + w_text * text_similarity.unwrap_or(0.0)
+        + w_first * first_similarity.unwrap_or(0.0)
         + w_names * facts.names
         + w_numbers * facts.numbers;
     1.0 / (1.0 + (-z).exp())
@@ -205,10 +209,11 @@ mod tests {
         let other = f.shared(DocId(0), DocId(2));
         assert_eq!(other.shared_names, 0);
         assert_eq!(other.shared_numbers, 0);
-        let (cos, text) = (Some(0.6), Some(0.6));
-        assert!(same_event(cos, text, &same) > same_event(cos, text, &other));
-        assert!(same_event(Some(0.9), Some(0.9), &same) > 0.5);
-        assert!(same_event(Some(0.1), Some(0.1), &other) < 0.5);
-        assert!(same_event(None, None, &other) < same_event(None, None, &same));
+        let c = Some(0.6);
+        assert!(same_event(c, c, c, &same) > same_event(c, c, c, &other));
+        let (hi, lo) = (Some(0.9), Some(0.1));
+        assert!(same_event(hi, hi, hi, &same) > 0.5);
+        assert!(same_event(lo, lo, lo, &other) < 0.5);
+        assert!(same_event(None, None, None, &other) < same_event(None, None, None, &same));
     }
 }
