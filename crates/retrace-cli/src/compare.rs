@@ -11,9 +11,11 @@ use std::path::{Path, PathBuf};
 #[derive(clap::Args)]
 pub struct Args {
     /// First document: a file, or an id with --corpus.
-    pub a: String,
+    #[arg(required_unless_present = "pairs")]
+    pub a: Option<String>,
     /// Second document: a file, or an id with --corpus.
-    pub b: String,
+    #[arg(required_unless_present = "pairs")]
+    pub b: Option<String>,
     /// Look A and B up by id in this collection (a directory or JSONL file); boilerplate is
     /// then learnt from the whole collection.
     #[arg(long)]
@@ -25,6 +27,8 @@ pub struct Args {
     /// Width of each column of the side-by-side view.
     #[arg(long, default_value_t = 60)]
     pub width: usize,
+    #[command(flatten)]
+    pub pairs: crate::compare_pairs::PairsArgs,
 }
 
 /// One file as ingest reads a directory's files (its path is its id); a file ingest skips
@@ -48,27 +52,33 @@ fn read_file(p: &str) -> Result<Document> {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(p) = &args.pairs.pairs {
+        return crate::compare_pairs::run(&args, p);
+    }
+    let (Some(a), Some(b)) = (args.a.clone(), args.b.clone()) else {
+        bail!("compare needs two documents, or --pairs");
+    };
     let docs = match &args.corpus {
         Some(c) => {
             let ing = ingest(&[Input::Path(c.clone())], &args.fields.options(true))
                 .map_err(crate::scan::ingest_error)
                 .context("reading the collection")?;
-            for id in [&args.a, &args.b] {
+            for id in [&a, &b] {
                 if !ing.docs.iter().any(|d| &d.id == id) {
                     bail!("no document with id {id:?} in {}", c.display());
                 }
             }
             ing.docs
         }
-        None => vec![read_file(&args.a)?, read_file(&args.b)?],
+        None => vec![read_file(&a)?, read_file(&b)?],
     };
     let ia = docs
         .iter()
-        .position(|d| d.id == args.a)
+        .position(|d| d.id == a)
         .context("first document")?;
     let ib = docs
         .iter()
-        .position(|d| d.id == args.b)
+        .position(|d| d.id == b)
         .context("second document")?;
     if ia == ib {
         bail!("A and B are the same document");

@@ -6,6 +6,7 @@
 #![forbid(unsafe_code)]
 
 mod compare;
+mod compare_pairs;
 mod embed;
 mod index;
 mod model;

@@ -8,9 +8,11 @@
 
 mod examine;
 mod meaning;
+mod pairs;
 mod stage;
 
 pub use examine::{examine, Examined};
+pub use pairs::{score_pairs, PairScore, PairsError};
 
 use crate::align::{align_pairs, AlignOptions};
 use crate::candidates::{lexical_candidates_in, Candidate, CandidateOptions, KnownAnchors};

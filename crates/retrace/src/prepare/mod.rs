@@ -245,7 +245,9 @@ pub fn prepare_one(
             sample.push('\n');
         }
     }
-    let guess = match doc.meta.lang.as_deref().and_then(langid::known_code) {
+    // A language the input states is taken as given, when it is one prepare knows.
+    let stated = doc.meta.lang.as_deref().and_then(langid::known_code);
+    let guess = match stated {
         Some(code) => langid::LangGuess {
             code,
             confidence: 1.0,

@@ -8,6 +8,7 @@
 
 pub mod calibration;
 pub mod entities;
+pub mod event;
 pub mod provenance;
 pub mod rules;
 pub mod stories;
