@@ -13,10 +13,6 @@ pub struct Meta {
     pub date: Option<String>,
     /// The document's title (an HTML `<title>`, or a JSONL field).
     pub title: Option<String>,
-    /// The document's language as stated by the input (an ISO 639-1 code), used instead of
-    /// identifying it when prepare knows the code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub lang: Option<String>,
     /// Where the document came from.
     pub source: Source,
     /// Its language as the input states it (a code language identification reports, such

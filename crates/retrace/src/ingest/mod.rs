@@ -636,7 +636,6 @@ fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
         url: scalar(&f.url),
         date: scalar(&f.date),
         title: scalar(&f.title),
-        lang: None,
         source: Source::default(),
         lang: None,
     };
