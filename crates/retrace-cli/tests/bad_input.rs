@@ -1,0 +1,304 @@
+//! Bad input and bad options, as a table: each case builds its input, runs `retrace`, and
+//! checks the exit code, that the message names the file (and line), and that nothing
+//! was lost: every document expected is in `documents.jsonl`.
+
+mod common;
+use common::*;
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+/// A text long enough to be a document (the example corpus's original article).
+fn article() -> String {
+    std::fs::read_to_string(repo_root().join("examples/news/harbour-original.txt"))
+        .expect("example article")
+}
+
+fn write(path: &Path, bytes: impl AsRef<[u8]>) {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).expect("create dir");
+    }
+    std::fs::write(path, bytes).expect("write");
+}
+
+/// Run with a deadline (a hang is a failure, not a stuck test run).
+fn run_within(cmd: &mut Command, limit: Duration) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn retrace");
+    let t0 = Instant::now();
+    loop {
+        if child.try_wait().expect("wait").is_some() {
+            return child.wait_with_output().expect("output");
+        }
+        if t0.elapsed() > limit {
+            let _ = child.kill();
+            let o = child.wait_with_output().expect("output");
+            panic!(
+                "retrace ran past {limit:?}: {}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// One row of the table.
+struct Case {
+    name: &'static str,
+    /// Builds the input under the directory given; returns the arguments after `retrace`
+    /// (`{in}` stands for that directory, `{out}` for the output directory).
+    setup: fn(&Path) -> Vec<String>,
+    /// Expected exit code.
+    code: i32,
+    /// Each of these must be in stderr (`{in}` as above).
+    stderr: &'static [&'static str],
+    /// On success, exactly these document ids (sorted), when given.
+    ids: Option<&'static [&'static str]>,
+}
+
+fn args(v: &[&str]) -> Vec<String> {
+    v.iter().map(|s| s.to_string()).collect()
+}
+
+fn two_dirs_with_one_name(d: &Path) -> Vec<String> {
+    let t = article();
+    write(&d.join("site1/index.html"), format!("<p>{t}</p>"));
+    write(
+        &d.join("site2/index.html"),
+        "<p>Another page entirely, about the weather in the hills this week.</p>",
+    );
+    write(
+        &d.join("site2/about.txt"),
+        "About this site: it reports the weather.",
+    );
+    args(&[
+        "scan",
+        "{in}/site1",
+        "{in}/site2/",
+        "--out",
+        "{out}",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn jsonl_without_ids(d: &Path) -> Vec<String> {
+    write(
+        &d.join("r.jsonl"),
+        "{\"id\":\"a\",\"text\":\"first record text\"}\n{\"text\":\"no id at all\"}\n{\"id\":null,\"text\":\"a null id\"}\n",
+    );
+    args(&[
+        "scan",
+        "{in}/r.jsonl",
+        "--out",
+        "{out}",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn jsonl_with_bom(d: &Path) -> Vec<String> {
+    write(
+        &d.join("bom.jsonl"),
+        b"\xEF\xBB\xBF{\"id\":\"first\",\"text\":\"the first record\"}\n{\"id\":\"second\",\"text\":\"the second record\"}\n",
+    );
+    args(&[
+        "scan",
+        "{in}/bom.jsonl",
+        "--out",
+        "{out}",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn jsonl_with_bom_skipping(d: &Path) -> Vec<String> {
+    let mut a = jsonl_with_bom(d);
+    a.push("--skip-bad-records".into());
+    a
+}
+
+fn fifo_in_a_directory(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    let st = Command::new("mkfifo")
+        .arg(d.join("docs/pipe.txt"))
+        .status()
+        .expect("mkfifo");
+    assert!(st.success());
+    args(&["scan", "{in}/docs", "--out", "{out}", "--encoder", "none"])
+}
+
+fn one_directory_twice(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    args(&[
+        "scan",
+        "{in}/docs",
+        "{in}/docs",
+        "--out",
+        "{out}",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn one_directory_twice_skipping(d: &Path) -> Vec<String> {
+    let mut a = one_directory_twice(d);
+    a.push("--skip-bad-records".into());
+    a
+}
+
+fn file_and_record_with_one_id(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    write(
+        &d.join("docs/r.jsonl"),
+        "{\"id\":\"a.txt\",\"text\":\"some text\"}\n",
+    );
+    args(&["scan", "{in}/docs", "--out", "{out}", "--encoder", "none"])
+}
+
+fn id_of_wrong_type(d: &Path) -> Vec<String> {
+    write(
+        &d.join("r.jsonl"),
+        "{\"id\":\"a\",\"text\":\"x y\"}\n{\"id\":[1],\"text\":\"z\"}\n",
+    );
+    args(&[
+        "scan",
+        "{in}/r.jsonl",
+        "--out",
+        "{out}",
+        "--encoder",
+        "none",
+    ])
+}
+
+const CASES: &[Case] = &[
+    Case {
+        name: "two directories holding index.html",
+        setup: two_dirs_with_one_name,
+        code: 0,
+        stderr: &["\"index.html\" is now", "read 3 documents"],
+        ids: Some(&[
+            "about.txt",
+            "{in}/site1/index.html",
+            "{in}/site2/index.html",
+        ]),
+    },
+    Case {
+        name: "JSONL records with a missing or null id",
+        setup: jsonl_without_ids,
+        code: 0,
+        stderr: &[
+            "r.jsonl:2: 2 records of this file have no id",
+            "read 3 documents",
+        ],
+        ids: Some(&["a", "{in}/r.jsonl:2", "{in}/r.jsonl:3"]),
+    },
+    Case {
+        name: "a UTF-8 BOM before the first JSONL record",
+        setup: jsonl_with_bom,
+        code: 0,
+        stderr: &["read 2 documents", "skipped 0"],
+        ids: Some(&["first", "second"]),
+    },
+    Case {
+        name: "a BOM with --skip-bad-records drops nothing",
+        setup: jsonl_with_bom_skipping,
+        code: 0,
+        stderr: &["read 2 documents", "skipped 0"],
+        ids: Some(&["first", "second"]),
+    },
+    Case {
+        name: "a FIFO in an input directory is skipped, never opened",
+        setup: fifo_in_a_directory,
+        code: 0,
+        stderr: &["{in}/docs/pipe.txt: a FIFO", "skipped 1 (1 special file)"],
+        ids: Some(&["a.txt"]),
+    },
+    Case {
+        name: "one directory given twice",
+        setup: one_directory_twice,
+        code: 1,
+        stderr: &["{in}/docs/a.txt: duplicate id", "--skip-bad-records"],
+        ids: None,
+    },
+    Case {
+        name: "one directory twice, skipping the second",
+        setup: one_directory_twice_skipping,
+        code: 0,
+        stderr: &[
+            "{in}/docs/a.txt: duplicate id",
+            "skipped 1 (1 duplicate id)",
+        ],
+        ids: Some(&["{in}/docs/a.txt"]),
+    },
+    Case {
+        name: "a file and a record with one id",
+        setup: file_and_record_with_one_id,
+        code: 1,
+        stderr: &["{in}/docs/r.jsonl:1: duplicate id \"a.txt\", first seen at {in}/docs/a.txt"],
+        ids: None,
+    },
+    Case {
+        name: "an id that is neither a string nor a number",
+        setup: id_of_wrong_type,
+        code: 1,
+        stderr: &["{in}/r.jsonl:2: malformed record: field \"id\" is not a string or a number"],
+        ids: None,
+    },
+];
+
+#[test]
+fn bad_input_table() {
+    let mut failures = Vec::new();
+    for case in CASES {
+        let input = tempfile::tempdir().expect("temp dir");
+        let out_root = tempfile::tempdir().expect("temp dir");
+        let out = out_root.path().join("out");
+        let dir = input.path().display().to_string();
+        let fill = |s: &str| {
+            s.replace("{in}", &dir)
+                .replace("{out}", &out.display().to_string())
+        };
+        let argv: Vec<String> = (case.setup)(input.path()).iter().map(|a| fill(a)).collect();
+        let o = run_within(bin().args(&argv), Duration::from_secs(120));
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        let mut why = Vec::new();
+        if o.status.code() != Some(case.code) {
+            why.push(format!(
+                "exit {:?}, expected {}",
+                o.status.code(),
+                case.code
+            ));
+        }
+        for want in case.stderr {
+            if !err.contains(&fill(want)) {
+                why.push(format!("stderr lacks {:?}", fill(want)));
+            }
+        }
+        if let Some(ids) = case.ids {
+            let docs = out.join("documents.jsonl");
+            if docs.is_file() {
+                let mut got: Vec<String> = read_jsonl(&docs)
+                    .iter()
+                    .map(|d| d["id"].as_str().unwrap_or("?").to_string())
+                    .collect();
+                got.sort();
+                let mut want: Vec<String> = ids.iter().map(|s| fill(s)).collect();
+                want.sort();
+                if got != want {
+                    why.push(format!("ids {got:?}, expected {want:?}"));
+                }
+            } else {
+                why.push("no documents.jsonl".into());
+            }
+        }
+        if !why.is_empty() {
+            failures.push(format!("{}: {}\nstderr: {err}", case.name, why.join("; ")));
+        }
+    }
+    assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
+}
