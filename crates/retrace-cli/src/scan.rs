@@ -5,9 +5,10 @@ use crate::summary::summary;
 use anyhow::{bail, Context, Result};
 use retrace::ingest::{ingest, FieldMap, IngestError, IngestOptions, IngestReport, Input};
 use retrace::pipeline::{Meaning, ScanOptions};
+use retrace::report::OUTPUT_FILES;
 use retrace::report::{write_outputs, RunInfo};
 use retrace::Calibration;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -311,9 +312,129 @@ pub fn ingest_line(r: &IngestReport) -> String {
     s
 }
 
+/// The output directory of a scan, checked before any work.
+///
+/// The outputs of an earlier run in it are moved into `DIR/.previous` while the scan runs:
+/// a run that fails (or is killed) leaves no outputs that look like its own. A run that
+/// succeeds removes them; one that fails says where they are.
+pub struct OutDir {
+    dir: PathBuf,
+    /// Where the earlier run's outputs were moved, if there were any.
+    previous: Option<PathBuf>,
+}
+
+impl OutDir {
+    /// Check that `dir` is (or can be made) a writable directory outside every input
+    /// directory, then move an earlier run's outputs aside.
+    pub fn prepare(dir: &Path, inputs: &[Input]) -> Result<OutDir> {
+        if dir.exists() && !dir.is_dir() {
+            bail!("--out {}: exists and is not a directory", dir.display());
+        }
+        let resolved = resolve(dir);
+        for input in inputs {
+            if let Input::Path(p) = input {
+                if !p.is_dir() {
+                    continue;
+                }
+                if let Ok(root) = p.canonicalize() {
+                    if resolved.starts_with(&root) {
+                        bail!(
+                            "--out {} is inside the input directory {}: a later scan would read \
+                             its outputs as input; choose a directory outside it",
+                            dir.display(),
+                            p.display()
+                        );
+                    }
+                }
+            }
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
+        let probe = dir.join(format!(".retrace-probe-{}", std::process::id()));
+        std::fs::File::create(&probe)
+            .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
+        let _ = std::fs::remove_file(&probe);
+        let present: Vec<&str> = OUTPUT_FILES
+            .iter()
+            .copied()
+            .filter(|f| dir.join(f).exists())
+            .collect();
+        let mut previous = None;
+        if !present.is_empty() {
+            let aside = dir.join(".previous");
+            let _ = std::fs::remove_dir_all(&aside);
+            std::fs::create_dir(&aside)
+                .with_context(|| format!("moving the earlier outputs to {}", aside.display()))?;
+            for f in present {
+                std::fs::rename(dir.join(f), aside.join(f)).with_context(|| {
+                    format!("moving {} to {}", dir.join(f).display(), aside.display())
+                })?;
+            }
+            previous = Some(aside);
+        }
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+            previous,
+        })
+    }
+
+    /// The run succeeded: the earlier outputs go.
+    pub fn done(self) {
+        if let Some(p) = &self.previous {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+
+    /// The run failed: say where the earlier outputs are.
+    pub fn failed(self, e: anyhow::Error) -> anyhow::Error {
+        match &self.previous {
+            Some(p) => e.context(format!(
+                "no outputs written to {}; the earlier run's outputs are in {}",
+                self.dir.display(),
+                p.display()
+            )),
+            None => e,
+        }
+    }
+}
+
+/// `p` made absolute with its links resolved, as far as it exists (the rest appended).
+fn resolve(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            let mut r = c;
+            for part in rest.iter().rev() {
+                r.push(part);
+            }
+            return r;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let t0 = Instant::now();
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
+    let out = OutDir::prepare(&args.out, &inputs)?;
+    match run_in(&args, inputs) {
+        Ok(()) => {
+            out.done();
+            Ok(())
+        }
+        Err(e) => Err(out.failed(e)),
+    }
+}
+
+fn run_in(args: &Args, inputs: Vec<Input>) -> Result<()> {
+    let t0 = Instant::now();
     let opts = args.fields.options(args.skip_bad_records);
     let ing = ingest(&inputs, &opts)
         .map_err(ingest_error)

@@ -58,6 +58,9 @@ struct Case {
     stderr: &'static [&'static str],
     /// On success, exactly these document ids (sorted), when given.
     ids: Option<&'static [&'static str]>,
+    /// Paths that must exist afterwards, and paths that must not.
+    exist: &'static [&'static str],
+    absent: &'static [&'static str],
 }
 
 fn args(v: &[&str]) -> Vec<String> {
@@ -175,7 +178,133 @@ fn id_of_wrong_type(d: &Path) -> Vec<String> {
     ])
 }
 
+fn out_is_a_file(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    write(&d.join("results"), "not a directory");
+    args(&[
+        "scan",
+        "{in}/docs",
+        "--out",
+        "{in}/results",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn out_inside_the_input(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    args(&[
+        "scan",
+        "{in}/docs",
+        "--out",
+        "{in}/docs/./results/",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn failed_run_over_earlier_outputs(d: &Path) -> Vec<String> {
+    write(
+        &d.join("bad.jsonl"),
+        "{\"id\":\"a\",\"text\":\"x\"}\n{oops\n",
+    );
+    for f in ["pairs.jsonl", "documents.jsonl", "run.json"] {
+        write(&d.join("out").join(f), "{}\n");
+    }
+    args(&[
+        "scan",
+        "{in}/bad.jsonl",
+        "--out",
+        "{in}/out",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn out_cannot_be_made(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    // Not even root makes a directory in /proc.
+    args(&[
+        "scan",
+        "{in}/docs",
+        "--out",
+        "/proc/retrace-test-out",
+        "--encoder",
+        "none",
+    ])
+}
+
+fn good_run_over_earlier_outputs(d: &Path) -> Vec<String> {
+    write(&d.join("docs/a.txt"), article());
+    for f in ["pairs.jsonl", "documents.jsonl", "run.json"] {
+        write(&d.join("out").join(f), "{}\n");
+    }
+    args(&[
+        "scan",
+        "{in}/docs",
+        "--out",
+        "{in}/out",
+        "--encoder",
+        "none",
+    ])
+}
+
 const CASES: &[Case] = &[
+    Case {
+        name: "an --out that cannot be created",
+        setup: out_cannot_be_made,
+        code: 1,
+        stderr: &["--out /proc/retrace-test-out: cannot create the directory"],
+        ids: None,
+        exist: &[],
+        absent: &[],
+    },
+    Case {
+        name: "a good run replaces the earlier outputs",
+        setup: good_run_over_earlier_outputs,
+        code: 0,
+        stderr: &["read 1 documents"],
+        ids: None,
+        exist: &["{in}/out/pairs.jsonl", "{in}/out/run.json"],
+        absent: &["{in}/out/.previous"],
+    },
+    Case {
+        name: "--out is an existing file",
+        setup: out_is_a_file,
+        code: 1,
+        stderr: &["--out {in}/results: exists and is not a directory"],
+        ids: None,
+        exist: &[],
+        absent: &[],
+    },
+    Case {
+        name: "--out inside an input directory",
+        setup: out_inside_the_input,
+        code: 1,
+        stderr: &["is inside the input directory {in}/docs"],
+        ids: None,
+        exist: &[],
+        absent: &["{in}/docs/results"],
+    },
+    Case {
+        name: "a failed run moves the earlier outputs aside",
+        setup: failed_run_over_earlier_outputs,
+        code: 1,
+        stderr: &[
+            "bad.jsonl:2: malformed record",
+            "earlier run's outputs are in {in}/out/.previous",
+        ],
+        ids: None,
+        exist: &[
+            "{in}/out/.previous/pairs.jsonl",
+            "{in}/out/.previous/run.json",
+        ],
+        absent: &[
+            "{in}/out/pairs.jsonl",
+            "{in}/out/documents.jsonl",
+            "{in}/out/run.json",
+        ],
+    },
     Case {
         name: "two directories holding index.html",
         setup: two_dirs_with_one_name,
@@ -186,6 +315,8 @@ const CASES: &[Case] = &[
             "{in}/site1/index.html",
             "{in}/site2/index.html",
         ]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "JSONL records with a missing or null id",
@@ -196,6 +327,8 @@ const CASES: &[Case] = &[
             "read 3 documents",
         ],
         ids: Some(&["a", "{in}/r.jsonl:2", "{in}/r.jsonl:3"]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "a UTF-8 BOM before the first JSONL record",
@@ -203,6 +336,8 @@ const CASES: &[Case] = &[
         code: 0,
         stderr: &["read 2 documents", "skipped 0"],
         ids: Some(&["first", "second"]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "a BOM with --skip-bad-records drops nothing",
@@ -210,6 +345,8 @@ const CASES: &[Case] = &[
         code: 0,
         stderr: &["read 2 documents", "skipped 0"],
         ids: Some(&["first", "second"]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "a FIFO in an input directory is skipped, never opened",
@@ -217,6 +354,8 @@ const CASES: &[Case] = &[
         code: 0,
         stderr: &["{in}/docs/pipe.txt: a FIFO", "skipped 1 (1 special file)"],
         ids: Some(&["a.txt"]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "one directory given twice",
@@ -224,6 +363,8 @@ const CASES: &[Case] = &[
         code: 1,
         stderr: &["{in}/docs/a.txt: duplicate id", "--skip-bad-records"],
         ids: None,
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "one directory twice, skipping the second",
@@ -234,6 +375,8 @@ const CASES: &[Case] = &[
             "skipped 1 (1 duplicate id)",
         ],
         ids: Some(&["{in}/docs/a.txt"]),
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "a file and a record with one id",
@@ -241,6 +384,8 @@ const CASES: &[Case] = &[
         code: 1,
         stderr: &["{in}/docs/r.jsonl:1: duplicate id \"a.txt\", first seen at {in}/docs/a.txt"],
         ids: None,
+        exist: &[],
+        absent: &[],
     },
     Case {
         name: "an id that is neither a string nor a number",
@@ -248,6 +393,8 @@ const CASES: &[Case] = &[
         code: 1,
         stderr: &["{in}/r.jsonl:2: malformed record: field \"id\" is not a string or a number"],
         ids: None,
+        exist: &[],
+        absent: &[],
     },
 ];
 
@@ -295,6 +442,19 @@ fn bad_input_table() {
             } else {
                 why.push("no documents.jsonl".into());
             }
+        }
+        for p in case.exist {
+            if !Path::new(&fill(p)).exists() {
+                why.push(format!("{} is missing", fill(p)));
+            }
+        }
+        for p in case.absent {
+            if Path::new(&fill(p)).exists() {
+                why.push(format!("{} exists", fill(p)));
+            }
+        }
+        if case.code != 0 && err.contains("documents (") {
+            why.push("failed after reading the input, not before".into());
         }
         if !why.is_empty() {
             failures.push(format!("{}: {}\nstderr: {err}", case.name, why.join("; ")));

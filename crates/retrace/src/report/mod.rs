@@ -122,6 +122,24 @@ pub fn pair_out<'s>(scan: &'s Scan, r: &Relation) -> PairOut<'s> {
 /// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
+    // Written whole into a folder beside them, then moved into place (run.json last): an
+    // interrupted or failed writing leaves no output half written.
+    let tmp = dir.join(format!(".retrace-writing-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info));
+    let moved = written.and_then(|()| {
+        OUTPUT_FILES
+            .iter()
+            .try_for_each(|f| fs::rename(tmp.join(f), dir.join(f)))
+    });
+    let _ = fs::remove_dir_all(&tmp);
+    moved
+}
+
+/// The files [`write_outputs`] writes, in the order they are moved into place.
+pub const OUTPUT_FILES: [&str; 3] = ["pairs.jsonl", "documents.jsonl", "run.json"];
+
+fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     // The two files side by side: one's writing overlaps the other's making of JSON.
     let (pairs, docs) = rayon::join(
         || -> std::io::Result<()> {
@@ -397,6 +415,18 @@ struct MeaningRecord {
 /// [`crate::pipeline::ScanOptions::keep_evidence`]) as JSON Lines: what was known of it and
 /// the kind it got. For calibrating the rules and explaining them.
 pub fn write_evidence(scan: &Scan, path: &Path) -> std::io::Result<()> {
+    // Written beside it, then moved into place.
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".retrace-writing-{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let written = write_evidence_to(scan, &tmp).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_evidence_to(scan: &Scan, path: &Path) -> std::io::Result<()> {
     let mut w = BufWriter::new(fs::File::create(path)?);
     for j in &scan.judged {
         let ev = &j.evidence;
