@@ -200,20 +200,47 @@ pub struct ThresholdArgs {
     #[arg(long)]
     pub copy_min_matched: Option<u32>,
     /// Verbatim share of a copy's aligned text (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub copy_min_density: Option<f64>,
     /// Coverage of the better-covered side of a copy (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub copy_min_coverage: Option<f64>,
-    /// Cosine a pair of sentences needs to be aligned by meaning (0..1).
-    #[arg(long)]
+    /// Cosine a pair of sentences needs to be aligned by meaning (-1..1).
+    #[arg(long, value_parser = cosine)]
     pub sentence_min_sim: Option<f32>,
     /// Aligned share of the better-covered side of a rewrite or translation (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub semantic_min_coverage: Option<f64>,
-    /// Document-vector cosine of a same-story pair (0..1).
-    #[arg(long)]
+    /// Document-vector cosine of a same-story pair (-1..1).
+    #[arg(long, value_parser = cosine_f64)]
     pub story_min_cos: Option<f64>,
+}
+
+/// A number in `lo..=hi` (finite: `nan` and `inf` are refused).
+fn bounded(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v < lo || v > hi {
+        return Err(format!("{s} is not a number from {lo} to {hi}"));
+    }
+    Ok(v)
+}
+
+/// A share: a number from 0 to 1.
+pub fn unit_interval(s: &str) -> Result<f64, String> {
+    bounded(s, 0.0, 1.0)
+}
+
+/// A cosine: a number from -1 to 1.
+pub fn cosine(s: &str) -> Result<f32, String> {
+    bounded(s, -1.0, 1.0).map(|v| v as f32)
+}
+
+/// A cosine: a number from -1 to 1.
+pub fn cosine_f64(s: &str) -> Result<f64, String> {
+    bounded(s, -1.0, 1.0)
 }
 
 impl ThresholdArgs {

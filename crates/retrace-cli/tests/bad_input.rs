@@ -398,6 +398,71 @@ const CASES: &[Case] = &[
     },
 ];
 
+/// Bad option values: each is a usage error (exit 2) naming the option, before any work.
+#[test]
+fn bad_options_exit_2_naming_the_option() {
+    let input = tempfile::tempdir().expect("temp dir");
+    write(&input.path().join("a.txt"), article());
+    let out = input.path().join("never-made");
+    for (flag, value, says) in [
+        ("--copy-min-density", "2.5", "not a number from 0 to 1"),
+        ("--copy-min-density", "nan", "not a number from 0 to 1"),
+        ("--copy-min-density", "-0.1", "not a number from 0 to 1"),
+        ("--copy-min-coverage", "inf", "not a number from 0 to 1"),
+        ("--semantic-min-coverage", "1.5", "not a number from 0 to 1"),
+        ("--sentence-min-sim", "NaN", "not a number from -1 to 1"),
+        ("--story-min-cos", "7", "not a number from -1 to 1"),
+        ("--copy-min-density", "abc", "is not a number"),
+        ("--threads", "100000", "is not from 1 to"),
+        ("--threads", "0", "is not from 1 to"),
+        ("--threads", "-3", "not a whole number"),
+    ] {
+        let o = run_within(
+            bin()
+                .arg("scan")
+                .arg(format!("{flag}={value}"))
+                .args(["--encoder", "none", "--out"])
+                .arg(&out)
+                .arg(input.path().join("a.txt")),
+            Duration::from_secs(30),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{flag} {value}: {err}");
+        assert!(
+            err.contains(flag) && err.contains(says),
+            "{flag} {value}: {err}"
+        );
+        assert!(!out.exists(), "{flag} {value} made the output directory");
+    }
+    // In range, they are taken.
+    let o = run_within(
+        bin()
+            .args(["scan", "--copy-min-density", "0.95", "--threads", "2", "-q"])
+            .args(["--encoder", "none", "--out"])
+            .arg(&out)
+            .arg(input.path().join("a.txt")),
+        Duration::from_secs(60),
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    for cmd in [
+        vec!["--help"],
+        vec!["scan", "--help"],
+        vec!["compare", "--help"],
+    ] {
+        let o = run_within(bin().args(&cmd), Duration::from_secs(30));
+        let help = String::from_utf8_lossy(&o.stdout);
+        assert!(
+            help.contains("Exit codes:") && help.contains("2  invalid command line"),
+            "{cmd:?}: {help}"
+        );
+    }
+}
+
 #[test]
 fn bad_input_table() {
     let mut failures = Vec::new();
