@@ -157,12 +157,33 @@ pub fn load_encoder(
     name_or_path: &str,
     options: &retrace_encode::LoadOptions,
 ) -> anyhow::Result<Box<dyn retrace_encode::Encoder>> {
-    retrace_encode::load_encoder(name_or_path, options).map_err(|e| {
-        match encode_hint(&e, options.model_dir.as_deref()) {
-            Some(hint) => anyhow::anyhow!("{e}; {hint}"),
-            None => e.into(),
-        }
-    })
+    retrace_encode::load_encoder(name_or_path, options)
+        .map_err(|e| encode_error(e, options.model_dir.as_deref()))
+}
+
+/// An encoder error with its remedy, as an error of the command.
+pub fn encode_error(
+    e: retrace_encode::EncodeError,
+    model_dir: Option<&std::path::Path>,
+) -> anyhow::Error {
+    match encode_hint(&e, model_dir) {
+        Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+        None => e.into(),
+    }
+}
+
+/// Whether loading failed only because the model is not installed at all (its directory
+/// is absent), as opposed to installed but unusable.
+pub fn not_installed(e: &retrace_encode::EncodeError) -> bool {
+    use retrace_encode::models::ModelError;
+    use retrace_encode::EncodeError;
+    matches!(
+        e,
+        EncodeError::Unavailable {
+            error: ModelError::NotInstalled { dir, .. },
+            ..
+        } if !dir.exists()
+    )
 }
 
 /// What fixes an encoder that cannot be loaded, if a command or flag does.

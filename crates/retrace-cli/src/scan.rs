@@ -136,17 +136,29 @@ impl Encoders {
 
 impl EncoderArgs {
     /// Load the chosen encoders.
-    pub fn load_all(&self, quiet: bool) -> Result<Encoders> {
+    pub fn load_all(&self) -> Result<Encoders> {
         use crate::load_encoder;
         use retrace::encode::models;
-        let primary = self.load(quiet)?;
+        let primary = self.load()?;
         let options = self.load_options()?;
         let fallback = match (self.fallback_encoder.as_str(), &primary) {
             ("none", _) | (_, None) => None,
             ("auto", Some(p)) if p.name() == models::DEFAULT_MODEL => {
                 // Quietly absent when not installed: the summary says which documents
-                // have lexical evidence only.
-                load_encoder(models::FALLBACK_MODEL, &options).ok()
+                // have lexical evidence only. Installed but unusable (a broken file, a
+                // device this build or machine lacks) is an error.
+                match retrace_encode::load_encoder(models::FALLBACK_MODEL, &options) {
+                    Ok(e) => Some(e),
+                    Err(e) if crate::not_installed(&e) => None,
+                    Err(e) => {
+                        let e = crate::encode_error(e, options.model_dir.as_deref());
+                        return Err(e.context(format!(
+                            "loading the fallback encoder {} (installed; --fallback-encoder \
+                             none runs without it)",
+                            models::FALLBACK_MODEL
+                        )));
+                    }
+                }
             }
             ("auto", Some(_)) => None,
             (name, Some(_)) => Some(
@@ -158,21 +170,29 @@ impl EncoderArgs {
     }
 
     /// Load the chosen encoder; `None` for lexical only.
-    pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
+    pub fn load(&self) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
         use crate::load_encoder;
         use retrace::encode::models;
         let options = self.load_options()?;
         match self.encoder.as_str() {
             "none" => Ok(None),
-            "auto" => match load_encoder(models::DEFAULT_MODEL, &options) {
+            "auto" => match retrace_encode::load_encoder(models::DEFAULT_MODEL, &options) {
                 Ok(e) => Ok(Some(e)),
+                // Installed but broken: an error, never a quiet drop to lexical evidence.
+                Err(e) if !crate::not_installed(&e) => {
+                    Err(
+                        crate::encode_error(e, options.model_dir.as_deref()).context(format!(
+                            "loading the installed encoder {} (--encoder none runs without it)",
+                            models::DEFAULT_MODEL
+                        )),
+                    )
+                }
                 Err(e) => {
-                    if !quiet {
-                        eprintln!(
-                            "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
-                            crate::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
-                        );
-                    }
+                    // Said even with --quiet: the results lack whole kinds of relation.
+                    eprintln!(
+                        "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
+                        crate::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
+                    );
                     Ok(None)
                 }
             },
@@ -348,6 +368,8 @@ pub struct OutDir {
     dir: PathBuf,
     /// Where the earlier run's outputs were moved, if there were any.
     previous: Option<PathBuf>,
+    /// This run's outputs are in place.
+    written: bool,
 }
 
 impl OutDir {
@@ -402,25 +424,27 @@ impl OutDir {
         Ok(OutDir {
             dir: dir.to_path_buf(),
             previous,
+            written: false,
         })
     }
 
-    /// The run succeeded: the earlier outputs go.
-    pub fn done(self) {
-        if let Some(p) = &self.previous {
-            let _ = std::fs::remove_dir_all(p);
+    /// The run failed: say where the earlier outputs are (unless this run's were written).
+    pub fn failed(self, e: anyhow::Error) -> anyhow::Error {
+        match &self.previous {
+            Some(p) if !self.written => anyhow::anyhow!(
+                "{e:#}\nno outputs were written to {}; the earlier run's outputs are in {}",
+                self.dir.display(),
+                p.display()
+            ),
+            _ => e,
         }
     }
 
-    /// The run failed: say where the earlier outputs are.
-    pub fn failed(self, e: anyhow::Error) -> anyhow::Error {
-        match &self.previous {
-            Some(p) => e.context(format!(
-                "no outputs written to {}; the earlier run's outputs are in {}",
-                self.dir.display(),
-                p.display()
-            )),
-            None => e,
+    /// This run's outputs are in place: the earlier ones go.
+    pub fn written(&mut self) {
+        self.written = true;
+        if let Some(p) = self.previous.take() {
+            let _ = std::fs::remove_dir_all(p);
         }
     }
 }
@@ -450,17 +474,14 @@ fn resolve(p: &Path) -> PathBuf {
 
 pub fn run(args: Args) -> Result<()> {
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
-    let out = OutDir::prepare(&args.out, &inputs)?;
-    match run_in(&args, inputs) {
-        Ok(()) => {
-            out.done();
-            Ok(())
-        }
+    let mut out = OutDir::prepare(&args.out, &inputs)?;
+    match run_in(&args, inputs, &mut out) {
+        Ok(()) => Ok(()),
         Err(e) => Err(out.failed(e)),
     }
 }
 
-fn run_in(args: &Args, inputs: Vec<Input>) -> Result<()> {
+fn run_in(args: &Args, inputs: Vec<Input>, out: &mut OutDir) -> Result<()> {
     let t0 = Instant::now();
     let opts = args.fields.options(args.skip_bad_records);
     let ing = ingest(&inputs, &opts)
@@ -473,7 +494,7 @@ fn run_in(args: &Args, inputs: Vec<Input>) -> Result<()> {
     if ing.docs.is_empty() {
         bail!("no documents to scan ({line})");
     }
-    let mut encoders = args.encoder.load_all(args.quiet)?;
+    let mut encoders = args.encoder.load_all()?;
     let bars = Bars::new(args.quiet);
     let mut scan_opts = ScanOptions {
         keep_evidence: args.evidence.is_some(),
@@ -487,6 +508,7 @@ fn run_in(args: &Args, inputs: Vec<Input>) -> Result<()> {
     let info = RunInfo::new(&args.inputs, &ing.report, &result);
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
+    out.written();
     if let Some(path) = &args.evidence {
         retrace::report::write_evidence(&result, path)
             .with_context(|| format!("writing the evidence to {}", path.display()))?;

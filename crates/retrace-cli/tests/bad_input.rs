@@ -527,3 +527,156 @@ fn bad_input_table() {
     }
     assert!(failures.is_empty(), "\n{}", failures.join("\n\n"));
 }
+
+/// A model cache holding `name` with these files (garbage or copies) and a manifest.
+fn fake_model(root: &Path, name: &str, files: &[(&str, &[u8])], manifest: &str) {
+    let dir = root.join(name);
+    std::fs::create_dir_all(&dir).expect("model dir");
+    for (f, bytes) in files {
+        write(&dir.join(f), bytes);
+    }
+    write(&dir.join("installed.json"), manifest);
+}
+
+/// The installed models' cache, when both default encoders are in it (else a notice).
+fn real_models() -> Option<std::path::PathBuf> {
+    let dir = std::env::var_os("RETRACE_MODEL_DIR")
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|h| Path::new(&h).join(".cache/retrace/models"))
+        })?;
+    let ok =
+        dir.join("use-m3/weights.npz").is_file() && dir.join("e5-small/e5-small-q4.bin").is_file();
+    if !ok {
+        if std::env::var_os("CI").is_some() {
+            panic!("the default encoders are not installed under CI");
+        }
+        eprintln!("NOTICE: use-m3 and e5-small are not installed; skipping the cases needing them");
+        return None;
+    }
+    Some(dir)
+}
+
+fn scan_with_models(models: &Path, extra: &[&str]) -> (Option<i32>, String) {
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = run_within(
+        bin()
+            .arg("scan")
+            .arg(repo_root().join("examples/news"))
+            .arg("--out")
+            .arg(out.path().join("o"))
+            .arg("--model-dir")
+            .arg(models)
+            .arg("-q")
+            .args(extra),
+        Duration::from_secs(300),
+    );
+    (
+        o.status.code(),
+        String::from_utf8_lossy(&o.stderr).into_owned(),
+    )
+}
+
+/// A model that is installed but broken is an error naming the file (exit 1) under any
+/// `--encoder`, `auto` included; `model list` calls it broken; a model not installed at
+/// all means lexical evidence only, said even with `-q`.
+#[test]
+fn broken_models_are_errors_naming_the_file() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let root = cache.path();
+    // Nothing installed: lexical only, with a warning even under -q.
+    let (code, err) = scan_with_models(root, &[]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("finding lexical reuse only"), "{err}");
+    // A garbage use-m3 under auto and by name.
+    fake_model(
+        root,
+        "use-m3",
+        &[
+            ("sp.model", b"\x01\x02garbage"),
+            ("weights.npz", b"PK garbage"),
+        ],
+        "{\"name\": \"use-m3\", \"files\": {\"sp.model\": \"00\", \"weights.npz\": \"00\"}}",
+    );
+    for enc in ["auto", "use-m3"] {
+        let (code, err) = scan_with_models(root, &["--encoder", enc]);
+        assert_eq!(code, Some(1), "--encoder {enc}: {err}");
+        assert!(
+            err.contains("use-m3") && err.contains("sp.model") && err.contains("reinstall"),
+            "--encoder {enc}: {err}"
+        );
+    }
+    // A truncated file whose size the manifest records: named with both sizes.
+    fake_model(
+        root,
+        "e5-small",
+        &[("e5-small-q4.bin", b"E5S1 but short")],
+        "{\"name\": \"e5-small\", \"files\": {\"e5-small-q4.bin\": \"00\"}, \"sizes\": {\"e5-small-q4.bin\": 71622400}}",
+    );
+    let (code, err) = scan_with_models(root, &["--encoder", "e5-small"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("e5-small-q4.bin is 14 bytes, 71622400 when installed"),
+        "{err}"
+    );
+    // A manifest that is not JSON.
+    write(&root.join("e5-small/installed.json"), "{oops");
+    let (code, err) = scan_with_models(root, &["--encoder", "e5-small"]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("installed.json: not JSON"), "{err}");
+    // `model list` checks every byte against the recorded sha256.
+    let o = run_within(
+        bin().args(["model", "list", "--model-dir"]).arg(root),
+        Duration::from_secs(60),
+    );
+    let list = String::from_utf8_lossy(&o.stdout);
+    let line = |name: &str| {
+        list.lines()
+            .find(|l| l.starts_with(name))
+            .unwrap_or_default()
+            .to_string()
+    };
+    assert!(
+        line("use-m3").contains("broken") && line("use-m3").contains("sha256"),
+        "{list}"
+    );
+    assert!(
+        line("e5-small").contains("broken") && line("e5-small").contains("installed.json"),
+        "{list}"
+    );
+
+    let Some(real) = real_models() else { return };
+    // The real use-m3 with a truncated e5-small: the fallback under auto is an error too.
+    std::fs::remove_dir_all(root.join("use-m3")).expect("remove");
+    std::fs::remove_dir_all(root.join("e5-small")).expect("remove");
+    std::fs::create_dir_all(root.join("use-m3")).expect("dir");
+    for f in ["sp.model", "weights.npz", "installed.json"] {
+        std::os::unix::fs::symlink(real.join("use-m3").join(f), root.join("use-m3").join(f))
+            .expect("link");
+    }
+    let e5 = std::fs::read(real.join("e5-small/e5-small-q4.bin")).expect("e5 model");
+    fake_model(
+        root,
+        "e5-small",
+        &[("e5-small-q4.bin", &e5[..1 << 20])],
+        &std::fs::read_to_string(real.join("e5-small/installed.json")).expect("manifest"),
+    );
+    let (code, err) = scan_with_models(root, &[]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(
+        err.contains("fallback encoder e5-small") && err.contains("e5-small-q4.bin"),
+        "{err}"
+    );
+    let (code, err) = scan_with_models(root, &["--fallback-encoder", "none"]);
+    assert_eq!(code, Some(0), "{err}");
+    // A device this build lacks: an error, not a silently dropped fallback.
+    write(&root.join("e5-small/e5-small-q4.bin"), &e5);
+    drop(e5);
+    let (code, err) = scan_with_models(root, &["--device", "cuda"]);
+    if code == Some(0) {
+        // A build with the `cuda` feature on a machine with a GPU.
+        return;
+    }
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains("e5-small") && err.contains("device"), "{err}");
+}
