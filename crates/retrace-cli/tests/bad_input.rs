@@ -680,3 +680,86 @@ fn broken_models_are_errors_naming_the_file() {
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("e5-small") && err.contains("device"), "{err}");
 }
+
+/// Legacy encodings are decoded (a byte order mark, `<meta charset>`, else detected), HTML
+/// named references are all known, and every evidence range points into the text the run
+/// used: the file's bytes when it is UTF-8 read as it is, else the text in `texts.jsonl`.
+#[test]
+fn legacy_encodings_are_decoded_and_offsets_resolve() {
+    let input = tempfile::tempdir().expect("temp dir");
+    let d = input.path();
+    let base = article().replace(" the ", " the “new” ").replace("'", "’");
+    let story = format!("{base}\nThe mayor’s office said: “We’re done” – and that was that.\n");
+    write(&d.join("utf8.txt"), &story);
+    let (cp, _, bad) = encoding_rs::WINDOWS_1252.encode(&story);
+    assert!(!bad);
+    write(&d.join("cp1252.txt"), &cp);
+    let mut utf16 = vec![0xFF, 0xFE];
+    utf16.extend(story.encode_utf16().flat_map(|u| u.to_le_bytes()));
+    write(&d.join("utf16.txt"), &utf16);
+    let html = format!(
+        "<html><head><meta http-equiv=\"Content-Type\" content=\"text/html; charset=iso-8859-1\">\
+         <title>Se&ntilde;or &AMP; caf&eacute; &Amp;</title></head><body><p>{}</p></body></html>",
+        story.replace('\n', "</p><p>")
+    );
+    let (latin, _, _) = encoding_rs::WINDOWS_1252.encode(&html);
+    write(&d.join("page.html"), &latin);
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = run_ok(&mut scan(&["--encoder", "none"], d, out.path()));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cp1252.txt: not UTF-8; decoded as windows-1252"),
+        "{err}"
+    );
+    assert!(!err.contains("lossily"), "{err}");
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    let page = docs.iter().find(|d| d["id"] == "page.html").expect("page");
+    assert_eq!(page["title"], "Señor & café &Amp;");
+    let texts: std::collections::HashMap<String, String> =
+        read_jsonl(&out.path().join("texts.jsonl"))
+            .into_iter()
+            .map(|t| {
+                (
+                    t["id"].as_str().unwrap_or_default().to_string(),
+                    t["text"].as_str().unwrap_or_default().to_string(),
+                )
+            })
+            .collect();
+    let mut ids: Vec<&String> = texts.keys().collect();
+    ids.sort();
+    assert_eq!(ids, ["cp1252.txt", "page.html", "utf16.txt"]);
+    assert_eq!(texts["cp1252.txt"], story);
+    let used = |id: &str| -> String {
+        texts.get(id).cloned().unwrap_or_else(|| {
+            std::fs::read_to_string(d.join(id)).expect("a UTF-8 input read as it is")
+        })
+    };
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    // Every pair of the four is a copy, and each range holds the same words on both sides.
+    assert_eq!(pairs.len(), 6, "{pairs:?}");
+    for p in &pairs {
+        assert_eq!(p["kind"], "copy", "{p}");
+        let (ta, tb) = (
+            used(p["a"].as_str().unwrap()),
+            used(p["b"].as_str().unwrap()),
+        );
+        for e in p["evidence"].as_array().expect("evidence") {
+            let r = |side: &str| {
+                let v = e[side].as_array().expect("range");
+                (
+                    v[0].as_u64().unwrap() as usize,
+                    v[1].as_u64().unwrap() as usize,
+                )
+            };
+            let ((a0, a1), (b0, b1)) = (r("a"), r("b"));
+            let (sa, sb) = (&ta[a0..a1], &tb[b0..b1]);
+            let words = |s: &str| {
+                s.split_whitespace()
+                    .take(8)
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            };
+            assert_eq!(words(sa), words(sb), "{p}");
+        }
+    }
+}

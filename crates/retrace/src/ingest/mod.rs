@@ -6,6 +6,8 @@
 //! line); a malformed JSONL record or a duplicate id is an error unless
 //! [`IngestOptions::skip_bad_records`] turns it into a warning.
 
+pub mod decode;
+mod entities;
 pub mod html;
 
 use crate::document::{Document, Meta, Source};
@@ -159,6 +161,9 @@ pub struct IngestReport {
     pub lossy: usize,
     /// Skipped inputs by reason.
     pub skipped: BTreeMap<String, usize>,
+    /// Files decoded from an encoding other than UTF-8, by encoding.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decoded: BTreeMap<String, usize>,
     /// Files in directories that were not read because of their extension.
     pub ignored_files: usize,
     /// Every warning, in the order of the input.
@@ -477,34 +482,57 @@ impl Collector<'_> {
                 return Ok(());
             }
         };
-        if looks_binary(&bytes) {
+        if !decode::has_utf16_bom(&bytes) && looks_binary(&bytes) {
             self.out
                 .report
                 .skip("binary file", &source, "looks like a binary file, skipped");
             return Ok(());
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                self.out.report.lossy += 1;
-                let at = e.utf8_error().valid_up_to();
-                self.out.report.warn(
-                    &source,
-                    format!("invalid UTF-8 (first bad byte at offset {at}); decoded lossily"),
-                );
-                String::from_utf8_lossy(e.as_bytes()).into_owned()
-            }
-        };
         let ext = extension(path);
-        let (text, title) = if HTML_EXTENSIONS.contains(&ext.as_str()) {
-            let h = html_to_text(&text);
+        let is_html = HTML_EXTENSIONS.contains(&ext.as_str());
+        let d = decode::decode(&bytes, is_html);
+        drop(bytes);
+        let enc = d.encoding.name().to_ascii_lowercase();
+        let mut from = Vec::new();
+        if is_html {
+            from.push("html".to_string());
+        }
+        if d.lossy {
+            self.out.report.lossy += 1;
+            let at = d
+                .first_bad
+                .map(|at| format!(" (first bad byte at offset {at})"))
+                .unwrap_or_default();
+            let msg = if d.encoding == encoding_rs::UTF_8 {
+                format!("invalid UTF-8{at}; decoded lossily")
+            } else {
+                format!("invalid {enc}{at}; decoded lossily")
+            };
+            self.out.report.warn(&source, msg);
+            from.push(format!("{enc}, lossy"));
+        } else if d.chosen == decode::Chosen::Detected {
+            self.out.report.warn(
+                &source,
+                format!("not UTF-8; decoded as {enc} (detected from its bytes)"),
+            );
+            from.push(enc.clone());
+        } else if !d.is_verbatim() {
+            // Declared (a byte order mark, a <meta charset>): no warning.
+            from.push(enc.clone());
+        }
+        if d.encoding != encoding_rs::UTF_8 {
+            *self.out.report.decoded.entry(enc).or_default() += 1;
+        }
+        let (text, title) = if is_html {
+            let h = html_to_text(&d.text);
             (h.text, h.title)
         } else {
-            (text, None)
+            (d.text, None)
         };
         let meta = Meta {
             title,
             source: Source::file(source.as_str()),
+            text_from: (!from.is_empty()).then(|| from.join(", ")),
             ..Meta::default()
         };
         self.push(id, text, meta)
@@ -637,7 +665,16 @@ impl Collector<'_> {
                             source.to_string()
                         }
                     };
-                    self.push(id, text, Meta { source, ..meta })?;
+                    let text_from = p.lossy.then(|| "utf-8, lossy".to_string());
+                    self.push(
+                        id,
+                        text,
+                        Meta {
+                            source,
+                            text_from,
+                            ..meta
+                        },
+                    )?;
                 }
                 Some(Err(message)) => {
                     if self.opts.skip_bad_records {
@@ -800,6 +837,7 @@ fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
         date: scalar(&f.date),
         title: scalar(&f.title),
         source: Source::default(),
+        text_from: None,
     };
     let id = match obj.get(&f.id) {
         Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),

@@ -128,16 +128,26 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
     let _ = fs::remove_dir_all(&tmp);
     let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info));
     let moved = written.and_then(|()| {
-        OUTPUT_FILES
-            .iter()
-            .try_for_each(|f| fs::rename(tmp.join(f), dir.join(f)))
+        OUTPUT_FILES.iter().try_for_each(|f| {
+            if tmp.join(f).exists() {
+                fs::rename(tmp.join(f), dir.join(f))
+            } else {
+                // Not made by this run (texts.jsonl when no text was derived): none
+                // from an earlier one may stay.
+                match fs::remove_file(dir.join(f)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        })
     });
     let _ = fs::remove_dir_all(&tmp);
     moved
 }
 
 /// The files [`write_outputs`] writes, in the order they are moved into place.
-pub const OUTPUT_FILES: [&str; 3] = ["pairs.jsonl", "documents.jsonl", "run.json"];
+/// (`texts.jsonl` only when a document's text is not its file's bytes as they are.)
+pub const OUTPUT_FILES: [&str; 4] = ["pairs.jsonl", "documents.jsonl", "texts.jsonl", "run.json"];
 
 fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     // The two files side by side: one's writing overlaps the other's making of JSON.
@@ -174,9 +184,48 @@ fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<(
     );
     pairs?;
     docs?;
+    write_texts(scan, dir)?;
     let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
     serde_json::to_writer_pretty(&mut w, run_info)?;
     w.write_all(b"\n")?;
+    w.flush()
+}
+
+/// A document's text as the scan read it, in `texts.jsonl`.
+#[derive(Serialize)]
+struct TextOut<'a> {
+    id: &'a str,
+    from: &'a str,
+    text: &'a str,
+}
+
+/// Write `texts.jsonl`: the text of every document whose text is not its file's bytes as
+/// they are (extracted from HTML, decoded from another encoding or lossily), which its
+/// evidence offsets point into; in input order. Not written when there is none.
+fn write_texts(scan: &Scan, dir: &Path) -> std::io::Result<()> {
+    let derived: Vec<usize> = (0..scan.len())
+        .filter(|&i| {
+            scan.doc(crate::id::DocId::new(i))
+                .doc
+                .meta
+                .text_from
+                .is_some()
+        })
+        .collect();
+    if derived.is_empty() {
+        return Ok(());
+    }
+    let mut w = BufWriter::new(fs::File::create(dir.join("texts.jsonl"))?);
+    for chunk in derived.chunks(WRITE_CHUNK) {
+        write_lines(&mut w, chunk, |&i| {
+            let doc = &scan.doc(crate::id::DocId::new(i)).doc;
+            serde_json::to_vec(&TextOut {
+                id: &doc.id,
+                from: doc.meta.text_from.as_deref().unwrap_or_default(),
+                text: &doc.text,
+            })
+        })?;
+    }
     w.flush()
 }
 
