@@ -83,7 +83,7 @@ pub fn run(args: Args) -> Result<()> {
     if ia == ib {
         bail!("A and B are the same document");
     }
-    let encoders = args.encoder.load_all(false)?;
+    let encoders = args.encoder.load_all()?;
     let (ia, ib) = (DocId::new(ia), DocId::new(ib));
     let pair = retrace::Pair::new(ia, ib);
     let examined =

@@ -234,7 +234,7 @@ pub fn run(args: &crate::compare::Args, pairs_path: &std::path::Path) -> Result<
         }
         records.push(Record { echo, pair });
     }
-    let encoders = args.encoder.load_all(false)?;
+    let encoders = args.encoder.load_all()?;
     let wanted: Vec<(DocId, DocId)> = records.iter().filter_map(|r| r.pair.clone().ok()).collect();
     let t0 = std::time::Instant::now();
     let scores = score_pairs(

@@ -284,7 +284,7 @@ fn create(a: CreateArgs) -> Result<()> {
     if !(a.refresh_ratio >= 0.0 && a.refresh_ratio.is_finite()) {
         bail!("--refresh-ratio must be a number >= 0");
     }
-    let mut encoders = a.encoder.load_all(false)?;
+    let mut encoders = a.encoder.load_all()?;
     let mut scan = ScanOptions::default();
     a.thresholds.apply(&mut scan, &mut encoders.calibration);
     let options = IndexOptions {

@@ -17,16 +17,23 @@ mod summary;
 
 use clap::{Parser, Subcommand};
 
+/// Exit codes, as `--help` lists them.
+const EXIT_CODES: &str = "Exit codes:
+  0  success
+  1  the run failed: bad input, a broken model, an I/O error (the message names the file
+     and line)
+  2  invalid command line (an unknown option, a value out of range)";
+
 /// Find where texts came from: copies, excerpts, rewrites, translations and same-story
 /// reports in a collection of documents.
 #[derive(Parser)]
-#[command(name = "retrace", version, about, long_about = None)]
+#[command(name = "retrace", version, about, long_about = None, after_help = EXIT_CODES)]
 struct Cli {
     /// Log more (-v: info, -vv: debug).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
-    /// Number of worker threads (default: all cores).
-    #[arg(long, global = true)]
+    /// Number of worker threads (default: all cores; at most 64 a core).
+    #[arg(long, global = true, value_parser = threads)]
     threads: Option<usize>,
     #[command(subcommand)]
     command: Command,
@@ -35,18 +42,24 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Scan a collection and write pairs.jsonl and documents.jsonl.
+    #[command(after_help = EXIT_CODES)]
     Scan(scan::Args),
     /// Write the HTML report of a run directory (one self-contained file).
     Report(report::Args),
     /// Explain one pair: kind, coverage and the aligned passages side by side.
+    #[command(after_help = EXIT_CODES)]
     Compare(compare::Args),
     /// Install and list models.
+    #[command(after_help = EXIT_CODES)]
     Model(model::ModelArgs),
     /// Embed sentences (one per line) as JSON Lines.
+    #[command(after_help = EXIT_CODES)]
     Embed(embed::EmbedArgs),
     /// A living index on disk: create, add, query, remove, export, refresh.
+    #[command(after_help = EXIT_CODES)]
     Index(index::IndexArgs),
     /// Serve an index over HTTP: a JSON API and a web page.
+    #[command(after_help = EXIT_CODES)]
     Serve(index::ServeArgs),
 }
 
@@ -104,6 +117,22 @@ fn main() {
     }
 }
 
+/// Parse `--threads`: from 1 to 64 a core (a larger pool only exhausts memory).
+fn threads(s: &str) -> Result<usize, String> {
+    let n: usize = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a whole number"))?;
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let max = 64 * cores;
+    if n == 0 || n > max {
+        return Err(format!(
+            "{n} is not from 1 to {max} (64 threads for each of this machine's {cores} cores)"
+        ));
+    }
+    Ok(n)
+}
+
 /// The options encoders are loaded with, from the command line; `int8_kernel` is the name
 /// given with `--int8-kernel` or `RETRACE_INT8_KERNEL` (an error when this CPU does not run
 /// it, listing the ones it runs).
@@ -133,12 +162,33 @@ pub fn load_encoder(
     name_or_path: &str,
     options: &retrace_encode::LoadOptions,
 ) -> anyhow::Result<Box<dyn retrace_encode::Encoder>> {
-    retrace_encode::load_encoder(name_or_path, options).map_err(|e| {
-        match encode_hint(&e, options.model_dir.as_deref()) {
-            Some(hint) => anyhow::anyhow!("{e}; {hint}"),
-            None => e.into(),
-        }
-    })
+    retrace_encode::load_encoder(name_or_path, options)
+        .map_err(|e| encode_error(e, options.model_dir.as_deref()))
+}
+
+/// An encoder error with its remedy, as an error of the command.
+pub fn encode_error(
+    e: retrace_encode::EncodeError,
+    model_dir: Option<&std::path::Path>,
+) -> anyhow::Error {
+    match encode_hint(&e, model_dir) {
+        Some(hint) => anyhow::anyhow!("{e}; {hint}"),
+        None => e.into(),
+    }
+}
+
+/// Whether loading failed only because the model is not installed at all (its directory
+/// is absent), as opposed to installed but unusable.
+pub fn not_installed(e: &retrace_encode::EncodeError) -> bool {
+    use retrace_encode::models::ModelError;
+    use retrace_encode::EncodeError;
+    matches!(
+        e,
+        EncodeError::Unavailable {
+            error: ModelError::NotInstalled { dir, .. },
+            ..
+        } if !dir.exists()
+    )
 }
 
 /// What fixes an encoder that cannot be loaded, if a command or flag does.

@@ -48,7 +48,19 @@ pub fn run(args: ModelArgs) -> Result<()> {
             let mut out = std::io::stdout().lock();
             writeln!(out, "model cache: {}", root.display())?;
             for m in models::MODELS {
-                match installed.iter().find(|i| i.name == m.name) {
+                let found = installed.iter().find(|i| i.name == m.name);
+                // Every byte checked against the sha256 recorded at install.
+                let broken = found
+                    .filter(|i| i.is_complete())
+                    .and_then(|i| models::verify(m, &i.dir).err());
+                match found {
+                    Some(_) if broken.is_some() => writeln!(
+                        out,
+                        "{:<8} broken     {}; reinstall it with `{}`",
+                        m.name,
+                        broken.map(|e| e.to_string()).unwrap_or_default(),
+                        crate::install_command(m.name, model_dir.as_deref())
+                    )?,
                     Some(i) if i.is_complete() => writeln!(
                         out,
                         "{:<8} installed  {:>6.1} MB  {}",

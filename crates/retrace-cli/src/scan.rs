@@ -5,10 +5,11 @@ use crate::summary::summary;
 use anyhow::{bail, Context, Result};
 use retrace::ingest::{ingest, FieldMap, IngestError, IngestOptions, IngestReport, Input};
 use retrace::pipeline::{Meaning, ScanOptions};
+use retrace::report::OUTPUT_FILES;
 use retrace::report::{write_outputs, RunInfo};
 use retrace::Calibration;
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(clap::Args)]
@@ -156,17 +157,29 @@ impl Encoders {
 
 impl EncoderArgs {
     /// Load the chosen encoders.
-    pub fn load_all(&self, quiet: bool) -> Result<Encoders> {
+    pub fn load_all(&self) -> Result<Encoders> {
         use crate::load_encoder;
         use retrace::encode::models;
-        let primary = self.load(quiet)?;
+        let primary = self.load()?;
         let options = self.load_options()?;
         let fallback = match (self.fallback_encoder.as_str(), &primary) {
             ("none", _) | (_, None) => None,
             ("auto", Some(p)) if p.name() == models::DEFAULT_MODEL => {
                 // Quietly absent when not installed: the summary says which documents
-                // have lexical evidence only.
-                load_encoder(models::FALLBACK_MODEL, &options).ok()
+                // have lexical evidence only. Installed but unusable (a broken file, a
+                // device this build or machine lacks) is an error.
+                match retrace_encode::load_encoder(models::FALLBACK_MODEL, &options) {
+                    Ok(e) => Some(e),
+                    Err(e) if crate::not_installed(&e) => None,
+                    Err(e) => {
+                        let e = crate::encode_error(e, options.model_dir.as_deref());
+                        return Err(e.context(format!(
+                            "loading the fallback encoder {} (installed; --fallback-encoder \
+                             none runs without it)",
+                            models::FALLBACK_MODEL
+                        )));
+                    }
+                }
             }
             ("auto", Some(_)) => None,
             (name, Some(_)) => Some(
@@ -178,21 +191,29 @@ impl EncoderArgs {
     }
 
     /// Load the chosen encoder; `None` for lexical only.
-    pub fn load(&self, quiet: bool) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
+    pub fn load(&self) -> Result<Option<Box<dyn retrace::encode::Encoder>>> {
         use crate::load_encoder;
         use retrace::encode::models;
         let options = self.load_options()?;
         match self.encoder.as_str() {
             "none" => Ok(None),
-            "auto" => match load_encoder(models::DEFAULT_MODEL, &options) {
+            "auto" => match retrace_encode::load_encoder(models::DEFAULT_MODEL, &options) {
                 Ok(e) => Ok(Some(e)),
+                // Installed but broken: an error, never a quiet drop to lexical evidence.
+                Err(e) if !crate::not_installed(&e) => {
+                    Err(
+                        crate::encode_error(e, options.model_dir.as_deref()).context(format!(
+                            "loading the installed encoder {} (--encoder none runs without it)",
+                            models::DEFAULT_MODEL
+                        )),
+                    )
+                }
                 Err(e) => {
-                    if !quiet {
-                        eprintln!(
-                            "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
-                            crate::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
-                        );
-                    }
+                    // Said even with --quiet: the results lack whole kinds of relation.
+                    eprintln!(
+                        "warning: no sentence encoder ({e}); finding lexical reuse only. Run `{}` to find rewrites, translations and same-story pairs.",
+                        crate::install_command(models::DEFAULT_MODEL, self.model_dir.as_deref())
+                    );
                     Ok(None)
                 }
             },
@@ -220,20 +241,47 @@ pub struct ThresholdArgs {
     #[arg(long)]
     pub copy_min_matched: Option<u32>,
     /// Verbatim share of a copy's aligned text (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub copy_min_density: Option<f64>,
     /// Coverage of the better-covered side of a copy (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub copy_min_coverage: Option<f64>,
-    /// Cosine a pair of sentences needs to be aligned by meaning (0..1).
-    #[arg(long)]
+    /// Cosine a pair of sentences needs to be aligned by meaning (-1..1).
+    #[arg(long, value_parser = cosine)]
     pub sentence_min_sim: Option<f32>,
     /// Aligned share of the better-covered side of a rewrite or translation (0..1).
-    #[arg(long)]
+    #[arg(long, value_parser = unit_interval)]
     pub semantic_min_coverage: Option<f64>,
-    /// Document-vector cosine of a same-story pair (0..1).
-    #[arg(long)]
+    /// Document-vector cosine of a same-story pair (-1..1).
+    #[arg(long, value_parser = cosine_f64)]
     pub story_min_cos: Option<f64>,
+}
+
+/// A number in `lo..=hi` (finite: `nan` and `inf` are refused).
+fn bounded(s: &str, lo: f64, hi: f64) -> Result<f64, String> {
+    let v: f64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s:?} is not a number"))?;
+    if !v.is_finite() || v < lo || v > hi {
+        return Err(format!("{s} is not a number from {lo} to {hi}"));
+    }
+    Ok(v)
+}
+
+/// A share: a number from 0 to 1.
+pub fn unit_interval(s: &str) -> Result<f64, String> {
+    bounded(s, 0.0, 1.0)
+}
+
+/// A cosine: a number from -1 to 1.
+pub fn cosine(s: &str) -> Result<f32, String> {
+    bounded(s, -1.0, 1.0).map(|v| v as f32)
+}
+
+/// A cosine: a number from -1 to 1.
+pub fn cosine_f64(s: &str) -> Result<f64, String> {
+    bounded(s, -1.0, 1.0)
 }
 
 impl ThresholdArgs {
@@ -410,13 +458,134 @@ fn write_parquet_unavailable() -> Result<()> {
     bail!("--format parquet: this retrace was built without Parquet; rebuild with `--features parquet`")
 }
 
+/// The output directory of a scan, checked before any work.
+///
+/// The outputs of an earlier run in it are moved into `DIR/.previous` while the scan runs:
+/// a run that fails (or is killed) leaves no outputs that look like its own. A run that
+/// succeeds removes them; one that fails says where they are.
+pub struct OutDir {
+    dir: PathBuf,
+    /// Where the earlier run's outputs were moved, if there were any.
+    previous: Option<PathBuf>,
+    /// This run's outputs are in place.
+    written: bool,
+}
+
+impl OutDir {
+    /// Check that `dir` is (or can be made) a writable directory outside every input
+    /// directory, then move an earlier run's outputs aside.
+    pub fn prepare(dir: &Path, inputs: &[Input]) -> Result<OutDir> {
+        if dir.exists() && !dir.is_dir() {
+            bail!("--out {}: exists and is not a directory", dir.display());
+        }
+        let resolved = resolve(dir);
+        for input in inputs {
+            if let Input::Path(p) = input {
+                if !p.is_dir() {
+                    continue;
+                }
+                if let Ok(root) = p.canonicalize() {
+                    if resolved.starts_with(&root) {
+                        bail!(
+                            "--out {} is inside the input directory {}: a later scan would read \
+                             its outputs as input; choose a directory outside it",
+                            dir.display(),
+                            p.display()
+                        );
+                    }
+                }
+            }
+        }
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("--out {}: cannot create the directory", dir.display()))?;
+        let probe = dir.join(format!(".retrace-probe-{}", std::process::id()));
+        std::fs::File::create(&probe)
+            .with_context(|| format!("--out {}: cannot write there", dir.display()))?;
+        let _ = std::fs::remove_file(&probe);
+        let present: Vec<&str> = OUTPUT_FILES
+            .iter()
+            .copied()
+            .filter(|f| dir.join(f).exists())
+            .collect();
+        let mut previous = None;
+        if !present.is_empty() {
+            let aside = dir.join(".previous");
+            let _ = std::fs::remove_dir_all(&aside);
+            std::fs::create_dir(&aside)
+                .with_context(|| format!("moving the earlier outputs to {}", aside.display()))?;
+            for f in present {
+                std::fs::rename(dir.join(f), aside.join(f)).with_context(|| {
+                    format!("moving {} to {}", dir.join(f).display(), aside.display())
+                })?;
+            }
+            previous = Some(aside);
+        }
+        Ok(OutDir {
+            dir: dir.to_path_buf(),
+            previous,
+            written: false,
+        })
+    }
+
+    /// The run failed: say where the earlier outputs are (unless this run's were written).
+    pub fn failed(self, e: anyhow::Error) -> anyhow::Error {
+        match &self.previous {
+            Some(p) if !self.written => anyhow::anyhow!(
+                "{e:#}\nno outputs were written to {}; the earlier run's outputs are in {}",
+                self.dir.display(),
+                p.display()
+            ),
+            _ => e,
+        }
+    }
+
+    /// This run's outputs are in place: the earlier ones go.
+    pub fn written(&mut self) {
+        self.written = true;
+        if let Some(p) = self.previous.take() {
+            let _ = std::fs::remove_dir_all(p);
+        }
+    }
+}
+
+/// `p` made absolute with its links resolved, as far as it exists (the rest appended).
+fn resolve(p: &Path) -> PathBuf {
+    let abs = std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf());
+    let mut rest = Vec::new();
+    let mut cur = abs.as_path();
+    loop {
+        if let Ok(c) = cur.canonicalize() {
+            let mut r = c;
+            for part in rest.iter().rev() {
+                r.push(part);
+            }
+            return r;
+        }
+        match (cur.parent(), cur.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_os_string());
+                cur = parent;
+            }
+            _ => return abs,
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
-    let t0 = Instant::now();
     if args.format == Format::Parquet && !cfg!(feature = "parquet") {
         // Said before the scan, not after it.
         write_parquet_unavailable()?;
     }
     let inputs: Vec<Input> = args.inputs.iter().map(|s| Input::parse(s)).collect();
+    let mut out = OutDir::prepare(&args.out, &inputs)?;
+    match run_in(&args, inputs, &mut out) {
+        Ok(()) => Ok(()),
+        Err(e) => Err(out.failed(e)),
+    }
+}
+
+fn run_in(args: &Args, inputs: Vec<Input>, out: &mut OutDir) -> Result<()> {
+    let t0 = Instant::now();
     let opts = args.fields.options(args.skip_bad_records);
     let ing = ingest(&inputs, &opts)
         .map_err(ingest_error)
@@ -428,7 +597,7 @@ pub fn run(args: Args) -> Result<()> {
     if ing.docs.is_empty() {
         bail!("no documents to scan ({line})");
     }
-    let mut encoders = args.encoder.load_all(args.quiet)?;
+    let mut encoders = args.encoder.load_all()?;
     let bars = Bars::new(args.quiet);
     let mut scan_opts = ScanOptions {
         keep_evidence: args.evidence.is_some(),
@@ -446,6 +615,7 @@ pub fn run(args: Args) -> Result<()> {
     if args.format == Format::Parquet {
         write_parquet(&result, &args.out)?;
     }
+    out.written();
     if let Some(path) = &args.evidence {
         retrace::report::write_evidence(&result, path)
             .with_context(|| format!("writing the evidence to {}", path.display()))?;

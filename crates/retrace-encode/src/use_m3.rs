@@ -430,8 +430,9 @@ impl UseM3 {
             })
         };
         let tokenizer = SentencePiece::load(&dir.join("sp.model"))
-            .map_err(|e: SentencePieceError| corrupt(e.to_string()))?;
-        let w = Weights::load(&dir.join("weights.npz")).map_err(|e| corrupt(e.to_string()))?;
+            .map_err(|e: SentencePieceError| corrupt(format!("sp.model: {e}")))?;
+        let w = Weights::load(&dir.join("weights.npz"))
+            .map_err(|e| corrupt(format!("weights.npz: {e}")))?;
         if tokenizer.unigram().len() > w.rows {
             return Err(corrupt(format!(
                 "the tokenizer has {} pieces but the embedding table {} rows",

@@ -19,6 +19,12 @@ pub struct Meta {
     /// as `en` or `und`): when set, prepare takes it instead of identifying the language.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lang: Option<String>,
+    /// How the text was made from the file, when it is not the file's bytes as they are
+    /// (`html`, `windows-1252`, `html, windows-1252`, `utf-8, lossy`, ...): evidence offsets
+    /// are then into this text, which the scan writes out (`texts.jsonl`). `None` for a
+    /// UTF-8 file read as it is and for a JSONL record's text field.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text_from: Option<String>,
 }
 
 /// Where a document came from: a file, and for a JSONL record its line. Shown as `file` or

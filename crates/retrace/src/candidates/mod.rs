@@ -35,6 +35,15 @@ pub struct CandidateOptions {
     /// LSH buckets larger than this are linked as a star from their first member, so that
     /// one huge bucket cannot make the cost quadratic.
     pub max_bucket: usize,
+    /// Documents with one main text (an exact duplicate group, such as a syndicated
+    /// article) are paired all with all up to this many members, every pair of the group
+    /// reported; a larger group is linked as a star from its first member, with a warning.
+    #[serde(default = "default_max_exact_group")]
+    pub max_exact_group: usize,
+}
+
+fn default_max_exact_group() -> usize {
+    1000
 }
 
 impl Default for CandidateOptions {
@@ -44,6 +53,7 @@ impl Default for CandidateOptions {
             min_shared: 2,
             min_shared_fraction: 0.15,
             max_bucket: 64,
+            max_exact_group: default_max_exact_group(),
         }
     }
 }
@@ -121,9 +131,24 @@ pub fn lexical_candidates_in(
     }
     let mut exact = Vec::new();
     for g in by_exact.chunk_by(|x, y| x.0 == y.0) {
-        for i in 0..g.len() {
-            for j in i + 1..g.len().min(i + 1 + opts.max_df) {
-                exact.push((g[i].1, g[j].1));
+        if g.len() <= opts.max_exact_group {
+            // Every pair: none of a syndicated article's copies may go unreported.
+            for i in 0..g.len() {
+                for j in i + 1..g.len() {
+                    exact.push((g[i].1, g[j].1));
+                }
+            }
+        } else {
+            tracing::warn!(
+                "{} documents share one main text (document {} and {} more); more than {} \
+                 such documents are paired only with the first of them",
+                g.len(),
+                g[0].1,
+                g.len() - 1,
+                opts.max_exact_group
+            );
+            for j in 1..g.len() {
+                exact.push((g[0].1, g[j].1));
             }
         }
     }

@@ -147,7 +147,12 @@ fn push_text(out: &mut String, raw: &str, in_title: bool, title_buf: &mut String
     }
 }
 
-/// Decode named (common ones) and numeric character references.
+use super::entities::ENTITIES;
+
+/// Decode character references as HTML5 does in text: every named reference of the
+/// standard (case-sensitive: `&AMP;` and `&amp;`, not `&Amp;`), the legacy ones without
+/// their `;` too (`&copy 2024`), and numeric ones (`&#233;`, `&#xE9;`; code points 0x80 to
+/// 0x9F as windows-1252, invalid ones as U+FFFD). Anything else stays as written.
 pub fn decode_entities(s: &str) -> String {
     if !s.contains('&') {
         return s.to_string();
@@ -157,18 +162,10 @@ pub fn decode_entities(s: &str) -> String {
     while let Some(amp) = rest.find('&') {
         out.push_str(&rest[..amp]);
         rest = &rest[amp..];
-        let end = rest[1..].find(|c: char| c == ';' || c.is_whitespace() || c == '&');
-        let decoded = match end {
-            Some(e) if rest.as_bytes()[e + 1] == b';' && e <= 10 => {
-                let ent = &rest[1..e + 1];
-                entity(ent).map(|c| (c, e + 2))
-            }
-            _ => None,
-        };
-        match decoded {
-            Some((c, len)) => {
-                out.push(c);
-                rest = &rest[len..];
+        match reference(&rest[1..]) {
+            Some((len, text)) => {
+                out.push_str(&text);
+                rest = &rest[1 + len..];
             }
             None => {
                 out.push('&');
@@ -180,47 +177,102 @@ pub fn decode_entities(s: &str) -> String {
     out
 }
 
-fn entity(name: &str) -> Option<char> {
-    if let Some(num) = name.strip_prefix('#') {
-        let code = if let Some(hex) = num.strip_prefix('x').or_else(|| num.strip_prefix('X')) {
-            u32::from_str_radix(hex, 16).ok()?
-        } else {
-            num.parse().ok()?
+/// The longest name in [`ENTITIES`] (with its `;`).
+const LONGEST_NAME: usize = 32;
+/// The longest legacy name (one that may end without `;`).
+const LONGEST_LEGACY: usize = 6;
+
+fn lookup(name: &str) -> Option<&'static str> {
+    ENTITIES
+        .binary_search_by(|(k, _)| k.as_bytes().cmp(name.as_bytes()))
+        .ok()
+        .map(|i| ENTITIES[i].1)
+}
+
+/// The character reference at the start of `s` (just after its `&`): the bytes it takes
+/// and its text.
+fn reference(s: &str) -> Option<(usize, std::borrow::Cow<'static, str>)> {
+    if let Some(num) = s.strip_prefix('#') {
+        let (hex, digits) = match num.strip_prefix(['x', 'X']) {
+            Some(h) => (true, h),
+            None => (false, num),
         };
-        return char::from_u32(code);
+        let n = digits
+            .bytes()
+            .take_while(|b| {
+                if hex {
+                    b.is_ascii_hexdigit()
+                } else {
+                    b.is_ascii_digit()
+                }
+            })
+            .count();
+        if n == 0 {
+            return None;
+        }
+        let code = u32::from_str_radix(&digits[..n], if hex { 16 } else { 10 }).unwrap_or(u32::MAX);
+        let len = 1 + usize::from(hex) + n + usize::from(digits[n..].starts_with(';'));
+        return Some((len, numeric(code).to_string().into()));
     }
-    Some(match name {
-        "amp" => '&',
-        "lt" => '<',
-        "gt" => '>',
-        "quot" => '"',
-        "apos" => '\'',
-        "nbsp" => '\u{a0}',
-        "mdash" => '—',
-        "ndash" => '–',
-        "hellip" => '…',
-        "laquo" => '«',
-        "raquo" => '»',
-        "lsquo" => '‘',
-        "rsquo" => '’',
-        "ldquo" => '“',
-        "rdquo" => '”',
-        "copy" => '©',
-        "eacute" => 'é',
-        "egrave" => 'è',
-        "agrave" => 'à',
-        "ccedil" => 'ç',
-        "uuml" => 'ü',
-        "ouml" => 'ö',
-        "auml" => 'ä',
-        "szlig" => 'ß',
-        _ => return None,
-    })
+    let name_len = s
+        .bytes()
+        .take(LONGEST_NAME)
+        .take_while(|b| b.is_ascii_alphanumeric())
+        .count();
+    if name_len == 0 {
+        return None;
+    }
+    if s[name_len..].starts_with(';') {
+        if let Some(t) = lookup(&s[..name_len + 1]) {
+            return Some((name_len + 1, t.into()));
+        }
+    }
+    // A legacy reference without its `;`: the longest one that starts here.
+    (2..=name_len.min(LONGEST_LEGACY))
+        .rev()
+        .find_map(|n| lookup(&s[..n]).map(|t| (n, t.into())))
+}
+
+/// A numeric character reference's character, as HTML5 maps it.
+fn numeric(code: u32) -> char {
+    match code {
+        0x80..=0x9f => {
+            // The C1 controls are read as the windows-1252 characters at those bytes.
+            let byte = [code as u8];
+            let (text, _, _) = encoding_rs::WINDOWS_1252.decode(&byte);
+            text.chars().next().unwrap_or('\u{fffd}')
+        }
+        0 => '\u{fffd}',
+        c => char::from_u32(c).unwrap_or('\u{fffd}'),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_named_reference_case_sensitive_and_numeric_ones() {
+        assert_eq!(ENTITIES.len(), 2231);
+        assert_eq!(
+            decode_entities("Se&ntilde;or caf&eacute; &aacute; &AMP; &Amp; &amp;"),
+            "Señor café á & &Amp; &"
+        );
+        // Legacy references end without `;` too; others do not.
+        assert_eq!(
+            decode_entities("&copy 2024 &notit; &hellip"),
+            "© 2024 ¬it; &hellip"
+        );
+        assert_eq!(
+            decode_entities("&NotEqualTilde; &fjlig;"),
+            "\u{2242}\u{338} fj"
+        );
+        assert_eq!(
+            decode_entities("&#150; &#x2014; &#233 &#0; &#x110000; &#; &#xZ"),
+            "– — é \u{fffd} \u{fffd} &#; &#xZ"
+        );
+        assert_eq!(decode_entities("a & b &unknown; &"), "a & b &unknown; &");
+    }
 
     #[test]
     fn strips_markup_and_keeps_blocks() {

@@ -6,6 +6,8 @@
 //! line); a malformed JSONL record or a duplicate id is an error unless
 //! [`IngestOptions::skip_bad_records`] turns it into a warning.
 
+pub mod decode;
+mod entities;
 pub mod html;
 
 use crate::document::{Document, Meta, Source};
@@ -50,7 +52,7 @@ pub enum IngestError {
     },
     /// Two documents have one id (the later ones are skipped instead with
     /// [`IngestOptions::skip_bad_records`]).
-    #[error("{file}:{line}: duplicate id {id:?}, first seen at {first}")]
+    #[error("{}: duplicate id {id:?}, first seen at {first}", place(file, *line))]
     DuplicateId {
         /// The id.
         id: String,
@@ -61,6 +63,14 @@ pub enum IngestError {
         /// Where the first one is (`file` or `file:line`).
         first: String,
     },
+}
+
+/// `file`, or `file:line` for a record (line 0: a whole file).
+fn place(file: &str, line: usize) -> String {
+    match line {
+        0 => file.to_string(),
+        n => format!("{file}:{n}"),
+    }
 }
 
 impl IngestError {
@@ -151,6 +161,9 @@ pub struct IngestReport {
     pub lossy: usize,
     /// Skipped inputs by reason.
     pub skipped: BTreeMap<String, usize>,
+    /// Files decoded from an encoding other than UTF-8, by encoding.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub decoded: BTreeMap<String, usize>,
     /// Files in directories that were not read because of their extension.
     pub ignored_files: usize,
     /// Every warning, in the order of the input.
@@ -197,6 +210,9 @@ struct Collector<'a> {
     opts: &'a IngestOptions,
     out: Ingested,
     seen: SeenIds,
+    /// Records of the JSONL file being read that have no id: the first one's line and why,
+    /// and how many.
+    unnamed: Option<(usize, &'static str, usize)>,
 }
 
 /// The ids read so far, as the index of their document in [`Ingested::docs`] (which holds
@@ -237,28 +253,130 @@ impl SeenIds {
     }
 }
 
+/// What one input holds, found before anything is read.
+enum Planned {
+    /// JSONL on standard input.
+    Stdin,
+    /// A JSONL file.
+    Jsonl(PathBuf),
+    /// A text or HTML file; `id` is its path relative to its directory input (or its
+    /// name, for a file given as an input); `input` is the input it belongs to.
+    Text {
+        path: PathBuf,
+        id: String,
+        input: usize,
+    },
+}
+
 /// Read every input, in order.
+///
+/// A text or HTML file's id is its path relative to the directory given (its name, for a
+/// file given itself). When one such id comes from more than one input (`dir1/index.html`
+/// and `dir2/index.html`), every document with it is named by its input too
+/// (`dir1/index.html`), with a warning; a JSONL record's id is taken as it is. An id that is
+/// still not unique is a [`IngestError::DuplicateId`].
 pub fn ingest(inputs: &[Input], opts: &IngestOptions) -> Result<Ingested, IngestError> {
     let mut c = Collector {
         opts,
         out: Ingested::default(),
         seen: SeenIds::default(),
+        unnamed: None,
     };
-    for input in inputs {
+    let mut plan = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
         match input {
-            Input::Stdin => {
+            Input::Stdin => plan.push(Planned::Stdin),
+            Input::Path(p) => c.plan_path(p, i, &mut plan)?,
+        }
+    }
+    disambiguate(&mut plan, inputs, &mut c.out.report);
+    for item in plan {
+        match item {
+            Planned::Stdin => {
                 // (Not the locked handle: the next batch is read on another thread.)
                 c.read_jsonl(
                     BufReader::with_capacity(1 << 20, std::io::stdin()),
                     "<stdin>",
                 )?;
             }
-            Input::Path(p) => c.read_path(p)?,
+            Planned::Jsonl(p) => c.read_jsonl_file(&p)?,
+            Planned::Text { path, id, .. } => c.read_text_file(&path, id)?,
         }
     }
     // Pushed one by one, the list may hold up to twice the room it needs.
     c.out.docs.shrink_to_fit();
     Ok(c.out)
+}
+
+/// Name the files whose id comes from more than one input by their input too.
+fn disambiguate(plan: &mut [Planned], inputs: &[Input], report: &mut IngestReport) {
+    // id → the first input it came from, and whether another input has it too.
+    let mut from: HashMap<&str, (usize, bool)> = HashMap::new();
+    for item in plan.iter() {
+        if let Planned::Text { id, input, .. } = item {
+            from.entry(id.as_str())
+                .and_modify(|e| e.1 |= e.0 != *input)
+                .or_insert((*input, false));
+        }
+    }
+    let ambiguous: std::collections::HashSet<String> = from
+        .into_iter()
+        .filter(|(_, (_, many))| *many)
+        .map(|(id, _)| id.to_string())
+        .collect();
+    if ambiguous.is_empty() {
+        return;
+    }
+    let mut renamed = 0usize;
+    let mut example = None;
+    for item in plan.iter_mut() {
+        if let Planned::Text { path, id, input } = item {
+            if !ambiguous.contains(id.as_str()) {
+                continue;
+            }
+            let new = match &inputs[*input] {
+                Input::Path(root) if root.is_dir() => {
+                    format!("{}/{id}", path_id(root))
+                }
+                _ => path_id(path),
+            };
+            if example.is_none() {
+                example = Some(format!("{id:?} is now {new:?}"));
+            }
+            *id = new;
+            renamed += 1;
+        }
+    }
+    report.warn(
+        "<inputs>",
+        format!(
+            "{renamed} files have an id (their path in their input) that another input has \
+             too; they are named by their input as well ({})",
+            example.unwrap_or_default()
+        ),
+    );
+}
+
+/// A path as an id: its components joined by `/`, without `.` components or a trailing
+/// separator.
+fn path_id(p: &Path) -> String {
+    use std::path::Component;
+    let mut s = String::new();
+    for c in p.components() {
+        match c {
+            Component::CurDir => continue,
+            Component::RootDir => {
+                s.push('/');
+                continue;
+            }
+            _ => {}
+        }
+        if !s.is_empty() && !s.ends_with('/') {
+            s.push('/');
+        }
+        s.push_str(&c.as_os_str().to_string_lossy());
+    }
+    s
 }
 
 /// Read one text or HTML file as the document `id`, as a directory's files are read (binary
@@ -270,8 +388,10 @@ pub fn read_text_document(path: &Path, id: &str) -> Ingested {
         opts: &opts,
         out: Ingested::default(),
         seen: SeenIds::default(),
+        unnamed: None,
     };
-    c.read_text_file(path, id.to_string());
+    // One document: its id cannot be taken already.
+    let _ = c.read_text_file(path, id.to_string());
     c.out
 }
 
@@ -292,7 +412,13 @@ fn extension(p: &Path) -> String {
 }
 
 impl Collector<'_> {
-    fn read_path(&mut self, p: &Path) -> Result<(), IngestError> {
+    /// List what input `p` (the `input`th) holds.
+    fn plan_path(
+        &mut self,
+        p: &Path,
+        input: usize,
+        plan: &mut Vec<Planned>,
+    ) -> Result<(), IngestError> {
         let meta = match fs::metadata(p) {
             Ok(m) => m,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -320,27 +446,32 @@ impl Collector<'_> {
                         .map(|c| c.as_os_str().to_string_lossy())
                         .collect::<Vec<_>>()
                         .join("/");
-                    self.read_text_file(&f, id);
+                    plan.push(Planned::Text { path: f, id, input });
                 } else if is_jsonl(&f) {
-                    self.read_jsonl_file(&f)?;
+                    plan.push(Planned::Jsonl(f));
                 } else {
                     self.out.report.ignored_files += 1;
                 }
             }
-            Ok(())
         } else if is_jsonl(p) {
-            self.read_jsonl_file(p)
+            plan.push(Planned::Jsonl(p.into()));
         } else {
+            // A file named on the command line is read whatever it is (a FIFO included:
+            // `<(zcat ...)`); only files found in directories must be regular.
             let id = p
                 .file_name()
                 .map(|n| n.to_string_lossy().into_owned())
                 .unwrap_or_else(|| p.display().to_string());
-            self.read_text_file(p, id);
-            Ok(())
+            plan.push(Planned::Text {
+                path: p.into(),
+                id,
+                input,
+            });
         }
+        Ok(())
     }
 
-    fn read_text_file(&mut self, path: &Path, id: String) {
+    fn read_text_file(&mut self, path: &Path, id: String) -> Result<(), IngestError> {
         let source = path.display().to_string();
         let bytes = match fs::read(path) {
             Ok(b) => b,
@@ -348,40 +479,63 @@ impl Collector<'_> {
                 self.out
                     .report
                     .skip("unreadable file", &source, format!("cannot read: {e}"));
-                return;
+                return Ok(());
             }
         };
-        if looks_binary(&bytes) {
+        if !decode::has_utf16_bom(&bytes) && looks_binary(&bytes) {
             self.out
                 .report
                 .skip("binary file", &source, "looks like a binary file, skipped");
-            return;
+            return Ok(());
         }
-        let text = match String::from_utf8(bytes) {
-            Ok(s) => s,
-            Err(e) => {
-                self.out.report.lossy += 1;
-                let at = e.utf8_error().valid_up_to();
-                self.out.report.warn(
-                    &source,
-                    format!("invalid UTF-8 (first bad byte at offset {at}); decoded lossily"),
-                );
-                String::from_utf8_lossy(e.as_bytes()).into_owned()
-            }
-        };
         let ext = extension(path);
-        let (text, title) = if HTML_EXTENSIONS.contains(&ext.as_str()) {
-            let h = html_to_text(&text);
+        let is_html = HTML_EXTENSIONS.contains(&ext.as_str());
+        let d = decode::decode(&bytes, is_html);
+        drop(bytes);
+        let enc = d.encoding.name().to_ascii_lowercase();
+        let mut from = Vec::new();
+        if is_html {
+            from.push("html".to_string());
+        }
+        if d.lossy {
+            self.out.report.lossy += 1;
+            let at = d
+                .first_bad
+                .map(|at| format!(" (first bad byte at offset {at})"))
+                .unwrap_or_default();
+            let msg = if d.encoding == encoding_rs::UTF_8 {
+                format!("invalid UTF-8{at}; decoded lossily")
+            } else {
+                format!("invalid {enc}{at}; decoded lossily")
+            };
+            self.out.report.warn(&source, msg);
+            from.push(format!("{enc}, lossy"));
+        } else if d.chosen == decode::Chosen::Detected {
+            self.out.report.warn(
+                &source,
+                format!("not UTF-8; decoded as {enc} (detected from its bytes)"),
+            );
+            from.push(enc.clone());
+        } else if !d.is_verbatim() {
+            // Declared (a byte order mark, a <meta charset>): no warning.
+            from.push(enc.clone());
+        }
+        if d.encoding != encoding_rs::UTF_8 {
+            *self.out.report.decoded.entry(enc).or_default() += 1;
+        }
+        let (text, title) = if is_html {
+            let h = html_to_text(&d.text);
             (h.text, h.title)
         } else {
-            (text, None)
+            (d.text, None)
         };
         let meta = Meta {
             title,
             source: Source::file(source.as_str()),
+            text_from: (!from.is_empty()).then(|| from.join(", ")),
             ..Meta::default()
         };
-        let _ = self.push(id, text, meta);
+        self.push(id, text, meta)
     }
 
     fn read_jsonl_file(&mut self, path: &Path) -> Result<(), IngestError> {
@@ -420,6 +574,8 @@ impl Collector<'_> {
         let file: Arc<str> = name.into();
         let (mut cur, mut next) = (LineBatch::default(), LineBatch::default());
         cur.read(&mut r);
+        // A byte order mark before the first record is not part of it.
+        cur.strip_bom();
         let more = !cur.eof && cur.error.is_none();
         let (mut parsed, ()) = rayon::join(
             || parse(&cur),
@@ -432,6 +588,22 @@ impl Collector<'_> {
         loop {
             if cur.eof || cur.error.is_some() {
                 self.take(parsed, &file, &mut line_no)?;
+                if let Some((line, why, n)) = self.unnamed.take() {
+                    let field = &self.opts.fields.id;
+                    let message = if n == 1 {
+                        format!(
+                            "the record has no id (field {field:?} {why}); it is named \
+                             \"{name}:{line}\""
+                        )
+                    } else {
+                        format!(
+                            "{n} records of this file have no id (field {field:?} {why} in \
+                             the first, here); each is named by its file and line, \
+                             \"{name}:{line}\" for the first"
+                        )
+                    };
+                    self.out.report.warn(format!("{name}:{line}"), message);
+                }
                 // A read error is reported after the lines before it, as a line-by-line
                 // reading would (a malformed record before it is the error then).
                 if let Some(e) = cur.error.take() {
@@ -485,8 +657,24 @@ impl Collector<'_> {
             match p.record {
                 None => {}
                 Some(Ok((id, text, meta))) => {
-                    let id = id.unwrap_or_else(|| source.to_string());
-                    self.push(id, text, Meta { source, ..meta })?;
+                    let id = match id {
+                        Ok(id) => id,
+                        Err(why) => {
+                            let u = self.unnamed.get_or_insert((source.line, why, 0));
+                            u.2 += 1;
+                            source.to_string()
+                        }
+                    };
+                    let text_from = p.lossy.then(|| "utf-8, lossy".to_string());
+                    self.push(
+                        id,
+                        text,
+                        Meta {
+                            source,
+                            text_from,
+                            ..meta
+                        },
+                    )?;
                 }
                 Some(Err(message)) => {
                     if self.opts.skip_bad_records {
@@ -557,8 +745,9 @@ const JSONL_BATCH_BYTES: usize = 4 << 20;
 /// ... or this many lines.
 const JSONL_BATCH_LINES: usize = 8192;
 
-/// A record's id (when it has one), text and metadata (without its source).
-type Record = (Option<String>, String, Meta);
+/// A record's id (or why it has none: `is missing`, `is null`, `is empty`), text and metadata
+/// (without its source).
+type Record = (Result<String, &'static str>, String, Meta);
 
 /// A batch of JSONL lines, read whole: `buf[ends[i - 1]..ends[i]]` is line `i`.
 #[derive(Default)]
@@ -572,6 +761,17 @@ struct LineBatch {
 }
 
 impl LineBatch {
+    /// Drop a UTF-8 byte order mark at the start of the batch.
+    fn strip_bom(&mut self) {
+        const BOM: &[u8] = b"\xEF\xBB\xBF";
+        if self.buf.starts_with(BOM) {
+            self.buf.drain(..BOM.len());
+            for e in &mut self.ends {
+                *e -= BOM.len();
+            }
+        }
+    }
+
     /// Read the next lines of `r` (up to [`JSONL_BATCH_BYTES`] or [`JSONL_BATCH_LINES`]).
     fn read(&mut self, r: &mut impl BufRead) {
         self.buf.clear();
@@ -638,8 +838,16 @@ fn parse_record(line: &str, f: &FieldMap) -> Result<Record, String> {
         title: scalar(&f.title),
         source: Source::default(),
         lang: None,
+        text_from: None,
     };
-    let id = scalar(&f.id);
+    let id = match obj.get(&f.id) {
+        Some(serde_json::Value::String(s)) if !s.is_empty() => Ok(s.clone()),
+        Some(serde_json::Value::Number(n)) => Ok(n.to_string()),
+        Some(serde_json::Value::String(_)) => Err("is empty"),
+        Some(serde_json::Value::Null) => Err("is null"),
+        None => Err("is missing"),
+        Some(_) => return Err(format!("field {:?} is not a string or a number", f.id)),
+    };
     // The text is moved out, not copied (the other fields are read first: they may name the
     // same field).
     let text = match obj.remove(&f.text) {
@@ -680,7 +888,32 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, report: &mut IngestReport) {
         }
         match entry.file_type() {
             Ok(t) if t.is_dir() => walk(&path, files, report),
-            Ok(_) => files.push(path),
+            Ok(t) if t.is_file() => files.push(path),
+            Ok(t) if t.is_symlink() => match fs::metadata(&path) {
+                Ok(m) if m.is_file() => files.push(path),
+                // Not followed: a link may lead back up the tree.
+                Ok(m) if m.is_dir() => report.skip(
+                    "link to a directory",
+                    path.display().to_string(),
+                    "a symbolic link to a directory, not followed",
+                ),
+                Ok(m) => report.skip(
+                    "special file",
+                    path.display().to_string(),
+                    format!(
+                        "a symbolic link to {}, not a regular file; skipped",
+                        special_kind(&m.file_type())
+                    ),
+                ),
+                // A dangling link: reading it says why.
+                Err(_) => files.push(path),
+            },
+            // Never opened: reading a FIFO would wait for a writer forever.
+            Ok(t) => report.skip(
+                "special file",
+                path.display().to_string(),
+                format!("{}, not a regular file; skipped", special_kind(&t)),
+            ),
             Err(e) => report.skip(
                 "unreadable file",
                 path.display().to_string(),
@@ -688,6 +921,28 @@ fn walk(dir: &Path, files: &mut Vec<PathBuf>, report: &mut IngestReport) {
             ),
         }
     }
+}
+
+/// What a file that is neither a regular file nor a directory is.
+fn special_kind(t: &fs::FileType) -> &'static str {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if t.is_fifo() {
+            return "a FIFO (named pipe)";
+        }
+        if t.is_socket() {
+            return "a socket";
+        }
+        if t.is_block_device() {
+            return "a block device";
+        }
+        if t.is_char_device() {
+            return "a character device";
+        }
+    }
+    let _ = t;
+    "a special file"
 }
 
 /// A file is binary when its first 8 KiB hold a NUL byte or mostly control bytes.

@@ -131,6 +131,10 @@ pub struct TextRecord<'a> {
     /// The document id.
     #[serde(borrow)]
     pub id: std::borrow::Cow<'a, str>,
+    /// How the text was made from its file when it is not the file's bytes as they are
+    /// (`html`, `windows-1252`, `utf-8, lossy`, ...; see `Meta::text_from`).
+    #[serde(default, borrow, skip_serializing_if = "Option::is_none")]
+    pub from: Option<std::borrow::Cow<'a, str>>,
     /// Its text, as read.
     #[serde(borrow)]
     pub text: std::borrow::Cow<'a, str>,
@@ -139,6 +143,32 @@ pub struct TextRecord<'a> {
 /// Write `pairs.jsonl`, `documents.jsonl`, `texts.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
+    // Written whole into a folder beside them, then moved into place (run.json last): an
+    // interrupted or failed writing leaves no output half written.
+    let tmp = dir.join(format!(".retrace-writing-{}", std::process::id()));
+    let _ = fs::remove_dir_all(&tmp);
+    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info));
+    let moved = written.and_then(|()| {
+        OUTPUT_FILES.iter().try_for_each(|f| {
+            if tmp.join(f).exists() {
+                fs::rename(tmp.join(f), dir.join(f))
+            } else {
+                // Not made by this run: none from an earlier one may stay.
+                match fs::remove_file(dir.join(f)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(e),
+                    _ => Ok(()),
+                }
+            }
+        })
+    });
+    let _ = fs::remove_dir_all(&tmp);
+    moved
+}
+
+/// The files [`write_outputs`] writes, in the order they are moved into place.
+pub const OUTPUT_FILES: [&str; 4] = ["pairs.jsonl", "documents.jsonl", "texts.jsonl", "run.json"];
+
+fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
     // The files side by side: one's writing overlaps another's making of JSON.
     let (pairs, (docs, texts)) = rayon::join(
         || -> std::io::Result<()> {
@@ -180,6 +210,7 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
                             let d = scan.doc(crate::id::DocId::new(i)).doc;
                             serde_json::to_vec(&TextRecord {
                                 id: d.id.as_str().into(),
+                                from: d.meta.text_from.as_deref().map(Into::into),
                                 text: d.text.as_str().into(),
                             })
                         })?;
@@ -437,6 +468,18 @@ struct MeaningRecord {
 /// [`crate::pipeline::ScanOptions::keep_evidence`]) as JSON Lines: what was known of it and
 /// the kind it got. For calibrating the rules and explaining them.
 pub fn write_evidence(scan: &Scan, path: &Path) -> std::io::Result<()> {
+    // Written beside it, then moved into place.
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".retrace-writing-{}", std::process::id()));
+    let tmp = path.with_file_name(name);
+    let written = write_evidence_to(scan, &tmp).and_then(|()| fs::rename(&tmp, path));
+    if written.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    written
+}
+
+fn write_evidence_to(scan: &Scan, path: &Path) -> std::io::Result<()> {
     let mut w = BufWriter::new(fs::File::create(path)?);
     for j in &scan.judged {
         let ev = &j.evidence;
