@@ -121,12 +121,25 @@ pub fn pair_out<'s>(scan: &'s Scan, r: &Relation) -> PairOut<'s> {
 
 /// Write `pairs.jsonl`, `documents.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
+    let order: Vec<usize> = (0..scan.len()).collect();
+    write_outputs_ordered(scan, dir, run_info, &order)
+}
+
+/// [`write_outputs`], with `documents.jsonl` (and `texts.jsonl`) in the order `order`
+/// gives: the scan's document indices in the order the lines are written (the input's
+/// order, for a scan of documents sorted by id).
+pub fn write_outputs_ordered(
+    scan: &Scan,
+    dir: &Path,
+    run_info: &RunInfo,
+    order: &[usize],
+) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     // Written whole into a folder beside them, then moved into place (run.json last): an
     // interrupted or failed writing leaves no output half written.
     let tmp = dir.join(format!(".retrace-writing-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
-    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info));
+    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info, order));
     let moved = written.and_then(|()| {
         OUTPUT_FILES.iter().try_for_each(|f| {
             if tmp.join(f).exists() {
@@ -149,7 +162,12 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
 /// (`texts.jsonl` only when a document's text is not its file's bytes as they are.)
 pub const OUTPUT_FILES: [&str; 4] = ["pairs.jsonl", "documents.jsonl", "texts.jsonl", "run.json"];
 
-fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
+fn write_files(
+    scan: &Scan,
+    dir: &Path,
+    run_info: &RunInfo,
+    order: &[usize],
+) -> std::io::Result<()> {
     // The two files side by side: one's writing overlaps the other's making of JSON.
     let (pairs, docs) = rayon::join(
         || -> std::io::Result<()> {
@@ -175,8 +193,7 @@ fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<(
         },
         || -> std::io::Result<()> {
             let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-            let indices: Vec<usize> = (0..scan.len()).collect();
-            for chunk in indices.chunks(WRITE_CHUNK) {
+            for chunk in order.chunks(WRITE_CHUNK) {
                 write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
             }
             w.flush()
@@ -184,7 +201,7 @@ fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<(
     );
     pairs?;
     docs?;
-    write_texts(scan, dir)?;
+    write_texts(scan, dir, order)?;
     let mut w = BufWriter::new(fs::File::create(dir.join("run.json"))?);
     serde_json::to_writer_pretty(&mut w, run_info)?;
     w.write_all(b"\n")?;
@@ -202,8 +219,10 @@ struct TextOut<'a> {
 /// Write `texts.jsonl`: the text of every document whose text is not its file's bytes as
 /// they are (extracted from HTML, decoded from another encoding or lossily), which its
 /// evidence offsets point into; in input order. Not written when there is none.
-fn write_texts(scan: &Scan, dir: &Path) -> std::io::Result<()> {
-    let derived: Vec<usize> = (0..scan.len())
+fn write_texts(scan: &Scan, dir: &Path, order: &[usize]) -> std::io::Result<()> {
+    let derived: Vec<usize> = order
+        .iter()
+        .copied()
         .filter(|&i| {
             scan.doc(crate::id::DocId::new(i))
                 .doc
