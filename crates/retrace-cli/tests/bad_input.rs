@@ -844,3 +844,50 @@ fn outputs_do_not_depend_on_input_order() {
         assert_ne!(o, o0);
     }
 }
+
+/// Without a terminal, progress is written as lines (stage, done/total, rate, ETA); `-v`
+/// logs each stage; `-q` silences the progress only, not warnings.
+#[test]
+fn progress_lines_without_a_terminal() {
+    let input = tempfile::tempdir().expect("temp dir");
+    write(&input.path().join("a.txt"), article());
+    write(&input.path().join("b.txt"), article());
+    write(
+        &input.path().join("r.jsonl"),
+        "{\"text\": \"a record without an id\"}\n",
+    );
+    let outs = tempfile::tempdir().expect("temp dir");
+    let out = outs.path().join("out");
+    let run = |flags: &[&str]| {
+        let o = run_within(
+            bin()
+                .env("RETRACE_PROGRESS_EVERY", "0")
+                .args(["scan", "--encoder", "none"])
+                .args(flags)
+                .arg(input.path())
+                .arg("--out")
+                .arg(&out),
+            Duration::from_secs(60),
+        );
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        err
+    };
+    let err = run(&["-v"]);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("progress: prepare ") && l.contains("/s, eta ")),
+        "{err}"
+    );
+    assert!(err.contains("stage align"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes on a non-terminal: {err}"
+    );
+    let err = run(&["-q"]);
+    assert!(!err.contains("progress:"), "{err}");
+    assert!(
+        err.contains("have no id") || err.contains("has no id"),
+        "{err}"
+    );
+}
