@@ -800,3 +800,105 @@ fn every_pair_of_identical_copies_is_reported() {
         assert!(seen.insert((p["a"].to_string(), p["b"].to_string())), "{p}");
     }
 }
+
+/// Outputs do not depend on the order of the input: the dev collection shuffled and
+/// reversed gives byte-identical pairs.jsonl and the same documents.jsonl lines (story
+/// labels and parents tie-broken by id, not position), in the input's order.
+#[test]
+fn outputs_do_not_depend_on_input_order() {
+    let Some(shared) = shared() else { return };
+    let docs = std::fs::read_to_string(shared.join("corpora/dev/docs.jsonl")).expect("dev");
+    let lines: Vec<&str> = docs.lines().filter(|l| !l.trim().is_empty()).collect();
+    // A fixed shuffle (a linear congruential generator, so no dependency).
+    let mut shuffled = lines.clone();
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    for i in (1..shuffled.len()).rev() {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        shuffled.swap(i, (x >> 33) as usize % (i + 1));
+    }
+    let mut reversed = lines.clone();
+    reversed.reverse();
+    let dir = tempfile::tempdir().expect("temp dir");
+    let run = |name: &str, l: &[&str]| {
+        let f = dir.path().join(format!("{name}.jsonl"));
+        write(&f, l.join("\n") + "\n");
+        let out = dir.path().join(name);
+        run_ok(&mut scan(&["--encoder", "none", "-q"], &f, &out));
+        let pairs = std::fs::read(out.join("pairs.jsonl")).expect("pairs");
+        let docs = std::fs::read_to_string(out.join("documents.jsonl")).expect("docs");
+        let order: Vec<String> = docs
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).expect("json")["id"].to_string())
+            .collect();
+        let mut sorted: Vec<String> = docs.lines().map(str::to_string).collect();
+        sorted.sort();
+        (pairs, sorted, order)
+    };
+    let (p0, d0, o0) = run("original", &lines);
+    assert!(!p0.is_empty());
+    for (name, l) in [("shuffled", &shuffled), ("reversed", &reversed)] {
+        let (p, d, o) = run(name, l);
+        assert!(p == p0, "pairs.jsonl differs when the input is {name}");
+        let differ = d0.iter().zip(&d).filter(|(x, y)| x != y).count();
+        assert_eq!(
+            differ, 0,
+            "{differ} documents.jsonl lines differ when {name}"
+        );
+        // documents.jsonl follows the input's order.
+        let ids: Vec<String> = l
+            .iter()
+            .map(|r| serde_json::from_str::<serde_json::Value>(r).expect("json")["id"].to_string())
+            .collect();
+        assert_eq!(o, ids);
+        assert_ne!(o, o0);
+    }
+}
+
+/// Without a terminal, progress is written as lines (stage, done/total, rate, ETA); `-v`
+/// logs each stage; `-q` silences the progress only, not warnings.
+#[test]
+fn progress_lines_without_a_terminal() {
+    let input = tempfile::tempdir().expect("temp dir");
+    write(&input.path().join("a.txt"), article());
+    write(&input.path().join("b.txt"), article());
+    write(
+        &input.path().join("r.jsonl"),
+        "{\"text\": \"a record without an id\"}\n",
+    );
+    let outs = tempfile::tempdir().expect("temp dir");
+    let out = outs.path().join("out");
+    let run = |flags: &[&str]| {
+        let o = run_within(
+            bin()
+                .env("RETRACE_PROGRESS_EVERY", "0")
+                .args(["scan", "--encoder", "none"])
+                .args(flags)
+                .arg(input.path())
+                .arg("--out")
+                .arg(&out),
+            Duration::from_secs(60),
+        );
+        let err = String::from_utf8_lossy(&o.stderr).into_owned();
+        assert_eq!(o.status.code(), Some(0), "{err}");
+        err
+    };
+    let err = run(&["-v"]);
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("progress: prepare ") && l.contains("/s, eta ")),
+        "{err}"
+    );
+    assert!(err.contains("stage align"), "{err}");
+    assert!(
+        !err.contains('\u{1b}'),
+        "colour codes on a non-terminal: {err}"
+    );
+    let err = run(&["-q"]);
+    assert!(!err.contains("progress:"), "{err}");
+    assert!(
+        err.contains("have no id") || err.contains("has no id"),
+        "{err}"
+    );
+}

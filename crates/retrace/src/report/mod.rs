@@ -142,12 +142,25 @@ pub struct TextRecord<'a> {
 
 /// Write `pairs.jsonl`, `documents.jsonl`, `texts.jsonl` and `run.json` into `dir`.
 pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
+    let order: Vec<usize> = (0..scan.len()).collect();
+    write_outputs_ordered(scan, dir, run_info, &order)
+}
+
+/// [`write_outputs`], with `documents.jsonl` (and `texts.jsonl`) in the order `order`
+/// gives: the scan's document indices in the order the lines are written (the input's
+/// order, for a scan of documents sorted by id).
+pub fn write_outputs_ordered(
+    scan: &Scan,
+    dir: &Path,
+    run_info: &RunInfo,
+    order: &[usize],
+) -> std::io::Result<()> {
     fs::create_dir_all(dir)?;
     // Written whole into a folder beside them, then moved into place (run.json last): an
     // interrupted or failed writing leaves no output half written.
     let tmp = dir.join(format!(".retrace-writing-{}", std::process::id()));
     let _ = fs::remove_dir_all(&tmp);
-    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info));
+    let written = fs::create_dir(&tmp).and_then(|()| write_files(scan, &tmp, run_info, order));
     let moved = written.and_then(|()| {
         OUTPUT_FILES.iter().try_for_each(|f| {
             if tmp.join(f).exists() {
@@ -168,7 +181,12 @@ pub fn write_outputs(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Re
 /// The files [`write_outputs`] writes, in the order they are moved into place.
 pub const OUTPUT_FILES: [&str; 4] = ["pairs.jsonl", "documents.jsonl", "texts.jsonl", "run.json"];
 
-fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<()> {
+fn write_files(
+    scan: &Scan,
+    dir: &Path,
+    run_info: &RunInfo,
+    order: &[usize],
+) -> std::io::Result<()> {
     // The files side by side: one's writing overlaps another's making of JSON.
     let (pairs, (docs, texts)) = rayon::join(
         || -> std::io::Result<()> {
@@ -196,7 +214,7 @@ fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<(
             rayon::join(
                 || -> std::io::Result<()> {
                     let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
-                    let indices: Vec<usize> = (0..scan.len()).collect();
+                    let indices = order;
                     for chunk in indices.chunks(WRITE_CHUNK) {
                         write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
                     }
@@ -204,7 +222,7 @@ fn write_files(scan: &Scan, dir: &Path, run_info: &RunInfo) -> std::io::Result<(
                 },
                 || -> std::io::Result<()> {
                     let mut w = BufWriter::new(fs::File::create(dir.join("texts.jsonl"))?);
-                    let indices: Vec<usize> = (0..scan.len()).collect();
+                    let indices = order;
                     for chunk in indices.chunks(WRITE_CHUNK) {
                         write_lines(&mut w, chunk, |&i| {
                             let d = scan.doc(crate::id::DocId::new(i)).doc;
