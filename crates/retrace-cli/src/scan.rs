@@ -6,7 +6,7 @@ use anyhow::{bail, Context, Result};
 use retrace::ingest::{ingest, FieldMap, IngestError, IngestOptions, IngestReport, Input};
 use retrace::pipeline::{Meaning, ScanOptions};
 use retrace::report::OUTPUT_FILES;
-use retrace::report::{write_outputs_ordered, RunInfo};
+use retrace::report::{write_outputs, RunInfo};
 use retrace::Calibration;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -605,26 +605,15 @@ fn run_in(args: &Args, inputs: Vec<Input>, out: &mut OutDir) -> Result<()> {
     };
     args.thresholds
         .apply(&mut scan_opts, &mut encoders.calibration);
-    // Scanned in the order of their ids, so that no tie anywhere (a story's label, a
-    // parent, a star's centre) depends on the order of the input; documents.jsonl keeps
-    // the input's order.
-    let mut docs = ing.docs;
-    let mut by_id: Vec<usize> = (0..docs.len()).collect();
-    by_id.sort_unstable_by(|&x, &y| docs[x].id.as_bytes().cmp(docs[y].id.as_bytes()));
-    let mut input_order = vec![0usize; docs.len()];
-    for (pos, &k) in by_id.iter().enumerate() {
-        input_order[k] = pos;
-    }
-    let mut slots: Vec<Option<retrace::document::Document>> = docs.drain(..).map(Some).collect();
-    let docs: Vec<retrace::document::Document> =
-        by_id.iter().filter_map(|&k| slots[k].take()).collect();
-    drop(slots);
+    // Scanned (and written) in the order of their ids, so that no tie anywhere (a story's
+    // label, a parent, a star's centre) and no output depends on the order of the input.
+    let docs = retrace::pipeline::in_id_order(ing.docs);
     let result = encoders
         .scan(docs, &scan_opts, &bars)
         .context("encoding sentences")?;
     let mut info = RunInfo::new(&args.inputs, &ing.report, &result);
     info.options = args.options();
-    write_outputs_ordered(&result, &args.out, &info, &input_order)
+    write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     if args.format == Format::Parquet {
         write_parquet(&result, &args.out)?;

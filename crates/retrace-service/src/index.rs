@@ -1529,6 +1529,8 @@ impl Index {
         progress: &dyn Progress,
     ) -> Result<usize, IndexError> {
         let t0 = std::time::Instant::now();
+        // In id order, as `retrace scan` runs them (ties are broken by id).
+        let docs = retrace::pipeline::in_id_order(docs);
         let opts = snap.manifest.options.scan.clone();
         let given = snap.meanings(models);
         let cached = CachedEncoders::new(snap, &given, true);

@@ -225,8 +225,9 @@ fn added_one_by_one_and_refreshed_the_index_holds_what_a_scan_finds() {
     let docs = corpus();
     let enc = counting();
     let cal = Calibration::for_encoder(&enc).clone();
+    // As `retrace scan` runs it (in id order, which a refresh follows too).
     let batch = scan(
-        docs.clone(),
+        retrace::pipeline::in_id_order(docs.clone()),
         &ScanOptions::default(),
         &encoders(&enc, &cal),
         &NoProgress,

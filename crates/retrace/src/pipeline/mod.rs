@@ -391,6 +391,14 @@ pub struct Collection<'a> {
     pub prepared: Option<(&'a [Prepared], &'a [Fingerprint])>,
 }
 
+/// `docs` sorted by id (byte order): the order in which `retrace scan` and an index's
+/// refresh run the pipeline, so that ties (a story's label, a parent, a star's centre) are
+/// broken by id and the outputs do not depend on the order of the input.
+pub fn in_id_order(mut docs: Vec<Document>) -> Vec<Document> {
+    docs.sort_by(|x, y| x.id.as_bytes().cmp(y.id.as_bytes()));
+    docs
+}
+
 /// Run the pipeline over `docs`: lexical reuse always, and rewrites, translations and
 /// same-story pairs when an encoder is given.
 pub fn scan(
