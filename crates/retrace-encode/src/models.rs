@@ -157,41 +157,51 @@ pub fn locate(name: &str, explicit: Option<&Path>) -> Result<PathBuf, ModelError
 /// Check an installed model's manifest and, where it records them, its files' sizes (a
 /// quick check that catches a truncated file; [`verify`] checks every byte).
 pub fn check_sizes(model: &ModelInfo, dir: &Path) -> Result<(), ModelError> {
-    let manifest = read_manifest(model, dir)?;
-    let corrupt = |reason: String| ModelError::Corrupt {
-        name: model.name.to_string(),
-        dir: dir.to_path_buf(),
-        reason,
-    };
+    sizes_match(model, dir, &read_manifest(model, dir)?)
+}
+
+/// The sizes `manifest` records for the model's files are theirs in `dir`.
+fn sizes_match(
+    model: &ModelInfo,
+    dir: &Path,
+    manifest: &serde_json::Value,
+) -> Result<(), ModelError> {
     for (_, file) in model.files {
         let Some(want) = manifest["sizes"][*file].as_u64() else {
             continue;
         };
         let got = std::fs::metadata(dir.join(file))
-            .map_err(|e| corrupt(format!("{file}: {e}")))?
+            .map_err(|e| corrupt(model, dir, format!("{file}: {e}")))?
             .len();
         if got != want {
-            return Err(corrupt(format!(
-                "{file} is {got} bytes, {want} when installed"
-            )));
+            return Err(corrupt(
+                model,
+                dir,
+                format!("{file} is {got} bytes, {want} when installed"),
+            ));
         }
     }
     Ok(())
 }
 
+/// The error for an installed model in `dir` that is not as installed.
+fn corrupt(model: &ModelInfo, dir: &Path, reason: String) -> ModelError {
+    ModelError::Corrupt {
+        name: model.name.to_string(),
+        dir: dir.to_path_buf(),
+        reason,
+    }
+}
+
 /// The manifest of an installed model (an error naming it when it is not a JSON object).
 fn read_manifest(model: &ModelInfo, dir: &Path) -> Result<serde_json::Value, ModelError> {
     let path = dir.join(MANIFEST);
-    let corrupt = |reason: String| ModelError::Corrupt {
-        name: model.name.to_string(),
-        dir: dir.to_path_buf(),
-        reason: format!("{MANIFEST}: {reason}"),
-    };
-    let text = std::fs::read_to_string(&path).map_err(|e| corrupt(e.to_string()))?;
+    let bad = |reason: String| corrupt(model, dir, format!("{MANIFEST}: {reason}"));
+    let text = std::fs::read_to_string(&path).map_err(|e| bad(e.to_string()))?;
     let v: serde_json::Value =
-        serde_json::from_str(&text).map_err(|e| corrupt(format!("not JSON: {e}")))?;
+        serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
     if !v.is_object() {
-        return Err(corrupt("not a JSON object".into()));
+        return Err(bad("not a JSON object".into()));
     }
     Ok(v)
 }
@@ -202,13 +212,9 @@ fn read_manifest(model: &ModelInfo, dir: &Path) -> Result<serde_json::Value, Mod
 pub fn verify(model: &ModelInfo, dir: &Path) -> Result<(), ModelError> {
     use sha2::{Digest, Sha256};
     use std::io::Read;
-    check_sizes(model, dir)?;
     let manifest = read_manifest(model, dir)?;
-    let corrupt = |reason: String| ModelError::Corrupt {
-        name: model.name.to_string(),
-        dir: dir.to_path_buf(),
-        reason,
-    };
+    sizes_match(model, dir, &manifest)?;
+    let corrupt = |reason: String| corrupt(model, dir, reason);
     for (_, file) in model.files {
         let Some(want) = manifest["files"][*file].as_str() else {
             return Err(corrupt(format!("{MANIFEST} records no sha256 for {file}")));

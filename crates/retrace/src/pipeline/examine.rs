@@ -2,9 +2,9 @@
 //! the pair would have been a candidate, for explaining why a pair got its kind or none
 //! (`retrace compare`).
 
+use super::meaning::meaning_evidence;
 use super::{Encoders, Meaning, ScanOptions};
-use crate::align::sentences::align_sentences;
-use crate::align::{align, trigram_containment, Passage};
+use crate::align::{align, trigram_containment};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents};
 use crate::id::Pair;
@@ -12,7 +12,7 @@ use crate::prepare::normalize::Tokenizer;
 use crate::prepare::prepare_corpus;
 use crate::progress::NoProgress;
 use crate::relate::entities::Entities;
-use crate::relate::{explain, Check, MeaningEvidence, PairEvidence, Rules};
+use crate::relate::{explain, Check, PairEvidence, Rules};
 use retrace_encode::EncodeError;
 
 /// A pair examined: what is known of it, the encoder its meaning evidence rests on, and
@@ -64,27 +64,16 @@ pub fn examine(
             &NoProgress,
         )?;
         if sv.has_vectors(pair.a) && sv.has_vectors(pair.b) {
-            let al = align_sentences(&sv, pair.a, pair.b, &m.calibration.sentences);
-            let (ra, rb) = (&prepared[a].sentences, &prepared[b].sentences);
-            let passages = al
-                .beads
-                .iter()
-                .map(|bd| Passage {
-                    tokens_a: bd.a.start as u32..bd.a.end as u32,
-                    tokens_b: bd.b.start as u32..bd.b.end as u32,
-                    a: ra[bd.a.start].start..ra[bd.a.end - 1].end,
-                    b: rb[bd.b.start].start..rb[bd.b.end - 1].end,
-                    matched: 0,
-                    score: bd.sim,
-                })
-                .collect();
             let entities = Entities::build(docs, &prepared);
-            meaning = Some(MeaningEvidence {
-                doc_cos: dot(sv.doc(pair.a), sv.doc(pair.b)) as f64,
-                shared_entities: entities.overlap(pair.a, pair.b),
-                alignment: al,
-                passages,
-            });
+            let cos = dot(sv.doc(pair.a), sv.doc(pair.b));
+            meaning = Some(meaning_evidence(
+                &sv,
+                &prepared,
+                pair,
+                cos,
+                &entities,
+                m.calibration,
+            ));
         }
     }
     let evidence = PairEvidence {

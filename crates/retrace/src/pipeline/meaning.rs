@@ -198,7 +198,14 @@ impl<'a> ByMeaning<'a> {
             .into_par_iter()
             .filter_map(|(mut ev, cos)| {
                 if let Some(cos) = cos {
-                    ev.meaning = Some(self.meaning(sv, ev.pair, cos, entities, cal));
+                    ev.meaning = Some(meaning_evidence(
+                        sv,
+                        self.prepared,
+                        ev.pair,
+                        cos,
+                        entities,
+                        cal,
+                    ));
                 }
                 if needs_containment(&ev, rules) {
                     ev.containment = Some(self.containment(ev.pair));
@@ -219,39 +226,6 @@ impl<'a> ByMeaning<'a> {
         };
         let (ta, tb) = (side(pair.a, &mut tk), side(pair.b, &mut tk));
         trigram_containment(&ta, &tb)
-    }
-
-    /// A pair's sentence alignment by meaning.
-    fn meaning(
-        &self,
-        sv: &SentenceVectors,
-        pair: Pair,
-        doc_cos: f32,
-        entities: &Entities,
-        cal: &Calibration,
-    ) -> MeaningEvidence {
-        let Pair { a, b } = pair;
-        let al = align_sentences(sv, a, b, &cal.sentences);
-        let ra = &self.prepared[a.index()].sentences;
-        let rb = &self.prepared[b.index()].sentences;
-        let passages: Vec<Passage> = al
-            .beads
-            .iter()
-            .map(|bd| Passage {
-                tokens_a: bd.a.start as u32..bd.a.end as u32,
-                tokens_b: bd.b.start as u32..bd.b.end as u32,
-                a: ra[bd.a.start].start..ra[bd.a.end - 1].end,
-                b: rb[bd.b.start].start..rb[bd.b.end - 1].end,
-                matched: 0,
-                score: bd.sim,
-            })
-            .collect();
-        MeaningEvidence {
-            alignment: al,
-            passages,
-            doc_cos: doc_cos as f64,
-            shared_entities: entities.overlap(a, b),
-        }
     }
 
     /// Relations by meaning for the documents whose language the primary encoder does not
@@ -402,4 +376,39 @@ fn merge(
         out.push((fresh(pair(&n)), Some(n.similarity)));
     }
     (out, unjudged)
+}
+
+/// A pair's sentence alignment by meaning: the aligned sentences as passages (byte ranges
+/// of the documents' sentences in `prepared`), with the document cosine given and the
+/// names and numbers both hold. The one way `scan`, `examine` and `score_pairs` build it.
+pub(crate) fn meaning_evidence(
+    sv: &SentenceVectors,
+    prepared: &[Prepared],
+    pair: Pair,
+    doc_cos: f32,
+    entities: &Entities,
+    cal: &Calibration,
+) -> MeaningEvidence {
+    let Pair { a, b } = pair;
+    let al = align_sentences(sv, a, b, &cal.sentences);
+    let ra = &prepared[a.index()].sentences;
+    let rb = &prepared[b.index()].sentences;
+    let passages: Vec<Passage> = al
+        .beads
+        .iter()
+        .map(|bd| Passage {
+            tokens_a: bd.a.start as u32..bd.a.end as u32,
+            tokens_b: bd.b.start as u32..bd.b.end as u32,
+            a: ra[bd.a.start].start..ra[bd.a.end - 1].end,
+            b: rb[bd.b.start].start..rb[bd.b.end - 1].end,
+            matched: 0,
+            score: bd.sim,
+        })
+        .collect();
+    MeaningEvidence {
+        alignment: al,
+        passages,
+        doc_cos: doc_cos as f64,
+        shared_entities: entities.overlap(a, b),
+    }
 }

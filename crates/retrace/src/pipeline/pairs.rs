@@ -4,8 +4,8 @@
 //! pair, whether or not a scan would have proposed it as a candidate. Each pair also gets a
 //! [`same_event`](crate::relate::event::same_event) score.
 
+use super::meaning::meaning_evidence;
 use super::{Encoders, Meaning, ScanOptions};
-use crate::align::sentences::align_sentences;
 use crate::align::{align, trigram_containment, Passage};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents, SentenceVectors};
@@ -15,7 +15,7 @@ use crate::prepare::prepare_corpus;
 use crate::progress::Progress;
 use crate::relate::entities::Entities;
 use crate::relate::event::{same_event, EventFacts, SharedFacts};
-use crate::relate::{judge, Kind, MeaningEvidence, PairEvidence, Rules};
+use crate::relate::{judge, Kind, PairEvidence, Rules};
 use rayon::prelude::*;
 use retrace_encode::EncodeError;
 use serde::{Deserialize, Serialize};
@@ -183,26 +183,8 @@ pub fn score_pairs(
             let m = c.and_then(|k| meanings[k].zip(vectors[k].as_ref()));
             let meaning = m.and_then(|(m, sv)| {
                 (sv.has_vectors(pair.a) && sv.has_vectors(pair.b)).then(|| {
-                    let al = align_sentences(sv, pair.a, pair.b, &m.calibration.sentences);
-                    let (ra, rb) = (&prepared[a].sentences, &prepared[b].sentences);
-                    let passages = al
-                        .beads
-                        .iter()
-                        .map(|bd| Passage {
-                            tokens_a: bd.a.start as u32..bd.a.end as u32,
-                            tokens_b: bd.b.start as u32..bd.b.end as u32,
-                            a: ra[bd.a.start].start..ra[bd.a.end - 1].end,
-                            b: rb[bd.b.start].start..rb[bd.b.end - 1].end,
-                            matched: 0,
-                            score: bd.sim,
-                        })
-                        .collect();
-                    MeaningEvidence {
-                        doc_cos: dot(sv.doc(pair.a), sv.doc(pair.b)) as f64,
-                        shared_entities: entities.overlap(pair.a, pair.b),
-                        alignment: al,
-                        passages,
-                    }
+                    let cos = dot(sv.doc(pair.a), sv.doc(pair.b));
+                    meaning_evidence(sv, &prepared, pair, cos, &entities, m.calibration)
                 })
             });
             let similarity = meaning.as_ref().map(|m| m.doc_cos);
