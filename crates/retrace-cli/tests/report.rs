@@ -5,94 +5,12 @@
 //! skip with a notice when Chromium or ../shared is absent (both are required under CI).
 
 mod common;
+use common::browser::*;
 use common::*;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-/// `chromium` or `chromium-browser` on PATH (or `$RETRACE_CHROMIUM`); under CI its
-/// absence is a failure.
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RETRACE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    if std::env::var_os("CI").is_some() {
-        panic!("chromium (or chromium-browser) is not on PATH under CI");
-    }
-    eprintln!("NOTICE: chromium not found; skipping the browser test");
-    None
-}
-
-/// The DOM Chromium prints for a page after its scripts ran, and Chromium's stderr.
-struct Page {
-    what: String,
-    dom: String,
-    stderr: String,
-}
-
-fn render(chromium: &Path, dir: &Path, what: &str, url: &str) -> Page {
-    std::fs::create_dir_all(dir).unwrap();
-    let (out, err) = (dir.join("dom.html"), dir.join("stderr.txt"));
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            "--virtual-time-budget=30000",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", chromium.display()));
-    let deadline = Instant::now() + Duration::from_secs(120);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for chromium") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: chromium did not finish within 120 s\nstderr:\n{}",
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let page = Page {
-        what: what.to_string(),
-        dom: std::fs::read_to_string(&out).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-    };
-    assert!(
-        status.success() && page.dom.contains("</html>"),
-        "{what}: chromium failed ({status}) on {url}\nstderr:\n{}",
-        page.stderr
-    );
-    page
-}
 
 /// Render `routes` ((what, hash)) of the report `html`, each in its own browser, two at a
 /// time.
@@ -107,7 +25,9 @@ fn render_all(chromium: &Path, work: &Path, html: &Path, routes: &[(&str, String
                 .map(|(j, (what, hash))| {
                     let dir = work.join(format!("route{}", 2 * c + j));
                     let url = format!("file://{}{hash}", html.display());
-                    scope.spawn(move || render(chromium, &dir, what, &url))
+                    scope.spawn(move || {
+                        render(chromium, &dir, what, &url, 30_000, Duration::from_secs(120))
+                    })
                 })
                 .collect();
             runs.into_iter()
@@ -125,39 +45,6 @@ fn render_all(chromium: &Path, work: &Path, html: &Path, routes: &[(&str, String
 }
 
 impl Page {
-    fn excerpt(&self) -> String {
-        let main = match (self.dom.find("<main"), self.dom.find("</main>")) {
-            (Some(a), Some(b)) if a < b => &self.dom[a..b + 7],
-            _ => &self.dom[..],
-        };
-        main.chars().take(6000).collect()
-    }
-
-    fn check(&self, ok: bool, msg: &str) {
-        assert!(
-            ok,
-            "{}: {msg}\n--- DOM excerpt ---\n{}\n--- console ---\n{}",
-            self.what,
-            self.excerpt(),
-            self.console().join("\n")
-        );
-    }
-
-    fn has(&self, needle: &str, msg: &str) {
-        self.check(self.dom.contains(needle), &format!("{msg} (no `{needle}`)"));
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.dom.matches(needle).count()
-    }
-
-    fn console(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
-            .collect()
-    }
-
     /// No JavaScript error (Chromium's log, the page's `#js-errors`), no error shown, and
     /// the page finished rendering (`data-ready` on the body).
     fn ok(&self) {
@@ -181,15 +68,6 @@ impl Page {
         );
     }
 
-    /// The text of the first element whose start tag holds `attr` (up to its first child tag).
-    fn text_of(&self, attr: &str) -> Option<String> {
-        let at = self.dom.find(attr)?;
-        let rest = &self.dom[at..];
-        let start = rest.find('>')? + 1;
-        let end = rest[start..].find('<')? + start;
-        Some(unescape(&rest[start..end]))
-    }
-
     /// The value of attribute `name` in the first start tag that holds `attr`.
     fn attr_of(&self, attr: &str, name: &str) -> Option<String> {
         let at = self.dom.find(attr)?;
@@ -199,14 +77,6 @@ impl Page {
         let v = tag.find(&key)? + key.len();
         Some(unescape(&tag[v..v + tag[v..].find('"')?]))
     }
-}
-
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
 }
 
 /// `s` as Chromium's serialiser writes it in a text node.
@@ -244,19 +114,6 @@ fn shown_text(p: &Page, id: &str) -> String {
         }
     }
     unescape(&out)
-}
-
-/// Percent-encoding of everything but the unreserved characters (as encodeURIComponent).
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
 }
 
 /// `n` as the page writes numbers (en-US grouping).
@@ -322,15 +179,6 @@ impl Run {
     fn doc(&self, id: &str) -> &Value {
         self.docs.iter().find(|d| d["id"] == id).unwrap()
     }
-}
-
-/// UTF-8 byte range `r` ([start, end]) of `text`.
-fn bytes<'a>(text: &'a str, r: &Value) -> &'a str {
-    let (a, b) = (
-        r[0].as_u64().unwrap() as usize,
-        r[1].as_u64().unwrap() as usize,
-    );
-    &text[a..b]
 }
 
 /// The overview shows the counts of pairs.jsonl: all pairs, each kind, and (in the table

@@ -4,34 +4,18 @@
 //! required under CI, where `.ci/run` installs Chromium).
 
 mod common;
+use common::browser::*;
 use common::*;
 use serde_json::Value;
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 const ID_000: &str = "000_3a6c4f445c7f6ecb.txt";
 const ID_001: &str = "001_244488ea25266046.txt";
 const ID_002: &str = "002_df49b81ec52edcc4.txt";
-
-/// `chromium` or `chromium-browser` on PATH (or `$RETRACE_CHROMIUM`).
-fn find_chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("RETRACE_CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for dir in std::env::split_paths(&path) {
-        for name in ["chromium", "chromium-browser"] {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
 
 /// A running `retrace serve`, killed when dropped (also when the test panics).
 struct Server {
@@ -165,126 +149,7 @@ fn dechunk(mut body: &str) -> String {
     out
 }
 
-/// Percent-encoding of everything but the unreserved characters (as encodeURIComponent).
-fn enc(s: &str) -> String {
-    let mut out = String::new();
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// The DOM Chromium prints for `url` after its scripts ran, and Chromium's stderr.
-struct Page {
-    what: String,
-    dom: String,
-    stderr: String,
-}
-
-fn render(chromium: &Path, dir: &Path, what: &str, url: &str) -> Page {
-    std::fs::create_dir_all(dir).unwrap();
-    let (out, err) = (dir.join("dom.html"), dir.join("stderr.txt"));
-    let mut child = Command::new(chromium)
-        .args([
-            "--headless",
-            "--disable-gpu",
-            "--no-sandbox",
-            "--no-first-run",
-            "--no-default-browser-check",
-            "--disable-extensions",
-            "--disable-background-networking",
-            "--disable-dev-shm-usage",
-            "--enable-logging=stderr",
-            "--v=0",
-            "--dump-dom",
-            "--virtual-time-budget=10000",
-        ])
-        .arg(format!("--user-data-dir={}", dir.join("profile").display()))
-        .arg(url)
-        .stdin(Stdio::null())
-        .stdout(std::fs::File::create(&out).unwrap())
-        .stderr(std::fs::File::create(&err).unwrap())
-        .spawn()
-        .unwrap_or_else(|e| panic!("starting {}: {e}", chromium.display()));
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let status = loop {
-        if let Some(s) = child.try_wait().expect("wait for chromium") {
-            break s;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!(
-                "{what}: chromium did not finish within 60 s\nstderr:\n{}",
-                std::fs::read_to_string(&err).unwrap_or_default()
-            );
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    };
-    let page = Page {
-        what: what.to_string(),
-        dom: std::fs::read_to_string(&out).unwrap_or_default(),
-        stderr: std::fs::read_to_string(&err).unwrap_or_default(),
-    };
-    assert!(
-        status.success() && page.dom.contains("</html>"),
-        "{what}: chromium failed ({status}) on {url}\nstderr:\n{}",
-        page.stderr
-    );
-    page
-}
-
 impl Page {
-    /// The page's <main> (shortened), for failure messages.
-    fn excerpt(&self) -> String {
-        let main = match (self.dom.find("<main"), self.dom.find("</main>")) {
-            (Some(a), Some(b)) if a < b => &self.dom[a..b + 7],
-            _ => &self.dom[..],
-        };
-        let mut s: String = main.chars().take(6000).collect();
-        if s.len() < main.len() {
-            s.push_str(" [...]");
-        }
-        s
-    }
-
-    fn check(&self, ok: bool, msg: &str) {
-        assert!(
-            ok,
-            "{}: {msg}\n--- DOM excerpt ---\n{}\n--- console ---\n{}",
-            self.what,
-            self.excerpt(),
-            self.console().join("\n")
-        );
-    }
-
-    fn has(&self, needle: &str, msg: &str) {
-        self.check(self.dom.contains(needle), &format!("{msg} (no `{needle}`)"));
-    }
-
-    fn lacks(&self, needle: &str, msg: &str) {
-        self.check(
-            !self.dom.contains(needle),
-            &format!("{msg} (found `{needle}`)"),
-        );
-    }
-
-    fn count(&self, needle: &str) -> usize {
-        self.dom.matches(needle).count()
-    }
-
-    /// Chromium's lines about the page's console and uncaught exceptions.
-    fn console(&self) -> Vec<&str> {
-        self.stderr
-            .lines()
-            .filter(|l| l.contains(":CONSOLE") || l.contains("Uncaught"))
-            .collect()
-    }
-
     /// No JavaScript error (Chromium's log, the page's own `#js-errors`) and no API error.
     fn no_errors(&self) {
         self.check(
@@ -308,33 +173,6 @@ impl Page {
             &format!("the page shows an error: {shown:?}"),
         );
     }
-
-    /// The text of the first element whose start tag holds `attr` (up to its first child tag).
-    fn text_of(&self, attr: &str) -> Option<String> {
-        let at = self.dom.find(attr)?;
-        let rest = &self.dom[at..];
-        let start = rest.find('>')? + 1;
-        let end = rest[start..].find('<')? + start;
-        Some(unescape(&rest[start..end]))
-    }
-}
-
-/// Undo the escaping of a text node by Chromium's serialiser.
-fn unescape(s: &str) -> String {
-    s.replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&nbsp;", "\u{a0}")
-        .replace("&quot;", "\"")
-        .replace("&amp;", "&")
-}
-
-/// UTF-8 byte range `r` ([start, end]) of `text`.
-fn bytes<'a>(text: &'a str, r: &Value) -> &'a str {
-    let (a, b) = (
-        r[0].as_u64().unwrap() as usize,
-        r[1].as_u64().unwrap() as usize,
-    );
-    &text[a..b]
 }
 
 /// Each passage pair of `related` is marked on both sides of the page's side-by-side view,
@@ -367,13 +205,7 @@ fn check_passages(page: &Page, related: &Value, ours_text: &str, theirs_text: &s
 
 #[test]
 fn web_page_in_headless_chromium() {
-    let Some(chromium) = find_chromium() else {
-        if std::env::var_os("CI").is_some() {
-            panic!("chromium (or chromium-browser) is not on PATH under CI");
-        }
-        eprintln!("NOTICE: chromium not found; skipping the browser test");
-        return;
-    };
+    let Some(chromium) = chromium() else { return };
     let Some(shared) = shared() else { return };
     let seeds = shared.join("corpora/seeds");
     let tmp = tempfile::tempdir().unwrap();
@@ -396,7 +228,9 @@ fn web_page_in_headless_chromium() {
                 .map(|(what, hash)| {
                     let dir = work.join(enc(what));
                     let (chromium, url) = (&chromium, server.url(hash));
-                    scope.spawn(move || render(chromium, &dir, what, &url))
+                    scope.spawn(move || {
+                        render(chromium, &dir, what, &url, 10_000, Duration::from_secs(60))
+                    })
                 })
                 .collect();
             runs.into_iter()
