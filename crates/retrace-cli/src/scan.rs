@@ -255,6 +255,9 @@ pub struct ThresholdArgs {
     /// Document-vector cosine of a same-story pair (-1..1).
     #[arg(long, value_parser = cosine_f64)]
     pub story_min_cos: Option<f64>,
+    /// Same-event score a same-story pair needs (0..1).
+    #[arg(long, value_parser = unit_interval)]
+    pub story_min_event: Option<f64>,
 }
 
 /// A number in `lo..=hi` (finite: `nan` and `inf` are refused).
@@ -304,6 +307,9 @@ impl ThresholdArgs {
         }
         if let Some(v) = self.story_min_cos {
             cal.relations.story_min_cos = v;
+        }
+        if let Some(v) = self.story_min_event {
+            cal.relations.story_min_event = v;
         }
     }
 }
@@ -434,6 +440,7 @@ impl Args {
                 t.semantic_min_coverage.map(|v| v.to_string()),
             ),
             ("story-min-cos", t.story_min_cos.map(|v| v.to_string())),
+            ("story-min-event", t.story_min_event.map(|v| v.to_string())),
         ];
         for (name, v) in given {
             if let Some(v) = v {

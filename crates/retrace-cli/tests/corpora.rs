@@ -170,7 +170,12 @@ fn dev_collection_scores() {
             "kind accuracy {}",
             f("kind_accuracy")
         );
-        assert!(f("story_ari") >= 0.80, "story ARI {}", f("story_ari"));
+        // Stories join reports of one event only (measured 0.967; 0.919 before the stage
+        // `events`), and same-story pairs are the same event, not the same topic (F1
+        // measured 0.706, P 0.745; 0.196 before).
+        assert!(f("story_ari") >= 0.95, "story ARI {}", f("story_ari"));
+        let same_story = figures["per_kind_f1"]["same_story"].as_f64().unwrap_or(0.0);
+        assert!(same_story >= 0.65, "same_story F1 {same_story}");
         assert!(
             f("reuse_precision") >= 0.95,
             "reuse precision {}",

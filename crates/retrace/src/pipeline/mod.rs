@@ -6,6 +6,7 @@
 //! last stories and provenance. Each stage is a function of the stage modules; what passes
 //! between them is plain data.
 
+mod events;
 mod examine;
 mod meaning;
 mod pairs;
@@ -165,6 +166,9 @@ pub struct ScanStats {
     pub fallback_sentences_embedded: usize,
     /// Pairs aligned by meaning.
     pub semantic_candidates: usize,
+    /// Same-story pairs by meaning dropped as reports of different events.
+    #[serde(default)]
+    pub same_story_dropped: usize,
     /// Related pairs found.
     pub relations: usize,
     /// `(stage, seconds)`, in the order the stages ran.
@@ -544,6 +548,9 @@ pub fn scan_in(
             &mut vectors,
             &mut stats,
         )?;
+        stats.same_story_dropped = run.run("events", None, |p| {
+            events::confirm_same_story(&docs, &prepared, &mut relations, encoders, &vectors, p)
+        })?;
     }
     stats.relations = relations.len();
 
@@ -653,6 +660,7 @@ mod tests {
                 "align",
                 "embed",
                 "semantic",
+                "events",
                 "relate"
             ]
         );

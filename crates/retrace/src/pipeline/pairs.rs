@@ -4,6 +4,7 @@
 //! pair, whether or not a scan would have proposed it as a candidate. Each pair also gets a
 //! [`same_event`](crate::relate::event::same_event) score.
 
+use super::events::{event_evidence, EventVectors};
 use super::meaning::meaning_evidence;
 use super::{Encoders, Meaning, ScanOptions};
 use crate::align::{align, trigram_containment, Passage};
@@ -14,7 +15,9 @@ use crate::prepare::normalize::Tokenizer;
 use crate::prepare::prepare_corpus;
 use crate::progress::Progress;
 use crate::relate::entities::Entities;
-use crate::relate::event::{same_event, EventFacts, SharedFacts};
+use crate::relate::event::{
+    days_apart, same_event, EventEvidence, EventFacts, SharedFacts, SAME_EVENT_WEIGHTS,
+};
 use crate::relate::{judge, Kind, PairEvidence, Rules};
 use rayon::prelude::*;
 use retrace_encode::EncodeError;
@@ -55,7 +58,7 @@ pub struct PairScore {
     /// reads both languages.
     pub shared_entities: Option<f64>,
     /// Cosine of the vectors of the two main texts each embedded whole (their first
-    /// [`TEXT_BYTES`] bytes), when an encoder reads both languages.
+    /// 2,000 bytes), when an encoder reads both languages.
     pub text_similarity: Option<f64>,
     /// Cosine of the two first main-text sentences (headlines, in news), when an encoder
     /// reads both languages.
@@ -69,53 +72,6 @@ pub struct PairScore {
     pub same_event: f64,
     /// The encoder the meaning evidence rests on.
     pub encoder: Option<String>,
-}
-
-/// Bytes of a main text embedded whole for [`PairScore::text_similarity`].
-pub const TEXT_BYTES: usize = 2000;
-
-/// Each chosen document's main text embedded whole (its main lines joined, cut at
-/// [`TEXT_BYTES`]): one L2-normalised row per document, zeros for the others.
-fn embed_texts(
-    docs: &[Document],
-    prepared: &[crate::prepare::Prepared],
-    encoder: &dyn retrace_encode::Encoder,
-    which: &[bool],
-) -> Result<Vec<f32>, EncodeError> {
-    let dim = encoder.dim();
-    let chosen: Vec<usize> = (0..docs.len()).filter(|&d| which[d]).collect();
-    let texts: Vec<String> = chosen
-        .iter()
-        .map(|&d| {
-            let text = &docs[d].text;
-            let lines: Vec<&str> = prepared[d].main_lines().map(|r| &text[r]).collect();
-            let joined = lines.join(" ");
-            crate::prepare::segment::prefix(&joined, TEXT_BYTES).to_string()
-        })
-        .collect();
-    let mut out = vec![0f32; docs.len() * dim];
-    for (ids, batch) in chosen.chunks(1024).zip(texts.chunks(1024)) {
-        let refs: Vec<&str> = batch.iter().map(String::as_str).collect();
-        let e = encoder.encode(&refs)?;
-        if e.len() != refs.len() || e.dim != dim {
-            return Err(EncodeError::Failed(format!(
-                "encoder {} returned {} vectors of {} for {} texts",
-                encoder.name(),
-                e.len(),
-                e.dim,
-                refs.len()
-            )));
-        }
-        for (k, &d) in ids.iter().enumerate() {
-            let v = &mut out[d * dim..(d + 1) * dim];
-            v.copy_from_slice(&e.data[k * dim..(k + 1) * dim]);
-            let n = dot(v, v).sqrt();
-            if n > 0.0 {
-                v.iter_mut().for_each(|x| *x /= n);
-            }
-        }
-    }
-    Ok(out)
 }
 
 /// Score `pairs` of `docs` (positions into `docs`; boilerplate and name frequencies are
@@ -152,7 +108,7 @@ pub fn score_pairs(
         .collect();
     let meanings = [encoders.primary, encoders.fallback];
     let mut vectors: [Option<SentenceVectors>; 2] = [None, None];
-    let mut texts: [Vec<f32>; 2] = [Vec::new(), Vec::new()];
+    let mut texts: [Option<EventVectors>; 2] = [None, None];
     for (k, slot) in vectors.iter_mut().enumerate() {
         let Some(m) = meanings[k] else { continue };
         let mut which = vec![false; n];
@@ -165,7 +121,7 @@ pub fn score_pairs(
         if which.iter().any(|&w| w) {
             let sv = embed_documents(docs, &prepared, m.encoder, &which, which.clone(), progress)?;
             *slot = Some(sv);
-            texts[k] = embed_texts(docs, &prepared, m.encoder, &which)?;
+            texts[k] = Some(EventVectors::new(docs, &prepared, m.encoder, &which)?);
         }
     }
     let entities = Entities::build(docs, &prepared);
@@ -188,18 +144,16 @@ pub fn score_pairs(
                 })
             });
             let similarity = meaning.as_ref().map(|m| m.doc_cos);
-            let sv = m.filter(|_| similarity.is_some()).map(|(_, sv)| sv);
-            let first_similarity = sv.map(|sv| {
-                let (ra, rb) = (sv.sentences(pair.a), sv.sentences(pair.b));
-                dot(sv.row(ra.start), sv.row(rb.start)) as f64
-            });
-
             let shared_entities = meaning.as_ref().map(|m| m.shared_entities);
-            let text_similarity = c.filter(|_| similarity.is_some()).map(|k| {
-                let dim = vectors[k].as_ref().map_or(0, |sv| sv.dim);
-                let row = |d: DocId| &texts[k][d.index() * dim..(d.index() + 1) * dim];
-                dot(row(pair.a), row(pair.b)) as f64
-            });
+            let ev_vectors = c.and_then(|k| texts[k].as_ref());
+            let event = match (similarity, ev_vectors) {
+                (Some(cos), Some(v)) => event_evidence(v, &facts, &prepared, pair, cos),
+                _ => EventEvidence {
+                    facts: facts.shared(pair.a, pair.b),
+                    days_apart: days_apart(prepared[a].date, prepared[b].date),
+                    ..EventEvidence::default()
+                },
+            };
             let evidence = PairEvidence {
                 pair,
                 same_language: prepared[a].lang == prepared[b].lang,
@@ -211,7 +165,17 @@ pub fn score_pairs(
                 lexical: &opts.relate,
                 meaning: m.map(|(m, _)| &m.calibration.relations),
             };
-            let relation = judge(evidence, rules);
+            let weights = m.map_or(&SAME_EVENT_WEIGHTS, |(m, _)| &m.calibration.event);
+            let same_event = same_event(&event, weights);
+            // A pair on its own: the same story when the same event is the likelier.
+            let relation = judge(evidence, rules)
+                .filter(|r| r.kind != Kind::SameStory || same_event >= 0.5)
+                .map(|mut r| {
+                    if r.kind == Kind::SameStory {
+                        r.score = same_event;
+                    }
+                    r
+                });
             let shared = facts.shared(x, y);
             let swap = x > y;
             let mut score = PairScore {
@@ -221,9 +185,9 @@ pub fn score_pairs(
                 similarity,
                 shared_entities,
                 evidence: Vec::new(),
-                same_event: same_event(similarity, text_similarity, first_similarity, &shared),
-                text_similarity,
-                first_similarity,
+                same_event,
+                text_similarity: event.text_similarity,
+                first_similarity: event.first_similarity,
                 facts: shared,
                 encoder: m.map(|(m, _)| m.encoder.name().to_string()),
             };

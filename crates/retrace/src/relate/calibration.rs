@@ -7,6 +7,7 @@
 //! ([`Encoder::family`](retrace_encode::Encoder::family)), never from its name; options can
 //! still override single thresholds.
 
+use super::event::{EventWeights, SAME_EVENT_WEIGHTS};
 use super::stories::StoryOptions;
 use super::SemanticOptions;
 use crate::align::sentences::SemAlignOptions;
@@ -22,6 +23,8 @@ pub struct Calibration {
     pub relations: SemanticOptions,
     /// When a same-story link joins two stories.
     pub stories: StoryOptions,
+    /// How the same-event score weighs the cosines of this encoder.
+    pub event: EventWeights,
     /// Document-vector cosine below which neighbours are not considered.
     pub neighbor_min_cos: f32,
 }
@@ -59,13 +62,17 @@ pub const USE_M3: Calibration = Calibration {
         paraphrase_min_coverage_other: 0.2,
         paraphrase_min_sim: 0.7,
         paraphrase_min_containment: 0.25,
-        story_min_cos: 0.7,
-        story_min_entities: 0.1,
+        story_min_cos: 0.5,
+        story_min_entities: 0.0,
+        story_min_event: 0.95,
     },
+    // Same-story pairs are reports of one event (`story_min_event`): a link needs names
+    // and numbers in common besides.
     stories: StoryOptions {
-        min_link_cos: 0.8,
-        min_link_entities: 0.5,
+        min_link_cos: 0.5,
+        min_link_entities: 0.3,
     },
+    event: SAME_EVENT_WEIGHTS,
     neighbor_min_cos: 0.3,
 };
 
@@ -106,13 +113,18 @@ pub const E5: Calibration = Calibration {
         paraphrase_min_containment: 0.25,
         story_min_cos: 0.92,
         story_min_entities: 0.5,
+        story_min_event: 0.95,
     },
     stories: StoryOptions {
         min_link_cos: 0.92,
         min_link_entities: 0.6,
     },
+    event: E5_EVENT_WEIGHTS,
     neighbor_min_cos: 0.7,
 };
+
+/// e5's same-event weights: fitted like USE-m3's (`bench/semeval.py -- --encoder e5-small`).
+pub const E5_EVENT_WEIGHTS: EventWeights = SAME_EVENT_WEIGHTS;
 
 /// The tables by name.
 pub const CALIBRATIONS: &[(&str, &Calibration)] = &[("use-m3", &USE_M3), ("e5", &E5)];

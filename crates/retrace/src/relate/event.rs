@@ -14,6 +14,7 @@
 use crate::candidates::namekeys::name_key;
 use crate::document::Document;
 use crate::id::DocId;
+use crate::prepare::dates::Date;
 use crate::prepare::names::for_each_word;
 use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
@@ -146,31 +147,125 @@ impl EventFacts {
     }
 }
 
-/// Weights of [`same_event`]'s logistic formula, fitted on half of the SemEval-2022 Task 8
-/// training pairs (`bench/semeval.py`): bias, document cosine (token-weighted mean of the
-/// sentence vectors), whole-text cosine, first-sentence (headline) cosine, shared names,
-/// shared numbers.
-pub const SAME_EVENT_WEIGHTS: [f64; 6] = [-4.36, 3.62, 3.56, 1.04, 0.70, 0.29];
+/// The weights of [`same_event`]'s logistic formula, for one encoder family (cosines differ
+/// in scale between encoders): bias, document cosine (token-weighted mean of the sentence
+/// vectors), whole-text cosine, first-sentence (headline) cosine, shared names, shared
+/// numbers.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EventWeights {
+    /// The constant term.
+    pub bias: f64,
+    /// Weight of the document cosine.
+    pub cos: f64,
+    /// Weight of the whole-text cosine.
+    pub text: f64,
+    /// Weight of the first sentences' cosine.
+    pub first: f64,
+    /// Weight of the shared names.
+    pub names: f64,
+    /// Weight of the shared numbers.
+    pub numbers: f64,
+}
 
-/// How likely two texts report the same event, in [0, 1]: a logistic function of the cosine
-/// of their document vectors (`similarity`), the cosine of their main texts embedded whole
-/// (`text_similarity`), the cosine of their first sentences (`first_similarity`: the
-/// headlines of news; `None` for any of them: no encoder reads both languages, taken as 0)
-/// and the weighted shares of names and numbers they share ([`SharedFacts`]), with the
-/// weights [`SAME_EVENT_WEIGHTS`]. 0.5 is the cut between same event and not.
-pub fn same_event(
-    similarity: Option<f64>,
-    text_similarity: Option<f64>,
-    first_similarity: Option<f64>,
-    facts: &SharedFacts,
-) -> f64 {
-    let [b, w_cos, w_text, w_first, w_names, w_numbers] = SAME_EVENT_WEIGHTS;
-    let z = b
-        + w_cos * similarity.unwrap_or(0.0)
-        + w_text * text_similarity.unwrap_or(0.0)
-        + w_first * first_similarity.unwrap_or(0.0)
-        + w_names * facts.names
-        + w_numbers * facts.numbers;
+/// USE-m3's weights, fitted on half of the SemEval-2022 Task 8 training pairs
+/// (`bench/semeval.py`).
+pub const SAME_EVENT_WEIGHTS: EventWeights = EventWeights {
+    bias: -4.36,
+    cos: 3.62,
+    text: 3.56,
+    first: 1.04,
+    names: 0.70,
+    numbers: 0.29,
+};
+
+/// Publication dates at most this many days apart make two reports more likely to be about
+/// one event ([`time_term`]).
+pub const NEAR_DAYS: u32 = 3;
+/// Publication dates more than this many days apart make them less likely to be.
+pub const FAR_DAYS: u32 = 7;
+/// The term added to [`same_event`]'s logit for dates [`NEAR_DAYS`] apart or fewer ...
+pub const NEAR_WEIGHT: f64 = 2.0;
+/// ... and the term taken off for dates more than [`FAR_DAYS`] apart. Fitted on the dev
+/// collection's same-event reports against reports of the same topic (`bench/events.py`):
+/// the time of publication is what tells the two apart when the texts share their topic's
+/// names.
+pub const FAR_WEIGHT: f64 = 4.0;
+
+/// What the time of publication says: days between two dates known to the day; with only
+/// the month known, 28 a month for months two or more apart; with only the year, 365 a year
+/// for years two or more apart (`None` closer than that, or when a date is missing).
+pub fn days_apart(a: Option<Date>, b: Option<Date>) -> Option<u32> {
+    let (a, b) = (a?, b?);
+    match (a.month, a.day, b.month, b.day) {
+        (Some(ma), Some(da), Some(mb), Some(db)) => {
+            let x = days_from_civil(a.year, ma, da);
+            let y = days_from_civil(b.year, mb, db);
+            Some(x.abs_diff(y) as u32)
+        }
+        (Some(ma), _, Some(mb), _) => {
+            let months = (a.year as i32 * 12 + ma as i32).abs_diff(b.year as i32 * 12 + mb as i32);
+            (months >= 2).then_some(months * 28)
+        }
+        _ => {
+            let years = a.year.abs_diff(b.year) as u32;
+            (years >= 2).then_some(years * 365)
+        }
+    }
+}
+
+/// Days since 1970-01-01 of a civil date (proleptic Gregorian).
+fn days_from_civil(y: u16, m: u8, d: u8) -> i64 {
+    let (y, m, d) = (y as i64, m as i64, d as i64);
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// The publication-time term of [`same_event`]'s logit: [`NEAR_WEIGHT`] within
+/// [`NEAR_DAYS`], minus [`FAR_WEIGHT`] beyond [`FAR_DAYS`], 0 in between or unknown.
+pub fn time_term(days: Option<u32>) -> f64 {
+    match days {
+        Some(d) if d <= NEAR_DAYS => NEAR_WEIGHT,
+        Some(d) if d > FAR_DAYS => -FAR_WEIGHT,
+        _ => 0.0,
+    }
+}
+
+/// What [`same_event`] reads of a pair.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct EventEvidence {
+    /// Cosine of the document vectors (`None`: no encoder reads both languages, taken as 0).
+    pub similarity: Option<f64>,
+    /// Cosine of the main texts embedded whole.
+    pub text_similarity: Option<f64>,
+    /// Cosine of the first sentences (the headlines of news).
+    pub first_similarity: Option<f64>,
+    /// The names and numbers they share.
+    pub facts: SharedFacts,
+    /// Days between their publication dates ([`days_apart`]).
+    pub days_apart: Option<u32>,
+}
+
+/// How likely two texts report the same event, in [0, 1]: a logistic function of the
+/// cosines of their document vectors, of their main texts embedded whole and of their
+/// first sentences, of the weighted shares of names and numbers they share
+/// ([`SharedFacts`]), with `weights`, plus the time of publication ([`time_term`]) where
+/// both dates are known. 0.5 is the cut between same event and not for a pair on its own;
+/// within a collection, where most neighbours of a report are reports on its topic, the
+/// calibration's stricter `story_min_event` applies.
+pub fn same_event(ev: &EventEvidence, weights: &EventWeights) -> f64 {
+    let w = weights;
+    let z = w.bias
+        + w.cos * ev.similarity.unwrap_or(0.0)
+        + w.text * ev.text_similarity.unwrap_or(0.0)
+        + w.first * ev.first_similarity.unwrap_or(0.0)
+        + w.names * ev.facts.names
+        + w.numbers * ev.facts.numbers
+        + time_term(ev.days_apart);
     1.0 / (1.0 + (-z).exp())
 }
 
@@ -209,11 +304,56 @@ mod tests {
         let other = f.shared(DocId(0), DocId(2));
         assert_eq!(other.shared_names, 0);
         assert_eq!(other.shared_numbers, 0);
+        let ev = |c: Option<f64>, facts: SharedFacts| EventEvidence {
+            similarity: c,
+            text_similarity: c,
+            first_similarity: c,
+            facts,
+            days_apart: None,
+        };
+        let w = &SAME_EVENT_WEIGHTS;
         let c = Some(0.6);
-        assert!(same_event(c, c, c, &same) > same_event(c, c, c, &other));
+        assert!(same_event(&ev(c, same), w) > same_event(&ev(c, other), w));
         let (hi, lo) = (Some(0.9), Some(0.1));
-        assert!(same_event(hi, hi, hi, &same) > 0.5);
-        assert!(same_event(lo, lo, lo, &other) < 0.5);
-        assert!(same_event(None, None, None, &other) < same_event(None, None, None, &same));
+        assert!(same_event(&ev(hi, same), w) > 0.5);
+        assert!(same_event(&ev(lo, other), w) < 0.5);
+        assert!(same_event(&ev(None, other), w) < same_event(&ev(None, same), w));
+        // The time of publication: the same day raises it, months apart lowers it.
+        let mid = ev(c, other);
+        let near = EventEvidence {
+            days_apart: Some(1),
+            ..mid
+        };
+        let far = EventEvidence {
+            days_apart: Some(60),
+            ..mid
+        };
+        assert!(same_event(&near, w) > same_event(&mid, w));
+        assert!(same_event(&far, w) < same_event(&mid, w));
+    }
+
+    #[test]
+    fn days_apart_reads_the_precision_both_dates_have() {
+        let d = |s: &str| crate::prepare::dates::parse_iso(s);
+        assert_eq!(
+            days_apart(d("2024-02-27"), d("2024-03-02")),
+            Some(4),
+            "leap year"
+        );
+        assert_eq!(days_apart(d("2023-12-31"), d("2024-01-01")), Some(1));
+        assert_eq!(days_apart(d("2024-03-02"), d("2024-02-27")), Some(4));
+        assert_eq!(
+            days_apart(d("2024-03"), d("2024-03-20")),
+            None,
+            "same month"
+        );
+        assert_eq!(days_apart(d("2024-01"), d("2024-05")), Some(112));
+        assert_eq!(days_apart(d("2019"), d("2024-05-01")), Some(5 * 365));
+        assert_eq!(days_apart(d("2023"), d("2024")), None);
+        assert_eq!(days_apart(None, d("2024-05-01")), None);
+        assert_eq!(time_term(Some(0)), NEAR_WEIGHT);
+        assert_eq!(time_term(Some(5)), 0.0);
+        assert_eq!(time_term(Some(8)), -FAR_WEIGHT);
+        assert_eq!(time_term(None), 0.0);
     }
 }

@@ -143,6 +143,11 @@ pub struct SemanticOptions {
     /// ... and the weighted share of names and numbers they share (see
     /// [`crate::relate::entities::Entities::overlap`]).
     pub story_min_entities: f64,
+    /// A same-story pair of a collection is kept only when its
+    /// [`same_event`](crate::relate::event::same_event) score is at least this: the other
+    /// neighbours of a report are mostly reports on its topic, so the cut lies above the
+    /// 0.5 of a pair on its own.
+    pub story_min_event: f64,
 }
 
 impl Default for SemanticOptions {
