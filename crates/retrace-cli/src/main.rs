@@ -149,6 +149,9 @@ pub fn load_options(
         .map_err(|e| {
             anyhow::anyhow!("invalid int8 kernel (--int8-kernel or RETRACE_INT8_KERNEL): {e}")
         })?;
+    // Language identification reads its model from the same cache (once per process).
+    retrace::prepare::langid::init(model_dir.as_deref())
+        .map_err(|e| anyhow::anyhow!("language identification: {e}"))?;
     Ok(retrace_encode::LoadOptions {
         model_dir,
         device,

