@@ -11,7 +11,7 @@ use crate::embed::dot;
 use crate::id::{DocId, Pair};
 use crate::prepare::Prepared;
 use crate::progress::Progress;
-use crate::relate::event::{days_apart, same_event, EventEvidence, EventFacts};
+use crate::relate::event::{days_apart, same_event, same_event_bound, EventEvidence, EventFacts};
 use crate::relate::union_find::UnionFind;
 use crate::relate::{Kind, Relation};
 use retrace_encode::{EncodeError, Encoder};
@@ -168,41 +168,6 @@ pub(super) fn confirm_same_story(
         return Ok(0);
     }
     progress.start("events", stories.len() as u64);
-    let facts = EventFacts::build(docs, prepared);
-    let mut keep = vec![true; relations.len()];
-    for k in 0..2 {
-        let mine: Vec<usize> = stories
-            .iter()
-            .copied()
-            .filter(|&i| by(&relations[i]).is_some_and(|(e, _)| e == k))
-            .collect();
-        let Some(m) = mine.first().and_then(|&i| by(&relations[i])).map(|x| x.1) else {
-            continue;
-        };
-        let mut which = vec![false; n];
-        for &i in &mine {
-            which[relations[i].a.index()] = true;
-            which[relations[i].b.index()] = true;
-        }
-        let ev = EventVectors::new(docs, prepared, m.encoder, &which)?;
-        for &i in &mine {
-            let r = &mut relations[i];
-            let e = event_evidence(&ev, &facts, prepared, r.pair(), r.similarity.unwrap_or(0.0));
-            let score = same_event(&e, &m.calibration.event);
-            r.score = score;
-            keep[i] = score >= m.calibration.relations.story_min_event;
-            progress.advance(1);
-        }
-    }
-    progress.finish();
-    // Versions of one text report the same event: a candidate below the cut is kept when
-    // one side is a copy, rewrite or translation of a document confirmed as reporting the
-    // same event as the other side.
-    let confirmed: HashSet<Pair> = stories
-        .iter()
-        .filter(|&&i| keep[i])
-        .map(|&i| relations[i].pair())
-        .collect();
     let mut versions: Vec<Vec<DocId>> = vec![Vec::new(); n];
     let mut texts = UnionFind::new(n);
     for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
@@ -210,24 +175,97 @@ pub(super) fn confirm_same_story(
         versions[r.b.index()].push(r.a);
         texts.union(r.a.0, r.b.0);
     }
-    let below: Vec<usize> = stories.iter().copied().filter(|&i| !keep[i]).collect();
-    for i in below {
+    let facts = EventFacts::build(docs, prepared);
+    let base = |r: &Relation| EventEvidence {
+        similarity: r.similarity,
+        facts: facts.shared(r.a, r.b),
+        days_apart: days_apart(prepared[r.a.index()].date, prepared[r.b.index()].date),
+        ..EventEvidence::default()
+    };
+    // Versions of one text (joined by copies, rewrites and translations) are no independent
+    // reports of an event: no same-story pair between them. Of the others, those that could
+    // reach the cut are scored.
+    let mut keep = vec![true; relations.len()];
+    let mut scored = vec![false; relations.len()];
+    let mut open: Vec<usize> = Vec::new();
+    for &i in &stories {
+        let r = &relations[i];
+        keep[i] = false;
+        if texts.find(r.a.0) == texts.find(r.b.0) {
+            continue;
+        }
+        match by(r) {
+            Some((_, m))
+                if same_event_bound(&base(r), &m.calibration.event)
+                    >= m.calibration.relations.story_min_event =>
+            {
+                open.push(i)
+            }
+            _ => {}
+        }
+    }
+    let score = |which: &[usize],
+                 relations: &mut [Relation],
+                 keep: &mut [bool],
+                 scored: &mut [bool]|
+     -> Result<(), EncodeError> {
+        for k in 0..2 {
+            let mine: Vec<usize> = which
+                .iter()
+                .copied()
+                .filter(|&i| by(&relations[i]).is_some_and(|(e, _)| e == k))
+                .collect();
+            let Some(m) = mine.first().and_then(|&i| by(&relations[i])).map(|x| x.1) else {
+                continue;
+            };
+            let mut chosen = vec![false; n];
+            for &i in &mine {
+                chosen[relations[i].a.index()] = true;
+                chosen[relations[i].b.index()] = true;
+            }
+            let ev = EventVectors::new(docs, prepared, m.encoder, &chosen)?;
+            for &i in &mine {
+                let r = &mut relations[i];
+                let sim = r.similarity.unwrap_or(0.0);
+                let e = event_evidence(&ev, &facts, prepared, r.pair(), sim);
+                r.score = same_event(&e, &m.calibration.event);
+                keep[i] = r.score >= m.calibration.relations.story_min_event;
+                scored[i] = true;
+            }
+        }
+        Ok(())
+    };
+    score(&open, relations, &mut keep, &mut scored)?;
+    // Versions of one text report the same event: a candidate below the cut is kept when
+    // one side is a copy, rewrite or translation of a document confirmed as reporting the
+    // same event as the other side (scored now if it was not).
+    let confirmed: HashSet<Pair> = stories
+        .iter()
+        .filter(|&&i| keep[i])
+        .map(|&i| relations[i].pair())
+        .collect();
+    let mut lifted: Vec<usize> = Vec::new();
+    for &i in &stories {
         let Pair { a, b } = relations[i].pair();
+        if keep[i] || texts.find(a.0) == texts.find(b.0) {
+            continue;
+        }
         let via = |x: DocId, other: DocId| {
             versions[x.index()]
                 .iter()
                 .any(|&c| c != other && confirmed.contains(&Pair::new(c, other)))
         };
-        keep[i] = via(a, b) || via(b, a);
-    }
-    // Versions of one text (joined by copies, rewrites and translations) are no independent
-    // reports of an event: no same-story pair between them.
-    for &i in &stories {
-        let r = &relations[i];
-        if texts.find(r.a.0) == texts.find(r.b.0) {
-            keep[i] = false;
+        if via(a, b) || via(b, a) {
+            lifted.push(i);
         }
     }
+    let unscored: Vec<usize> = lifted.iter().copied().filter(|&i| !scored[i]).collect();
+    score(&unscored, relations, &mut keep, &mut scored)?;
+    for i in lifted {
+        keep[i] = true;
+    }
+    progress.advance(stories.len() as u64);
+    progress.finish();
     let before = relations.len();
     let mut i = 0;
     relations.retain(|_| {

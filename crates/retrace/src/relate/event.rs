@@ -269,6 +269,17 @@ pub fn same_event(ev: &EventEvidence, weights: &EventWeights) -> f64 {
     1.0 / (1.0 + (-z).exp())
 }
 
+/// The most [`same_event`] can be for `ev` whatever its whole-text and first-sentence
+/// cosines (at most 1): what a pair needs before those are worth computing.
+pub fn same_event_bound(ev: &EventEvidence, weights: &EventWeights) -> f64 {
+    let best = EventEvidence {
+        text_similarity: Some(if weights.text > 0.0 { 1.0 } else { -1.0 }),
+        first_similarity: Some(if weights.first > 0.0 { 1.0 } else { -1.0 }),
+        ..*ev
+    };
+    same_event(&best, weights)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -330,6 +341,9 @@ mod tests {
         };
         assert!(same_event(&near, w) > same_event(&mid, w));
         assert!(same_event(&far, w) < same_event(&mid, w));
+        for e in [mid, near, far] {
+            assert!(same_event_bound(&e, w) >= same_event(&e, w));
+        }
     }
 
     #[test]
