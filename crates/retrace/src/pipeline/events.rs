@@ -11,7 +11,9 @@ use crate::embed::dot;
 use crate::id::{DocId, Pair};
 use crate::prepare::Prepared;
 use crate::progress::Progress;
-use crate::relate::event::{days_apart, same_event, same_event_bound, EventEvidence, EventFacts};
+use crate::relate::event::{
+    days_apart, same_event, same_event_bound, EventEvidence, EventFacts, EventWeights,
+};
 use crate::relate::union_find::UnionFind;
 use crate::relate::{Kind, Relation};
 use retrace_encode::{EncodeError, Encoder};
@@ -28,25 +30,30 @@ const BATCH: usize = 256;
 
 /// The vectors [`same_event`] reads beyond the document vectors: each chosen document's main
 /// text embedded whole (its main lines joined, cut at [`TEXT_BYTES`]) and its first
-/// sentence, L2-normalised; zeros for the documents not chosen.
+/// sentence, L2-normalised; zeros for the documents not chosen. The whole texts are
+/// embedded only for weights that read them (long inputs are the costly part).
 pub struct EventVectors {
     dim: usize,
-    text: Vec<f32>,
+    text: Option<Vec<f32>>,
     first: Vec<f32>,
 }
 
 impl EventVectors {
-    /// Embed the documents `which` marks with `encoder`.
+    /// Embed the documents `which` marks with `encoder` (their whole texts too when
+    /// `weights` reads them).
     pub fn new(
         docs: &[Document],
         prepared: &[Prepared],
         encoder: &dyn Encoder,
         which: &[bool],
+        weights: &EventWeights,
     ) -> Result<Self, EncodeError> {
         let dim = encoder.dim();
         let chosen: Vec<usize> = (0..docs.len()).filter(|&d| which[d]).collect();
+        let with_text = weights.text != 0.0;
         let texts: Vec<String> = chosen
             .iter()
+            .filter(|_| with_text)
             .map(|&d| {
                 let text = &docs[d].text;
                 let lines: Vec<&str> = prepared[d].main_lines().map(|r| &text[r]).collect();
@@ -67,7 +74,11 @@ impl EventVectors {
         let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
         Ok(EventVectors {
             dim,
-            text: embed_rows(encoder, docs.len(), &chosen, &texts)?,
+            text: if with_text {
+                Some(embed_rows(encoder, docs.len(), &chosen, &texts)?)
+            } else {
+                None
+            },
             first: embed_rows(encoder, docs.len(), &chosen, &firsts)?,
         })
     }
@@ -76,9 +87,10 @@ impl EventVectors {
         &v[d.index() * self.dim..(d.index() + 1) * self.dim]
     }
 
-    /// Cosine of the two main texts.
-    pub fn text_cos(&self, p: Pair) -> f64 {
-        dot(self.row(&self.text, p.a), self.row(&self.text, p.b)) as f64
+    /// Cosine of the two main texts, when they were embedded.
+    pub fn text_cos(&self, p: Pair) -> Option<f64> {
+        let t = self.text.as_ref()?;
+        Some(dot(self.row(t, p.a), self.row(t, p.b)) as f64)
     }
 
     /// Cosine of the two first sentences.
@@ -129,7 +141,7 @@ pub fn event_evidence(
 ) -> EventEvidence {
     EventEvidence {
         similarity: Some(similarity),
-        text_similarity: Some(vectors.text_cos(p)),
+        text_similarity: vectors.text_cos(p),
         first_similarity: Some(vectors.first_cos(p)),
         facts: facts.shared(p.a, p.b),
         days_apart: days_apart(prepared[p.a.index()].date, prepared[p.b.index()].date),
@@ -223,7 +235,7 @@ pub(super) fn confirm_same_story(
                 chosen[relations[i].a.index()] = true;
                 chosen[relations[i].b.index()] = true;
             }
-            let ev = EventVectors::new(docs, prepared, m.encoder, &chosen)?;
+            let ev = EventVectors::new(docs, prepared, m.encoder, &chosen, &m.calibration.event)?;
             for &i in &mine {
                 let r = &mut relations[i];
                 let sim = r.similarity.unwrap_or(0.0);

@@ -121,7 +121,8 @@ pub fn score_pairs(
         if which.iter().any(|&w| w) {
             let sv = embed_documents(docs, &prepared, m.encoder, &which, which.clone(), progress)?;
             *slot = Some(sv);
-            texts[k] = Some(EventVectors::new(docs, &prepared, m.encoder, &which)?);
+            let w = &m.calibration.event;
+            texts[k] = Some(EventVectors::new(docs, &prepared, m.encoder, &which, w)?);
         }
     }
     let entities = Entities::build(docs, &prepared);
