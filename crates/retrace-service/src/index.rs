@@ -70,8 +70,9 @@ fn tier(count: u32) -> u32 {
     t
 }
 
-/// Format of `index.json`.
-const FORMAT: u32 = 1;
+/// Format of an index (`index.json` and its segments' files). 1: documents and relations
+/// as JSON lines; 2: as binary records (see `segment.rs` and `codec.rs`).
+const FORMAT: u32 = 2;
 
 /// How an index is made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,9 +311,10 @@ fn read_manifest(root: &Path) -> Result<Manifest, IndexError> {
         reason: e.to_string(),
     })?;
     if m.format != FORMAT {
-        return Err(IndexError::Corrupt {
+        return Err(IndexError::Format {
             path,
-            reason: format!("format {} (this build reads {FORMAT})", m.format),
+            found: m.format,
+            reads: FORMAT,
         });
     }
     Ok(m)
@@ -1317,10 +1319,13 @@ impl Index {
         let added = docs.len();
         let j = judge_new(&snap, docs, first, models, progress)?;
         let n = added;
-        let new_docs: Vec<Document> = j.scan.documents().take(n).map(|d| d.doc.clone()).collect();
+        let new_docs: Vec<&Document> = j.scan.documents().take(n).map(|d| d.doc).collect();
         // Names and numbers matter only to relations by meaning.
         let entities = match models.primary {
-            Some(_) => Entities::build(&new_docs, &j.prepared).per_doc,
+            Some(_) => {
+                let owned: Vec<Document> = new_docs.iter().map(|&d| d.clone()).collect();
+                Entities::build(&owned, &j.prepared).per_doc
+            }
             None => vec![Vec::new(); n],
         };
         let infos = j
@@ -1344,12 +1349,12 @@ impl Index {
             &name,
             &SegmentData {
                 first,
-                docs: &new_docs,
+                docs: new_docs,
                 infos,
                 fingerprints: &j.fingerprints,
                 entities: &entities,
                 docvec: j.docvec,
-                relations: j.relations.clone(),
+                relations: &j.relations,
                 cache: j.cache,
             },
         )?;
@@ -1548,12 +1553,19 @@ impl Index {
         let result =
             scan_in(docs, &collection, &opts, &wrapped, progress).map_err(IndexError::Encoder)?;
         tracing::debug!("index: rewrite scanned at {:.3?}", t0.elapsed());
-        let all: Vec<Document> = result.documents().map(|d| d.doc.clone()).collect();
-        let entities = match models.primary {
-            Some(_) => Entities::build(&all, &prepared).per_doc,
-            None => vec![Vec::new(); all.len()],
+        let all: Vec<&Document> = result.documents().map(|d| d.doc).collect();
+        // Names, numbers and document vectors matter only to relations by meaning (and
+        // without an encoder, the documents are not copied for them).
+        let (entities, docvec) = match models.primary {
+            Some(_) => {
+                let owned: Vec<Document> = all.iter().map(|&d| d.clone()).collect();
+                (
+                    Entities::build(&owned, &prepared).per_doc,
+                    cached.doc_vectors(&owned, &prepared)?,
+                )
+            }
+            None => (vec![Vec::new(); all.len()], Vec::new()),
         };
-        let docvec = cached.doc_vectors(&all, &prepared)?;
         let infos = result
             .documents()
             .zip(&fps)
@@ -1575,20 +1587,20 @@ impl Index {
             &name,
             &SegmentData {
                 first: DocId(0),
-                docs: &all,
+                docs: all,
                 infos,
                 fingerprints: &fps,
                 entities: &entities,
                 docvec,
-                relations: result.relations.clone(),
+                relations: &result.relations,
                 cache,
             },
         )?;
         m.segments = vec![meta];
-        m.next = all.len() as u32;
+        m.next = result.len() as u32;
         m.removed.clear();
         m.boilerplate = result.boilerplate.clone();
-        m.refreshed_docs = all.len();
+        m.refreshed_docs = result.len();
         m.added_since_refresh = 0;
         tracing::debug!("index: rewrite segment written at {:.3?}", t0.elapsed());
         self.commit(m)?;
