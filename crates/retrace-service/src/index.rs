@@ -1349,9 +1349,10 @@ impl Index {
             &name,
             &SegmentData {
                 first,
-                docs: new_docs,
+                count: n,
+                docs: Some(new_docs),
                 infos,
-                fingerprints: &j.fingerprints,
+                fingerprints: Some(&j.fingerprints),
                 entities: &entities,
                 docvec: j.docvec,
                 relations: &j.relations,
@@ -1366,9 +1367,11 @@ impl Index {
         tracing::debug!("index: segments merged at {:.3?}", t0.elapsed());
         self.commit(m)?;
         tracing::debug!("index: committed at {:.3?}", t0.elapsed());
+        let relations = j.relations.len();
+        free_later((j.scan, j.prepared, j.fingerprints, j.relations, entities));
         Ok(AddReport {
             added: n,
-            relations: j.relations.len(),
+            relations,
             refreshed: false,
             documents: self.snapshot().len(),
         })
@@ -1437,13 +1440,31 @@ impl Index {
     }
 
     fn write_segment(&self, name: &str, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
+        let tmp = self.new_segment_dir(name)?;
+        self.finish_segment(name, &tmp, data)
+    }
+
+    /// The empty directory, `name.tmp`, a segment `name` is written into before it is named.
+    fn new_segment_dir(&self, name: &str) -> Result<PathBuf, IndexError> {
         let tmp = self.root.join(format!("{name}.tmp"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(store::io(&tmp))?;
         }
-        let mut meta = segment::write(&tmp, data)?;
+        std::fs::create_dir_all(&tmp).map_err(store::io(&tmp))?;
+        Ok(tmp)
+    }
+
+    /// Write the rest of segment `name` into `tmp` (from [`Index::new_segment_dir`]), sync
+    /// it and name it.
+    fn finish_segment(
+        &self,
+        name: &str,
+        tmp: &Path,
+        data: &SegmentData,
+    ) -> Result<SegmentMeta, IndexError> {
+        let mut meta = segment::write(tmp, data)?;
         let dir = self.root.join(name);
-        std::fs::rename(&tmp, &dir).map_err(store::io(&dir))?;
+        std::fs::rename(tmp, &dir).map_err(store::io(&dir))?;
         store::sync_dir(&self.root)?;
         meta.dir = name.to_string();
         Ok(meta)
@@ -1540,18 +1561,35 @@ impl Index {
         let given = snap.meanings(models);
         let cached = CachedEncoders::new(snap, &given, true);
         let wrapped = cached.encoders();
+        let mut m = snap.manifest.clone();
+        m.generation += 1;
+        let name = format!("seg-{:08}", m.generation);
+        let tmp = self.new_segment_dir(&name)?;
         // Prepared and fingerprinted here (as `scan` would: the boilerplate model learnt
         // from these documents) so that the segment is written from the same fingerprints.
-        let corpus = prepare_with(&docs, &opts.prepare, None, progress);
+        // The tables of the documents are written meanwhile, and those of the fingerprints
+        // while the documents are judged.
+        let ((corpus, fps), written) = rayon::join(
+            || {
+                let corpus = prepare_with(&docs, &opts.prepare, None, progress);
+                let fps = fingerprint_corpus(&docs, &corpus.docs, &opts.fingerprint, progress);
+                (corpus, fps)
+            },
+            || segment::write_documents(&tmp, &docs),
+        );
+        written?;
         let prepared = corpus.docs;
-        let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, progress);
         let collection = Collection {
             boilerplate: Some(&corpus.model),
             prepared: Some((&prepared, &fps)),
             ..Collection::default()
         };
-        let result =
-            scan_in(docs, &collection, &opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+        let (result, written) = rayon::join(
+            || scan_in(docs, &collection, &opts, &wrapped, progress),
+            || segment::write_fingerprints(&tmp, &fps),
+        );
+        let result = result.map_err(IndexError::Encoder)?;
+        written?;
         tracing::debug!("index: rewrite scanned at {:.3?}", t0.elapsed());
         let all: Vec<&Document> = result.documents().map(|d| d.doc).collect();
         // Names, numbers and document vectors matter only to relations by meaning (and
@@ -1580,16 +1618,15 @@ impl Index {
             .collect();
         let cache = cached.into_rows();
         tracing::debug!("index: rewrite ready to write at {:.3?}", t0.elapsed());
-        let mut m = snap.manifest.clone();
-        m.generation += 1;
-        let name = format!("seg-{:08}", m.generation);
-        let meta = self.write_segment(
+        let meta = self.finish_segment(
             &name,
+            &tmp,
             &SegmentData {
                 first: DocId(0),
-                docs: all,
+                count: all.len(),
+                docs: None,
                 infos,
-                fingerprints: &fps,
+                fingerprints: None,
                 entities: &entities,
                 docvec,
                 relations: &result.relations,
@@ -1605,7 +1642,9 @@ impl Index {
         tracing::debug!("index: rewrite segment written at {:.3?}", t0.elapsed());
         self.commit(m)?;
         tracing::debug!("index: rewrite committed at {:.3?}", t0.elapsed());
-        Ok(result.relations.len())
+        let found = result.relations.len();
+        free_later((result, prepared, fps, entities));
+        Ok(found)
     }
 
     /// What the index says of a text: its relations with the index's documents and the
@@ -1751,6 +1790,15 @@ impl Index {
             snap.manifest.boilerplate.clone(),
         ))
     }
+}
+
+/// Drop `x` on a thread of its own: freeing a scan's many allocations takes tens of
+/// milliseconds at 25k documents, which need not delay the acknowledgement of a commit.
+fn free_later<T: Send + 'static>(x: T) {
+    // Should the thread not start, the closure (and `x` with it) is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("retrace-free".into())
+        .spawn(move || drop(x));
 }
 
 fn write_manifest(root: &Path, m: &Manifest) -> Result<(), IndexError> {

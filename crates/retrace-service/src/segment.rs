@@ -24,6 +24,7 @@ use retrace::pipeline::Vectors;
 use retrace::prepare::dates::Date;
 use retrace::{DocId, Document, Fingerprint, Relation};
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 
 /// Hash of a document id (for the id table).
@@ -94,11 +95,17 @@ impl Info {
 }
 
 /// Everything written for one segment's documents.
+///
+/// The tables that depend only on the documents ([`write_documents`]) and on their
+/// fingerprints ([`write_fingerprints`]) may have been written into the directory before the
+/// documents were judged, while they were: then `docs` or `fingerprints` is `None`.
 pub(crate) struct SegmentData<'a> {
     pub first: DocId,
-    pub docs: Vec<&'a Document>,
+    /// Number of documents.
+    pub count: usize,
+    pub docs: Option<Vec<&'a Document>>,
     pub infos: Vec<Info>,
-    pub fingerprints: &'a [Fingerprint],
+    pub fingerprints: Option<&'a [Fingerprint]>,
     /// Each document's entity hashes.
     pub entities: &'a [Vec<u64>],
     /// `dim` floats per document (empty without an encoder).
@@ -129,23 +136,35 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
     let t0 = std::time::Instant::now();
     // Four groups of files side by side: each group's sorting or encoding overlaps the
     // others' writing.
-    let ((docs, anchors), (relations, rest)) = rayon::join(
-        || rayon::join(|| write_docs(dir, data), || write_anchors(dir, data)),
+    let ((docs, fingerprints), (relations, rest)) = rayon::join(
+        || {
+            rayon::join(
+                || {
+                    data.docs
+                        .as_ref()
+                        .map_or(Ok(()), |d| write_documents(dir, d))
+                },
+                || {
+                    data.fingerprints
+                        .map_or(Ok(()), |f| write_fingerprints(dir, f))
+                },
+            )
+        },
         || {
             rayon::join(
                 || write_relations(dir, data.relations),
-                || write_keys_and_vectors(dir, data),
+                || write_judged(dir, data),
             )
         },
     );
     docs?;
-    anchors?;
+    fingerprints?;
     relations?;
     let (dim, by_encoder) = rest?;
     store::sync_dir(dir)?;
     tracing::debug!(
         "segment: {} documents written in {:.3?}",
-        data.docs.len(),
+        data.count,
         t0.elapsed()
     );
     Ok(SegmentMeta {
@@ -154,7 +173,7 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
             .map(|n| n.to_string_lossy().into_owned())
             .unwrap_or_default(),
         first: data.first.0,
-        count: data.docs.len() as u32,
+        count: data.count as u32,
         dim,
         cache: by_encoder,
     })
@@ -187,34 +206,44 @@ fn write_records<T>(
     store::write_file(&dir.join(offsets), &at)
 }
 
-/// `docs.bin`, `docs.off`, `ids` and `info`.
-fn write_docs(dir: &Path, data: &SegmentData) -> Result<(), IndexError> {
-    write_records(dir, "docs.bin", "docs.off", &data.docs, |b, d| {
-        codec::put_document(b, d)
+/// `docs.bin`, `docs.off` and `ids` of a segment's documents (in order) into `dir`.
+pub(crate) fn write_documents<D: Borrow<Document>>(
+    dir: &Path,
+    docs: &[D],
+) -> Result<(), IndexError> {
+    write_records(dir, "docs.bin", "docs.off", docs, |b, d| {
+        codec::put_document(b, d.borrow())
     })?;
-    let ids = data
-        .docs
+    let ids = docs
         .iter()
         .enumerate()
-        .map(|(i, d)| (id_hash(&d.id), i as u32))
+        .map(|(i, d)| (id_hash(&d.borrow().id), i as u32))
         .collect();
-    store::write_key64(&dir.join("ids"), ids)?;
-    let mut info = Vec::with_capacity(data.infos.len() * 24);
-    for x in &data.infos {
-        x.encode(&mut info);
-    }
-    store::write_file(&dir.join("info"), &info)
+    store::write_key64(&dir.join("ids"), ids)
 }
 
-/// `anchors`, the largest table (built in document order, so that sorting it is a radix
-/// sort of the anchors alone).
-fn write_anchors(dir: &Path, data: &SegmentData) -> Result<(), IndexError> {
-    let n = data.fingerprints.iter().map(|f| f.anchors.len()).sum();
+/// `anchors`, `bands` and `exact` of a segment's documents' fingerprints into `dir`. The
+/// anchor table, the largest, is built in document order, so that sorting it is a radix
+/// sort of the anchors alone.
+pub(crate) fn write_fingerprints(dir: &Path, fps: &[Fingerprint]) -> Result<(), IndexError> {
+    let n = fps.iter().map(|f| f.anchors.len()).sum();
     let mut anchors = Vec::with_capacity(n);
-    for (i, f) in data.fingerprints.iter().enumerate() {
-        anchors.extend(f.anchors.iter().map(|&a| (a, i as u32)));
+    let (mut bands, mut exact) = (Vec::new(), Vec::new());
+    for (i, f) in fps.iter().enumerate() {
+        anchors.extend(f.anchors.iter().map(|&a| store::pack32(a, i as u32)));
+        bands.extend(f.bands.iter().map(|&k| (k, i as u32)));
+        if f.exact != 0 {
+            exact.push((f.exact, i as u32));
+        }
     }
-    store::write_key32(&dir.join("anchors"), anchors)
+    let (a, b) = rayon::join(
+        || store::write_packed32(&dir.join("anchors"), anchors),
+        || {
+            store::write_key64(&dir.join("bands"), bands)?;
+            store::write_key64(&dir.join("exact"), exact)
+        },
+    );
+    a.and(b)
 }
 
 /// `relations.bin`, `relations.off` and `reldocs`.
@@ -230,26 +259,24 @@ fn write_relations(dir: &Path, relations: &[Relation]) -> Result<(), IndexError>
     store::write_key32(&dir.join("reldocs"), reldocs)
 }
 
-/// What [`write_keys_and_vectors`] reports: the document vectors' dimension and, per
-/// encoder, `(name, rows, dim)` of its cached sentence vectors.
+/// What [`write_judged`] reports: the document vectors' dimension and, per encoder,
+/// `(name, rows, dim)` of its cached sentence vectors.
 type VectorsWritten = (usize, Vec<(String, usize, usize)>);
 
-/// `bands`, `exact`, `entities`, `docvec` and the cached sentence vectors.
-fn write_keys_and_vectors(dir: &Path, data: &SegmentData) -> Result<VectorsWritten, IndexError> {
-    let (mut bands, mut exact, mut entities) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, f) in data.fingerprints.iter().enumerate() {
-        bands.extend(f.bands.iter().map(|&k| (k, i as u32)));
-        if f.exact != 0 {
-            exact.push((f.exact, i as u32));
-        }
+/// `info`, `entities`, `docvec` and the cached sentence vectors: what judging the documents
+/// found of them.
+fn write_judged(dir: &Path, data: &SegmentData) -> Result<VectorsWritten, IndexError> {
+    let mut info = Vec::with_capacity(data.infos.len() * 24);
+    for x in &data.infos {
+        x.encode(&mut info);
     }
+    store::write_file(&dir.join("info"), &info)?;
+    let mut entities = Vec::new();
     for (i, e) in data.entities.iter().enumerate() {
         entities.extend(e.iter().map(|&h| (h, i as u32)));
     }
-    store::write_key64(&dir.join("bands"), bands)?;
-    store::write_key64(&dir.join("exact"), exact)?;
     store::write_key64(&dir.join("entities"), entities)?;
-    let dim = data.docvec.len().checked_div(data.docs.len()).unwrap_or(0);
+    let dim = data.docvec.len().checked_div(data.count).unwrap_or(0);
     let mut vec_bytes = Vec::with_capacity(data.docvec.len() * 4);
     for x in &data.docvec {
         vec_bytes.extend_from_slice(&x.to_le_bytes());

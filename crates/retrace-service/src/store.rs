@@ -229,11 +229,18 @@ fn radix_sort(v: &mut Vec<u64>, low_sorted: bool) {
 /// Write sorted `(u32 key, u32 doc)` records, 8 bytes each, to a new file `path` (synced).
 /// Records given in order of `doc` sort fastest.
 pub(crate) fn write_key32(path: &Path, items: Vec<(u32, u32)>) -> Result<(), IndexError> {
-    let low_sorted = items.windows(2).all(|w| w[0].1 <= w[1].1);
-    let mut packed: Vec<u64> = items
-        .into_iter()
-        .map(|(k, d)| (u64::from(k) << 32) | u64::from(d))
-        .collect();
+    let packed: Vec<u64> = items.into_iter().map(|(k, d)| pack32(k, d)).collect();
+    write_packed32(path, packed)
+}
+
+/// Record `(key, doc)` as one `u64` that sorts as the pair does.
+pub(crate) fn pack32(key: u32, doc: u32) -> u64 {
+    (u64::from(key) << 32) | u64::from(doc)
+}
+
+/// [`write_key32`] of records packed by [`pack32`].
+pub(crate) fn write_packed32(path: &Path, mut packed: Vec<u64>) -> Result<(), IndexError> {
+    let low_sorted = packed.windows(2).all(|w| w[0] as u32 <= w[1] as u32);
     radix_sort(&mut packed, low_sorted);
     let mut sink = Sink::create(path)?;
     let mut buf = Vec::with_capacity(64 << 10);
