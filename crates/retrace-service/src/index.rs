@@ -1072,17 +1072,25 @@ struct Judged {
     docvec: Vec<f32>,
 }
 
+/// With `segment`, the directory of the segment the documents will be added in: the tables
+/// of the documents and of their fingerprints are written there meanwhile
+/// ([`segment::write_documents`], [`segment::write_fingerprints`]).
 fn judge_new(
     snap: &Snapshot,
     docs: Vec<Document>,
     first: DocId,
     models: Models<'_>,
     progress: &dyn Progress,
+    segment: Option<&Path>,
 ) -> Result<Judged, IndexError> {
     let opts = &snap.manifest.options.scan;
     let model = &snap.manifest.boilerplate;
     let t0 = std::time::Instant::now();
-    let prepared = prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs;
+    let (prepared, written) = rayon::join(
+        || prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs,
+        || segment.map_or(Ok(()), |dir| segment::write_documents(dir, &docs)),
+    );
+    written?;
     let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, &NoProgress);
     tracing::debug!(
         "index: batch prepared and fingerprinted in {:.3?}",
@@ -1093,17 +1101,21 @@ fn judge_new(
     let wrapped = cached.encoders();
     // The collection's frequency of each anchor of the batch, found while proposing.
     let mut batch_df = HashMap::default();
-    let olds: Vec<DocId> = proposals(
-        snap,
-        &docs,
-        &prepared,
-        &fps,
-        &wrapped,
-        progress,
-        &mut batch_df,
-    )?
-    .into_iter()
-    .collect();
+    let (olds, fps_written) = rayon::join(
+        || {
+            proposals(
+                snap,
+                &docs,
+                &prepared,
+                &fps,
+                &wrapped,
+                progress,
+                &mut batch_df,
+            )
+        },
+        || segment.map_or(Ok(()), |dir| segment::write_fingerprints(dir, &fps)),
+    );
+    let olds: Vec<DocId> = olds?.into_iter().collect();
     tracing::debug!(
         "index: {} documents of the index proposed, at {:.3?}",
         olds.len(),
@@ -1132,6 +1144,7 @@ fn judge_new(
     };
     let result =
         scan_in(local, &collection, opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+    fps_written?;
     tracing::debug!(
         "index: batch judged at {:.3?} (stages: {:?})",
         t0.elapsed(),
@@ -1175,12 +1188,18 @@ fn judge_new(
             }
         })
         .collect();
-    let new_docs: Vec<Document> = result
-        .documents()
-        .take(n_new)
-        .map(|d| d.doc.clone())
-        .collect();
-    let docvec = cached.doc_vectors(&new_docs, &prepared)?;
+    // Only the main encoder gives documents vectors (the documents are copied for it).
+    let docvec = match cached.primary {
+        Some(_) => {
+            let new_docs: Vec<Document> = result
+                .documents()
+                .take(n_new)
+                .map(|d| d.doc.clone())
+                .collect();
+            cached.doc_vectors(&new_docs, &prepared)?
+        }
+        None => Vec::new(),
+    };
     let cache = cached.into_rows();
     Ok(Judged {
         relations,
@@ -1317,13 +1336,17 @@ impl Index {
         let first = DocId(snap.manifest.next);
         let t0 = std::time::Instant::now();
         let added = docs.len();
-        let j = judge_new(&snap, docs, first, models, progress)?;
+        let mut m = snap.manifest.clone();
+        m.generation += 1;
+        let name = format!("seg-{:08}", m.generation);
+        let tmp = self.new_segment_dir(&name)?;
+        let j = judge_new(&snap, docs, first, models, progress, Some(&tmp))?;
         let n = added;
-        let new_docs: Vec<&Document> = j.scan.documents().take(n).map(|d| d.doc).collect();
         // Names and numbers matter only to relations by meaning.
         let entities = match models.primary {
             Some(_) => {
-                let owned: Vec<Document> = new_docs.iter().map(|&d| d.clone()).collect();
+                let owned: Vec<Document> =
+                    j.scan.documents().take(n).map(|d| d.doc.clone()).collect();
                 Entities::build(&owned, &j.prepared).per_doc
             }
             None => vec![Vec::new(); n],
@@ -1342,17 +1365,13 @@ impl Index {
                 vectors: d.vectors,
             })
             .collect();
-        let mut m = snap.manifest.clone();
-        m.generation += 1;
-        let name = format!("seg-{:08}", m.generation);
-        let meta = self.write_segment(
+        let meta = self.finish_segment(
             &name,
+            &tmp,
             &SegmentData {
                 first,
                 count: n,
-                docs: Some(new_docs),
                 infos,
-                fingerprints: Some(&j.fingerprints),
                 entities: &entities,
                 docvec: j.docvec,
                 relations: &j.relations,
@@ -1437,11 +1456,6 @@ impl Index {
             m.segments.push(meta);
         }
         Ok(())
-    }
-
-    fn write_segment(&self, name: &str, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
-        let tmp = self.new_segment_dir(name)?;
-        self.finish_segment(name, &tmp, data)
     }
 
     /// The empty directory, `name.tmp`, a segment `name` is written into before it is named.
@@ -1624,9 +1638,7 @@ impl Index {
             &SegmentData {
                 first: DocId(0),
                 count: all.len(),
-                docs: None,
                 infos,
-                fingerprints: None,
                 entities: &entities,
                 docvec,
                 relations: &result.relations,
@@ -1658,7 +1670,7 @@ impl Index {
         let snap = self.snapshot();
         self.check_encoders(&snap, models)?;
         let me = DocId(snap.manifest.next);
-        let j = judge_new(&snap, vec![doc], me, models, progress)?;
+        let j = judge_new(&snap, vec![doc], me, models, progress, None)?;
         let q = j.scan.doc(DocId(0));
         let mut related = Vec::new();
         for r in &j.relations {

@@ -13,9 +13,10 @@
 //! | `reldocs` | `(u32 doc, u32 record)`: the relations of each document (global ids), sorted |
 //! | `cache.keys`, `cache.vecs` | sentence vectors the main/fallback encoders computed then |
 //!
-//! Documents of a segment are numbered from the segment's first id in the index. The files
-//! of a segment are written side by side, each streamed through a buffer (no file is built
-//! whole in memory first).
+//! Documents of a segment are numbered from the segment's first id in the index. Each file
+//! is streamed through a buffer (none is built whole in memory first); the tables of the
+//! documents and of their fingerprints are written while the documents are judged
+//! ([`write_documents`], [`write_fingerprints`]), the rest once they are ([`write`]).
 
 use crate::codec;
 use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records, Sink};
@@ -95,17 +96,14 @@ impl Info {
 }
 
 /// Everything written for one segment's documents.
-///
 /// The tables that depend only on the documents ([`write_documents`]) and on their
-/// fingerprints ([`write_fingerprints`]) may have been written into the directory before the
-/// documents were judged, while they were: then `docs` or `fingerprints` is `None`.
+/// fingerprints ([`write_fingerprints`]) are not here: they are written into the segment's
+/// directory while the documents are judged.
 pub(crate) struct SegmentData<'a> {
     pub first: DocId,
     /// Number of documents.
     pub count: usize,
-    pub docs: Option<Vec<&'a Document>>,
     pub infos: Vec<Info>,
-    pub fingerprints: Option<&'a [Fingerprint]>,
     /// Each document's entity hashes.
     pub entities: &'a [Vec<u64>],
     /// `dim` floats per document (empty without an encoder).
@@ -130,40 +128,20 @@ pub(crate) struct SegmentMeta {
     pub cache: Vec<(String, usize, usize)>,
 }
 
-/// Write a segment into `dir` (a new directory, synced, to be named by the caller).
+/// Complete segment `dir` (a new directory, synced, to be named by the caller, which holds
+/// the tables of [`write_documents`] and [`write_fingerprints`] already).
 pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
-    std::fs::create_dir_all(dir).map_err(store::io(dir))?;
     let t0 = std::time::Instant::now();
-    // Four groups of files side by side: each group's sorting or encoding overlaps the
-    // others' writing.
-    let ((docs, fingerprints), (relations, rest)) = rayon::join(
-        || {
-            rayon::join(
-                || {
-                    data.docs
-                        .as_ref()
-                        .map_or(Ok(()), |d| write_documents(dir, d))
-                },
-                || {
-                    data.fingerprints
-                        .map_or(Ok(()), |f| write_fingerprints(dir, f))
-                },
-            )
-        },
-        || {
-            rayon::join(
-                || write_relations(dir, data.relations),
-                || write_judged(dir, data),
-            )
-        },
+    // The relations beside the rest.
+    let (relations, rest) = rayon::join(
+        || write_relations(dir, data.relations),
+        || write_judged(dir, data),
     );
-    docs?;
-    fingerprints?;
     relations?;
     let (dim, by_encoder) = rest?;
     store::sync_dir(dir)?;
     tracing::debug!(
-        "segment: {} documents written in {:.3?}",
+        "segment: {} documents completed in {:.3?}",
         data.count,
         t0.elapsed()
     );
