@@ -35,7 +35,7 @@
 
 use crate::cache::{CacheMap, CachedEncoder};
 use crate::segment::{self, id_hash, Info, Segment, SegmentData, SegmentMeta};
-use crate::store;
+use crate::store::{self, Syncs};
 use crate::IndexError;
 use foldhash::{HashMap, HashSet};
 use retrace::candidates::{nearest_pairs, ExactIndex, NeighborQuery};
@@ -1081,14 +1081,14 @@ fn judge_new(
     first: DocId,
     models: Models<'_>,
     progress: &dyn Progress,
-    segment: Option<&Path>,
+    segment: Option<(&Path, &Syncs)>,
 ) -> Result<Judged, IndexError> {
     let opts = &snap.manifest.options.scan;
     let model = &snap.manifest.boilerplate;
     let t0 = std::time::Instant::now();
     let (prepared, written) = rayon::join(
         || prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs,
-        || segment.map_or(Ok(()), |dir| segment::write_documents(dir, &docs)),
+        || segment.map_or(Ok(()), |(dir, s)| segment::write_documents(dir, &docs, s)),
     );
     written?;
     let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, &NoProgress);
@@ -1113,7 +1113,7 @@ fn judge_new(
                 &mut batch_df,
             )
         },
-        || segment.map_or(Ok(()), |dir| segment::write_fingerprints(dir, &fps)),
+        || segment.map_or(Ok(()), |(dir, s)| segment::write_fingerprints(dir, &fps, s)),
     );
     let olds: Vec<DocId> = olds?.into_iter().collect();
     tracing::debug!(
@@ -1340,7 +1340,8 @@ impl Index {
         m.generation += 1;
         let name = format!("seg-{:08}", m.generation);
         let tmp = self.new_segment_dir(&name)?;
-        let j = judge_new(&snap, docs, first, models, progress, Some(&tmp))?;
+        let syncs = Syncs::default();
+        let j = judge_new(&snap, docs, first, models, progress, Some((&tmp, &syncs)))?;
         let n = added;
         // Names and numbers matter only to relations by meaning.
         let entities = match models.primary {
@@ -1377,6 +1378,7 @@ impl Index {
                 relations: &j.relations,
                 cache: j.cache,
             },
+            &syncs,
         )?;
         m.segments.push(meta);
         m.next += n as u32;
@@ -1475,8 +1477,9 @@ impl Index {
         name: &str,
         tmp: &Path,
         data: &SegmentData,
+        syncs: &Syncs,
     ) -> Result<SegmentMeta, IndexError> {
-        let mut meta = segment::write(tmp, data)?;
+        let mut meta = segment::write(tmp, data, syncs)?;
         let dir = self.root.join(name);
         std::fs::rename(tmp, &dir).map_err(store::io(&dir))?;
         store::sync_dir(&self.root)?;
@@ -1579,6 +1582,7 @@ impl Index {
         m.generation += 1;
         let name = format!("seg-{:08}", m.generation);
         let tmp = self.new_segment_dir(&name)?;
+        let syncs = Syncs::default();
         // Prepared and fingerprinted here (as `scan` would: the boilerplate model learnt
         // from these documents) so that the segment is written from the same fingerprints.
         // The tables of the documents are written meanwhile, and those of the fingerprints
@@ -1589,7 +1593,7 @@ impl Index {
                 let fps = fingerprint_corpus(&docs, &corpus.docs, &opts.fingerprint, progress);
                 (corpus, fps)
             },
-            || segment::write_documents(&tmp, &docs),
+            || segment::write_documents(&tmp, &docs, &syncs),
         );
         written?;
         let prepared = corpus.docs;
@@ -1600,7 +1604,7 @@ impl Index {
         };
         let (result, written) = rayon::join(
             || scan_in(docs, &collection, &opts, &wrapped, progress),
-            || segment::write_fingerprints(&tmp, &fps),
+            || segment::write_fingerprints(&tmp, &fps, &syncs),
         );
         let result = result.map_err(IndexError::Encoder)?;
         written?;
@@ -1644,6 +1648,7 @@ impl Index {
                 relations: &result.relations,
                 cache,
             },
+            &syncs,
         )?;
         m.segments = vec![meta];
         m.next = result.len() as u32;

@@ -19,7 +19,7 @@
 //! ([`write_documents`], [`write_fingerprints`]), the rest once they are ([`write`]).
 
 use crate::codec;
-use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records, Sink};
+use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records, Sink, Syncs};
 use crate::IndexError;
 use retrace::pipeline::Vectors;
 use retrace::prepare::dates::Date;
@@ -130,15 +130,20 @@ pub(crate) struct SegmentMeta {
 
 /// Complete segment `dir` (a new directory, synced, to be named by the caller, which holds
 /// the tables of [`write_documents`] and [`write_fingerprints`] already).
-pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
+pub(crate) fn write(
+    dir: &Path,
+    data: &SegmentData,
+    syncs: &Syncs,
+) -> Result<SegmentMeta, IndexError> {
     let t0 = std::time::Instant::now();
     // The relations beside the rest.
     let (relations, rest) = rayon::join(
-        || write_relations(dir, data.relations),
-        || write_judged(dir, data),
+        || write_relations(dir, data.relations, syncs),
+        || write_judged(dir, data, syncs),
     );
     relations?;
     let (dim, by_encoder) = rest?;
+    syncs.wait()?;
     store::sync_dir(dir)?;
     tracing::debug!(
         "segment: {} documents completed in {:.3?}",
@@ -165,6 +170,7 @@ fn write_records<T>(
     offsets: &str,
     items: &[T],
     put: impl Fn(&mut Vec<u8>, &T),
+    syncs: &Syncs,
 ) -> Result<(), IndexError> {
     const FLUSH: usize = 1 << 20;
     let mut sink = Sink::create(&dir.join(name))?;
@@ -180,30 +186,34 @@ fn write_records<T>(
     }
     sink.put(&buf)?;
     at.extend_from_slice(&sink.written().to_le_bytes());
-    sink.finish()?;
-    store::write_file(&dir.join(offsets), &at)
+    sink.finish(syncs)?;
+    store::write_file(&dir.join(offsets), &at, syncs)
 }
 
 /// `docs.bin`, `docs.off` and `ids` of a segment's documents (in order) into `dir`.
 pub(crate) fn write_documents<D: Borrow<Document>>(
     dir: &Path,
     docs: &[D],
+    syncs: &Syncs,
 ) -> Result<(), IndexError> {
-    write_records(dir, "docs.bin", "docs.off", docs, |b, d| {
-        codec::put_document(b, d.borrow())
-    })?;
+    let put = |b: &mut Vec<u8>, d: &D| codec::put_document(b, d.borrow());
+    write_records(dir, "docs.bin", "docs.off", docs, put, syncs)?;
     let ids = docs
         .iter()
         .enumerate()
         .map(|(i, d)| (id_hash(&d.borrow().id), i as u32))
         .collect();
-    store::write_key64(&dir.join("ids"), ids)
+    store::write_key64(&dir.join("ids"), ids, syncs)
 }
 
 /// `anchors`, `bands` and `exact` of a segment's documents' fingerprints into `dir`. The
 /// anchor table, the largest, is built in document order, so that sorting it is a radix
 /// sort of the anchors alone.
-pub(crate) fn write_fingerprints(dir: &Path, fps: &[Fingerprint]) -> Result<(), IndexError> {
+pub(crate) fn write_fingerprints(
+    dir: &Path,
+    fps: &[Fingerprint],
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
     let n = fps.iter().map(|f| f.anchors.len()).sum();
     let mut anchors = Vec::with_capacity(n);
     let (mut bands, mut exact) = (Vec::new(), Vec::new());
@@ -215,26 +225,25 @@ pub(crate) fn write_fingerprints(dir: &Path, fps: &[Fingerprint]) -> Result<(), 
         }
     }
     let (a, b) = rayon::join(
-        || store::write_packed32(&dir.join("anchors"), anchors),
+        || store::write_packed32(&dir.join("anchors"), anchors, syncs),
         || {
-            store::write_key64(&dir.join("bands"), bands)?;
-            store::write_key64(&dir.join("exact"), exact)
+            store::write_key64(&dir.join("bands"), bands, syncs)?;
+            store::write_key64(&dir.join("exact"), exact, syncs)
         },
     );
     a.and(b)
 }
 
 /// `relations.bin`, `relations.off` and `reldocs`.
-fn write_relations(dir: &Path, relations: &[Relation]) -> Result<(), IndexError> {
-    write_records(dir, "relations.bin", "relations.off", relations, |b, r| {
-        codec::put_relation(b, r)
-    })?;
+fn write_relations(dir: &Path, relations: &[Relation], syncs: &Syncs) -> Result<(), IndexError> {
+    let put = |b: &mut Vec<u8>, r: &Relation| codec::put_relation(b, r);
+    write_records(dir, "relations.bin", "relations.off", relations, put, syncs)?;
     let mut reldocs = Vec::with_capacity(relations.len() * 2);
     for (line, r) in relations.iter().enumerate() {
         reldocs.push((r.a.0, line as u32));
         reldocs.push((r.b.0, line as u32));
     }
-    store::write_key32(&dir.join("reldocs"), reldocs)
+    store::write_key32(&dir.join("reldocs"), reldocs, syncs)
 }
 
 /// What [`write_judged`] reports: the document vectors' dimension and, per encoder,
@@ -243,23 +252,27 @@ type VectorsWritten = (usize, Vec<(String, usize, usize)>);
 
 /// `info`, `entities`, `docvec` and the cached sentence vectors: what judging the documents
 /// found of them.
-fn write_judged(dir: &Path, data: &SegmentData) -> Result<VectorsWritten, IndexError> {
+fn write_judged(
+    dir: &Path,
+    data: &SegmentData,
+    syncs: &Syncs,
+) -> Result<VectorsWritten, IndexError> {
     let mut info = Vec::with_capacity(data.infos.len() * 24);
     for x in &data.infos {
         x.encode(&mut info);
     }
-    store::write_file(&dir.join("info"), &info)?;
+    store::write_file(&dir.join("info"), &info, syncs)?;
     let mut entities = Vec::new();
     for (i, e) in data.entities.iter().enumerate() {
         entities.extend(e.iter().map(|&h| (h, i as u32)));
     }
-    store::write_key64(&dir.join("entities"), entities)?;
+    store::write_key64(&dir.join("entities"), entities, syncs)?;
     let dim = data.docvec.len().checked_div(data.count).unwrap_or(0);
     let mut vec_bytes = Vec::with_capacity(data.docvec.len() * 4);
     for x in &data.docvec {
         vec_bytes.extend_from_slice(&x.to_le_bytes());
     }
-    store::write_file(&dir.join("docvec"), &vec_bytes)?;
+    store::write_file(&dir.join("docvec"), &vec_bytes, syncs)?;
     // The sentence vectors, one pair of files per encoder.
     let mut by_encoder: Vec<(String, usize, usize)> = Vec::new();
     let mut names: Vec<&str> = data.cache.iter().map(|c| c.0.as_str()).collect();
@@ -277,8 +290,8 @@ fn write_judged(dir: &Path, data: &SegmentData) -> Result<VectorsWritten, IndexE
             }
         }
         let file = cache_file(name);
-        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
-        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        store::write_file(&dir.join(format!("{file}.keys")), &keys, syncs)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs, syncs)?;
         by_encoder.push((name.to_string(), rows.len(), dim));
     }
     Ok((dim, by_encoder))
@@ -481,6 +494,7 @@ impl Segment {
 /// the same records, renumbered, so that a reader cannot tell it from the segments it
 /// replaces. Nothing is judged again.
 pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexError> {
+    let syncs = &Syncs::default();
     let first = segs.first().map(|s| s.meta.first).unwrap_or(0);
     let mut next = first;
     for s in segs {
@@ -549,18 +563,18 @@ pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexE
     }
     offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
     rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
-    store::write_file(&dir.join("docs.bin"), &docs)?;
-    store::write_file(&dir.join("docs.off"), &offsets)?;
-    store::write_key64(&dir.join("ids"), ids)?;
-    store::write_file(&dir.join("info"), &info)?;
-    store::write_key32(&dir.join("anchors"), anchors)?;
-    store::write_key64(&dir.join("bands"), bands)?;
-    store::write_key64(&dir.join("exact"), exact)?;
-    store::write_key64(&dir.join("entities"), entities)?;
-    store::write_file(&dir.join("docvec"), &docvec)?;
-    store::write_file(&dir.join("relations.bin"), &rel)?;
-    store::write_file(&dir.join("relations.off"), &rel_off)?;
-    store::write_key32(&dir.join("reldocs"), reldocs)?;
+    store::write_file(&dir.join("docs.bin"), &docs, syncs)?;
+    store::write_file(&dir.join("docs.off"), &offsets, syncs)?;
+    store::write_key64(&dir.join("ids"), ids, syncs)?;
+    store::write_file(&dir.join("info"), &info, syncs)?;
+    store::write_key32(&dir.join("anchors"), anchors, syncs)?;
+    store::write_key64(&dir.join("bands"), bands, syncs)?;
+    store::write_key64(&dir.join("exact"), exact, syncs)?;
+    store::write_key64(&dir.join("entities"), entities, syncs)?;
+    store::write_file(&dir.join("docvec"), &docvec, syncs)?;
+    store::write_file(&dir.join("relations.bin"), &rel, syncs)?;
+    store::write_file(&dir.join("relations.off"), &rel_off, syncs)?;
+    store::write_key32(&dir.join("reldocs"), reldocs, syncs)?;
     // Cached sentence vectors, per encoder, in segment order.
     let mut names: Vec<(&str, usize)> = segs
         .iter()
@@ -581,10 +595,11 @@ pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexE
             }
         }
         let file = cache_file(name);
-        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
-        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        store::write_file(&dir.join(format!("{file}.keys")), &keys, syncs)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs, syncs)?;
         by_encoder.push((name.to_string(), rows, cdim));
     }
+    syncs.wait()?;
     store::sync_dir(dir)?;
     Ok(SegmentMeta {
         dir: dir

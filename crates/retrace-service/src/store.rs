@@ -9,6 +9,8 @@ use rayon::slice::ParallelSliceMut;
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::thread::JoinHandle;
 
 /// An error about `path`.
 pub(crate) fn io(path: &Path) -> impl FnOnce(std::io::Error) -> IndexError + '_ {
@@ -39,11 +41,52 @@ pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), IndexError> 
     Ok(())
 }
 
-/// Write `bytes` to a new file `path`, synced (its directory is synced by whoever names it).
-pub(crate) fn write_file(path: &Path, bytes: &[u8]) -> Result<(), IndexError> {
+/// Write `bytes` to a new file `path`, to be synced by `syncs` (its directory is synced by
+/// whoever names it).
+pub(crate) fn write_file(path: &Path, bytes: &[u8], syncs: &Syncs) -> Result<(), IndexError> {
     let mut f = File::create(path).map_err(io(path))?;
     f.write_all(bytes).map_err(io(path))?;
-    f.sync_all().map_err(io(path))
+    syncs.add(path, f)
+}
+
+/// New files being synced, each on a thread of its own (waiting for the disk then holds up
+/// no worker of the computation, and the files' syncs overlap); [`Syncs::wait`] returns once
+/// every one is durable.
+#[derive(Default)]
+pub(crate) struct Syncs {
+    pending: Mutex<Vec<(PathBuf, JoinHandle<std::io::Result<()>>)>>,
+}
+
+impl Syncs {
+    /// Start syncing `f` (the file `path`, written in full).
+    pub fn add(&self, path: &Path, f: File) -> Result<(), IndexError> {
+        let h = std::thread::Builder::new()
+            .name("retrace-fsync".into())
+            .spawn(move || f.sync_all())
+            .map_err(io(path))?;
+        let mut pending = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+        pending.push((path.to_path_buf(), h));
+        Ok(())
+    }
+
+    /// Wait until every file added is synced; the first that could not be, if any.
+    pub fn wait(&self) -> Result<(), IndexError> {
+        let pending = {
+            let mut p = self.pending.lock().unwrap_or_else(|p| p.into_inner());
+            std::mem::take(&mut *p)
+        };
+        let mut first = Ok(());
+        for (path, h) in pending {
+            let r = match h.join() {
+                Ok(r) => r,
+                Err(_) => Err(std::io::Error::other("the thread syncing it panicked")),
+            };
+            if let (Err(e), true) = (r, first.is_ok()) {
+                first = Err(IndexError::Io { path, source: e });
+            }
+        }
+        first
+    }
 }
 
 fn tmp_path(path: &Path) -> PathBuf {
@@ -177,14 +220,14 @@ impl Sink {
         self.w.write_all(bytes).map_err(io(&self.path))
     }
 
-    /// Flush and sync the file.
-    pub fn finish(self) -> Result<(), IndexError> {
+    /// Flush the file, and have `syncs` sync it.
+    pub fn finish(self, syncs: &Syncs) -> Result<(), IndexError> {
         let Sink { path, w, .. } = self;
         let f = w.into_inner().map_err(|e| IndexError::Io {
             path: path.clone(),
             source: e.into_error(),
         })?;
-        f.sync_all().map_err(io(&path))
+        syncs.add(&path, f)
     }
 }
 
@@ -226,11 +269,16 @@ fn radix_sort(v: &mut Vec<u64>, low_sorted: bool) {
     }
 }
 
-/// Write sorted `(u32 key, u32 doc)` records, 8 bytes each, to a new file `path` (synced).
+/// Write sorted `(u32 key, u32 doc)` records, 8 bytes each, to a new file `path` (synced by
+/// `syncs`).
 /// Records given in order of `doc` sort fastest.
-pub(crate) fn write_key32(path: &Path, items: Vec<(u32, u32)>) -> Result<(), IndexError> {
+pub(crate) fn write_key32(
+    path: &Path,
+    items: Vec<(u32, u32)>,
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
     let packed: Vec<u64> = items.into_iter().map(|(k, d)| pack32(k, d)).collect();
-    write_packed32(path, packed)
+    write_packed32(path, packed, syncs)
 }
 
 /// Record `(key, doc)` as one `u64` that sorts as the pair does.
@@ -239,7 +287,11 @@ pub(crate) fn pack32(key: u32, doc: u32) -> u64 {
 }
 
 /// [`write_key32`] of records packed by [`pack32`].
-pub(crate) fn write_packed32(path: &Path, mut packed: Vec<u64>) -> Result<(), IndexError> {
+pub(crate) fn write_packed32(
+    path: &Path,
+    mut packed: Vec<u64>,
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
     let low_sorted = packed.windows(2).all(|w| w[0] as u32 <= w[1] as u32);
     radix_sort(&mut packed, low_sorted);
     let mut sink = Sink::create(path)?;
@@ -252,11 +304,16 @@ pub(crate) fn write_packed32(path: &Path, mut packed: Vec<u64>) -> Result<(), In
         }
         sink.put(&buf)?;
     }
-    sink.finish()
+    sink.finish(syncs)
 }
 
-/// Write sorted `(u64 key, u32 doc)` records, 12 bytes each, to a new file `path` (synced).
-pub(crate) fn write_key64(path: &Path, mut items: Vec<(u64, u32)>) -> Result<(), IndexError> {
+/// Write sorted `(u64 key, u32 doc)` records, 12 bytes each, to a new file `path` (synced by
+/// `syncs`).
+pub(crate) fn write_key64(
+    path: &Path,
+    mut items: Vec<(u64, u32)>,
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
     items.par_sort_unstable();
     let mut sink = Sink::create(path)?;
     let mut buf = Vec::with_capacity(96 << 10);
@@ -268,7 +325,7 @@ pub(crate) fn write_key64(path: &Path, mut items: Vec<(u64, u32)>) -> Result<(),
         }
         sink.put(&buf)?;
     }
-    sink.finish()
+    sink.finish(syncs)
 }
 
 #[cfg(test)]
@@ -279,7 +336,9 @@ mod tests {
     fn sorted_records_are_found_by_key() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("k64");
-        write_key64(&path, vec![(9, 1), (3, 0), (9, 4), (12, 2), (3, 7)]).expect("write");
+        let syncs = Syncs::default();
+        write_key64(&path, vec![(9, 1), (3, 0), (9, 4), (12, 2), (3, 7)], &syncs).expect("write");
+        syncs.wait().expect("synced");
         let r: Records<12> = Records::open(&path).expect("open");
         assert_eq!(r.len(), 5);
         let key = |b: &[u8; 12]| u64_at(b, 0);
@@ -320,7 +379,9 @@ mod tests {
         shuffled.sort_by_key(|&(k, d)| (d.wrapping_mul(2_654_435_761), k));
         for items in [in_order, shuffled, vec![], vec![(5, 1)]] {
             let path = tempfile::NamedTempFile::new().expect("temp file");
-            write_key32(path.path(), items.clone()).expect("write");
+            let syncs = Syncs::default();
+            write_key32(path.path(), items.clone(), &syncs).expect("write");
+            syncs.wait().expect("synced");
             let mut want = items;
             want.sort_unstable();
             let r: Records<8> = Records::open(path.path()).expect("open");
