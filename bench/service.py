@@ -15,11 +15,18 @@ default: the installed default encoders), in one run:
    throughput and p50/p99 latency per request kind (measured in the client, so they include
    HTTP and JSON encoding).
 
-Usage: python3 bench/service.py [--clients C] [--seconds S] [--sizes 1x,4x]
+`--limit N` keeps an evenly spaced sample of N documents of wmt (every (25,115/N)-th, so
+the mix of languages stays that of the whole) before making the collections: the default
+encoders' e5-small fallback reads ~100 sentences/s on a 2-core CPU, too slow for 25k.
+
+`--repeat R` runs the scan and the one-commit add R times, alternating, and reports the
+median of each (the machine's other load then weighs on both alike).
+
+Usage: python3 bench/service.py [--clients C] [--seconds S] [--sizes 1x,4x] [--limit N] [--repeat R]
                                 [--encoders lexical,use-m3,default] [--exe PATH] [--threads N]
 Prints a table; nothing is written outside a temporary directory.
 """
-import argparse, gzip, http.client, json, os, random, shutil, socket, subprocess, sys, tempfile
+import argparse, gzip, http.client, json, os, random, shutil, socket, statistics, subprocess, sys, tempfile
 import threading, time
 from urllib.parse import quote
 
@@ -120,6 +127,9 @@ def main():
     ap.add_argument("--encoders", default="lexical,default")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--repeat", type=int, default=1,
+                    help="time scan and one-commit add R times, alternating; report medians")
+    ap.add_argument("--limit", type=int, default=0, help="an evenly spaced sample of N documents")
     ap.add_argument("--exe", help="retrace binary (default: build target/release/retrace)")
     a = ap.parse_args()
     src = f"{SHARED}/corpora/bench/wmt-versions.jsonl.gz"
@@ -136,6 +146,9 @@ def main():
     tmp = tempfile.mkdtemp(prefix="retrace-service-bench-")
     with gzip.open(src, "rt", encoding="utf-8") as f:
         base = [json.loads(l) for l in f]
+    if 0 < a.limit < len(base):
+        base = [base[i * len(base) // a.limit] for i in range(a.limit)]
+    sample = f" (sample of {len(base):,})" if a.limit else ""
     rows = []
     try:
         for size in a.sizes.split(","):
@@ -149,11 +162,14 @@ def main():
             for enc in a.encoders.split(","):
                 flags = {"lexical": ["--encoder", "none"], "use-m3": ["--fallback-encoder", "none"],
                          "default": []}[enc]
-                scan_s = timed([exe, "scan", "-q", *flags, path, "--out", f"{tmp}/scan"], env)
                 idx = f"{tmp}/index-{size}-{enc}"
-                timed([exe, "index", "create", idx, *flags], env)
-                add_s = timed([exe, "index", "add", "-q", idx, path], env)
-                shutil.rmtree(idx, ignore_errors=True)
+                scans, adds = [], []
+                for _ in range(a.repeat):  # alternating, so that both see the same load
+                    scans.append(timed([exe, "scan", "-q", *flags, path, "--out", f"{tmp}/scan"], env))
+                    timed([exe, "index", "create", idx, *flags], env)
+                    adds.append(timed([exe, "index", "add", "-q", idx, path], env))
+                    shutil.rmtree(idx, ignore_errors=True)
+                scan_s, add_s = statistics.median(scans), statistics.median(adds)
                 timed([exe, "index", "create", idx, *flags], env)
                 batched_s = timed([exe, "index", "add", "-q", "--batch-size", "2500", idx, path], env)
                 port = free_port()
@@ -174,14 +190,15 @@ def main():
                 print(f"  done: {size} {enc}", file=sys.stderr, flush=True)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"\n{a.clients} clients, {a.seconds:g} s each, {os.cpu_count()} cores\n")
+    print(f"\n{a.clients} clients, {a.seconds:g} s each, {os.cpu_count()} cores, "
+          f"scan and add: median of {a.repeat}\n")
     print("| collection | encoders | docs | scan docs/s | add docs/s | add/scan | add in batches of 2,500 docs/s "
           "| serve ready s "
           "| query/s | query p50 ms | query p99 ms | related/s | related p50 ms | related p99 ms |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         size, enc, n, scan, add, batched, op, q, q50, q99, rl, r50, r99 = r
-        print(f"| wmt {size} | {enc} | {n:,} | {scan:,.0f} | {add:,.0f} | {add / scan:.2f} | {batched:,.0f} | {op:.2f} "
+        print(f"| wmt {size}{sample} | {enc} | {n:,} | {scan:,.0f} | {add:,.0f} | {add / scan:.2f} | {batched:,.0f} | {op:.2f} "
               f"| {q:,.0f} | {q50 * 1e3:.1f} | {q99 * 1e3:.1f} | {rl:,.0f} | {r50 * 1e3:.1f} | {r99 * 1e3:.1f} |")
 
 

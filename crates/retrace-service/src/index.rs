@@ -35,7 +35,7 @@
 
 use crate::cache::{CacheMap, CachedEncoder};
 use crate::segment::{self, id_hash, Info, Segment, SegmentData, SegmentMeta};
-use crate::store;
+use crate::store::{self, Syncs};
 use crate::IndexError;
 use foldhash::{HashMap, HashSet};
 use retrace::candidates::{nearest_pairs, ExactIndex, NeighborQuery};
@@ -70,8 +70,9 @@ fn tier(count: u32) -> u32 {
     t
 }
 
-/// Format of `index.json`.
-const FORMAT: u32 = 1;
+/// Format of an index (`index.json` and its segments' files). 1: documents and relations
+/// as JSON lines; 2: as binary records (see `segment.rs` and `codec.rs`).
+const FORMAT: u32 = 2;
 
 /// How an index is made.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -310,9 +311,10 @@ fn read_manifest(root: &Path) -> Result<Manifest, IndexError> {
         reason: e.to_string(),
     })?;
     if m.format != FORMAT {
-        return Err(IndexError::Corrupt {
+        return Err(IndexError::Format {
             path,
-            reason: format!("format {} (this build reads {FORMAT})", m.format),
+            found: m.format,
+            reads: FORMAT,
         });
     }
     Ok(m)
@@ -1070,17 +1072,25 @@ struct Judged {
     docvec: Vec<f32>,
 }
 
+/// With `segment`, the directory of the segment the documents will be added in: the tables
+/// of the documents and of their fingerprints are written there meanwhile
+/// ([`segment::write_documents`], [`segment::write_fingerprints`]).
 fn judge_new(
     snap: &Snapshot,
     docs: Vec<Document>,
     first: DocId,
     models: Models<'_>,
     progress: &dyn Progress,
+    segment: Option<(&Path, &Syncs)>,
 ) -> Result<Judged, IndexError> {
     let opts = &snap.manifest.options.scan;
     let model = &snap.manifest.boilerplate;
     let t0 = std::time::Instant::now();
-    let prepared = prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs;
+    let (prepared, written) = rayon::join(
+        || prepare_with(&docs, &opts.prepare, Some(model), &NoProgress).docs,
+        || segment.map_or(Ok(()), |(dir, s)| segment::write_documents(dir, &docs, s)),
+    );
+    written?;
     let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, &NoProgress);
     tracing::debug!(
         "index: batch prepared and fingerprinted in {:.3?}",
@@ -1091,17 +1101,21 @@ fn judge_new(
     let wrapped = cached.encoders();
     // The collection's frequency of each anchor of the batch, found while proposing.
     let mut batch_df = HashMap::default();
-    let olds: Vec<DocId> = proposals(
-        snap,
-        &docs,
-        &prepared,
-        &fps,
-        &wrapped,
-        progress,
-        &mut batch_df,
-    )?
-    .into_iter()
-    .collect();
+    let (olds, fps_written) = rayon::join(
+        || {
+            proposals(
+                snap,
+                &docs,
+                &prepared,
+                &fps,
+                &wrapped,
+                progress,
+                &mut batch_df,
+            )
+        },
+        || segment.map_or(Ok(()), |(dir, s)| segment::write_fingerprints(dir, &fps, s)),
+    );
+    let olds: Vec<DocId> = olds?.into_iter().collect();
     tracing::debug!(
         "index: {} documents of the index proposed, at {:.3?}",
         olds.len(),
@@ -1130,6 +1144,7 @@ fn judge_new(
     };
     let result =
         scan_in(local, &collection, opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+    fps_written?;
     tracing::debug!(
         "index: batch judged at {:.3?} (stages: {:?})",
         t0.elapsed(),
@@ -1173,12 +1188,18 @@ fn judge_new(
             }
         })
         .collect();
-    let new_docs: Vec<Document> = result
-        .documents()
-        .take(n_new)
-        .map(|d| d.doc.clone())
-        .collect();
-    let docvec = cached.doc_vectors(&new_docs, &prepared)?;
+    // Only the main encoder gives documents vectors (the documents are copied for it).
+    let docvec = match cached.primary {
+        Some(_) => {
+            let new_docs: Vec<Document> = result
+                .documents()
+                .take(n_new)
+                .map(|d| d.doc.clone())
+                .collect();
+            cached.doc_vectors(&new_docs, &prepared)?
+        }
+        None => Vec::new(),
+    };
     let cache = cached.into_rows();
     Ok(Judged {
         relations,
@@ -1315,12 +1336,20 @@ impl Index {
         let first = DocId(snap.manifest.next);
         let t0 = std::time::Instant::now();
         let added = docs.len();
-        let j = judge_new(&snap, docs, first, models, progress)?;
+        let mut m = snap.manifest.clone();
+        m.generation += 1;
+        let name = format!("seg-{:08}", m.generation);
+        let tmp = self.new_segment_dir(&name)?;
+        let syncs = Syncs::default();
+        let j = judge_new(&snap, docs, first, models, progress, Some((&tmp, &syncs)))?;
         let n = added;
-        let new_docs: Vec<Document> = j.scan.documents().take(n).map(|d| d.doc.clone()).collect();
         // Names and numbers matter only to relations by meaning.
         let entities = match models.primary {
-            Some(_) => Entities::build(&new_docs, &j.prepared).per_doc,
+            Some(_) => {
+                let owned: Vec<Document> =
+                    j.scan.documents().take(n).map(|d| d.doc.clone()).collect();
+                Entities::build(&owned, &j.prepared).per_doc
+            }
             None => vec![Vec::new(); n],
         };
         let infos = j
@@ -1337,21 +1366,19 @@ impl Index {
                 vectors: d.vectors,
             })
             .collect();
-        let mut m = snap.manifest.clone();
-        m.generation += 1;
-        let name = format!("seg-{:08}", m.generation);
-        let meta = self.write_segment(
+        let meta = self.finish_segment(
             &name,
+            &tmp,
             &SegmentData {
                 first,
-                docs: &new_docs,
+                count: n,
                 infos,
-                fingerprints: &j.fingerprints,
                 entities: &entities,
                 docvec: j.docvec,
-                relations: j.relations.clone(),
+                relations: &j.relations,
                 cache: j.cache,
             },
+            &syncs,
         )?;
         m.segments.push(meta);
         m.next += n as u32;
@@ -1361,9 +1388,11 @@ impl Index {
         tracing::debug!("index: segments merged at {:.3?}", t0.elapsed());
         self.commit(m)?;
         tracing::debug!("index: committed at {:.3?}", t0.elapsed());
+        let relations = j.relations.len();
+        free_later((j.scan, j.prepared, j.fingerprints, j.relations, entities));
         Ok(AddReport {
             added: n,
-            relations: j.relations.len(),
+            relations,
             refreshed: false,
             documents: self.snapshot().len(),
         })
@@ -1431,14 +1460,28 @@ impl Index {
         Ok(())
     }
 
-    fn write_segment(&self, name: &str, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
+    /// The empty directory, `name.tmp`, a segment `name` is written into before it is named.
+    fn new_segment_dir(&self, name: &str) -> Result<PathBuf, IndexError> {
         let tmp = self.root.join(format!("{name}.tmp"));
         if tmp.exists() {
             std::fs::remove_dir_all(&tmp).map_err(store::io(&tmp))?;
         }
-        let mut meta = segment::write(&tmp, data)?;
+        std::fs::create_dir_all(&tmp).map_err(store::io(&tmp))?;
+        Ok(tmp)
+    }
+
+    /// Write the rest of segment `name` into `tmp` (from [`Index::new_segment_dir`]), sync
+    /// it and name it.
+    fn finish_segment(
+        &self,
+        name: &str,
+        tmp: &Path,
+        data: &SegmentData,
+        syncs: &Syncs,
+    ) -> Result<SegmentMeta, IndexError> {
+        let mut meta = segment::write(tmp, data, syncs)?;
         let dir = self.root.join(name);
-        std::fs::rename(&tmp, &dir).map_err(store::io(&dir))?;
+        std::fs::rename(tmp, &dir).map_err(store::io(&dir))?;
         store::sync_dir(&self.root)?;
         meta.dir = name.to_string();
         Ok(meta)
@@ -1535,25 +1578,50 @@ impl Index {
         let given = snap.meanings(models);
         let cached = CachedEncoders::new(snap, &given, true);
         let wrapped = cached.encoders();
+        let mut m = snap.manifest.clone();
+        m.generation += 1;
+        let name = format!("seg-{:08}", m.generation);
+        let tmp = self.new_segment_dir(&name)?;
+        let syncs = Syncs::default();
         // Prepared and fingerprinted here (as `scan` would: the boilerplate model learnt
         // from these documents) so that the segment is written from the same fingerprints.
-        let corpus = prepare_with(&docs, &opts.prepare, None, progress);
+        // The tables of the documents are written meanwhile, and those of the fingerprints
+        // while the documents are judged.
+        let ((corpus, fps), written) = rayon::join(
+            || {
+                let corpus = prepare_with(&docs, &opts.prepare, None, progress);
+                let fps = fingerprint_corpus(&docs, &corpus.docs, &opts.fingerprint, progress);
+                (corpus, fps)
+            },
+            || segment::write_documents(&tmp, &docs, &syncs),
+        );
+        written?;
         let prepared = corpus.docs;
-        let fps = fingerprint_corpus(&docs, &prepared, &opts.fingerprint, progress);
         let collection = Collection {
             boilerplate: Some(&corpus.model),
             prepared: Some((&prepared, &fps)),
             ..Collection::default()
         };
-        let result =
-            scan_in(docs, &collection, &opts, &wrapped, progress).map_err(IndexError::Encoder)?;
+        let (result, written) = rayon::join(
+            || scan_in(docs, &collection, &opts, &wrapped, progress),
+            || segment::write_fingerprints(&tmp, &fps, &syncs),
+        );
+        let result = result.map_err(IndexError::Encoder)?;
+        written?;
         tracing::debug!("index: rewrite scanned at {:.3?}", t0.elapsed());
-        let all: Vec<Document> = result.documents().map(|d| d.doc.clone()).collect();
-        let entities = match models.primary {
-            Some(_) => Entities::build(&all, &prepared).per_doc,
-            None => vec![Vec::new(); all.len()],
+        let all: Vec<&Document> = result.documents().map(|d| d.doc).collect();
+        // Names, numbers and document vectors matter only to relations by meaning (and
+        // without an encoder, the documents are not copied for them).
+        let (entities, docvec) = match models.primary {
+            Some(_) => {
+                let owned: Vec<Document> = all.iter().map(|&d| d.clone()).collect();
+                (
+                    Entities::build(&owned, &prepared).per_doc,
+                    cached.doc_vectors(&owned, &prepared)?,
+                )
+            }
+            None => (vec![Vec::new(); all.len()], Vec::new()),
         };
-        let docvec = cached.doc_vectors(&all, &prepared)?;
         let infos = result
             .documents()
             .zip(&fps)
@@ -1568,32 +1636,32 @@ impl Index {
             .collect();
         let cache = cached.into_rows();
         tracing::debug!("index: rewrite ready to write at {:.3?}", t0.elapsed());
-        let mut m = snap.manifest.clone();
-        m.generation += 1;
-        let name = format!("seg-{:08}", m.generation);
-        let meta = self.write_segment(
+        let meta = self.finish_segment(
             &name,
+            &tmp,
             &SegmentData {
                 first: DocId(0),
-                docs: &all,
+                count: all.len(),
                 infos,
-                fingerprints: &fps,
                 entities: &entities,
                 docvec,
-                relations: result.relations.clone(),
+                relations: &result.relations,
                 cache,
             },
+            &syncs,
         )?;
         m.segments = vec![meta];
-        m.next = all.len() as u32;
+        m.next = result.len() as u32;
         m.removed.clear();
         m.boilerplate = result.boilerplate.clone();
-        m.refreshed_docs = all.len();
+        m.refreshed_docs = result.len();
         m.added_since_refresh = 0;
         tracing::debug!("index: rewrite segment written at {:.3?}", t0.elapsed());
         self.commit(m)?;
         tracing::debug!("index: rewrite committed at {:.3?}", t0.elapsed());
-        Ok(result.relations.len())
+        let found = result.relations.len();
+        free_later((result, prepared, fps, entities));
+        Ok(found)
     }
 
     /// What the index says of a text: its relations with the index's documents and the
@@ -1607,7 +1675,7 @@ impl Index {
         let snap = self.snapshot();
         self.check_encoders(&snap, models)?;
         let me = DocId(snap.manifest.next);
-        let j = judge_new(&snap, vec![doc], me, models, progress)?;
+        let j = judge_new(&snap, vec![doc], me, models, progress, None)?;
         let q = j.scan.doc(DocId(0));
         let mut related = Vec::new();
         for r in &j.relations {
@@ -1739,6 +1807,15 @@ impl Index {
             snap.manifest.boilerplate.clone(),
         ))
     }
+}
+
+/// Drop `x` on a thread of its own: freeing a scan's many allocations takes tens of
+/// milliseconds at 25k documents, which need not delay the acknowledgement of a commit.
+fn free_later<T: Send + 'static>(x: T) {
+    // Should the thread not start, the closure (and `x` with it) is dropped here.
+    let _ = std::thread::Builder::new()
+        .name("retrace-free".into())
+        .spawn(move || drop(x));
 }
 
 fn write_manifest(root: &Path, m: &Manifest) -> Result<(), IndexError> {

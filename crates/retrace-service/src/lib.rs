@@ -10,6 +10,7 @@
 #![deny(missing_docs)]
 
 mod cache;
+mod codec;
 pub mod http;
 pub mod index;
 mod segment;
@@ -41,6 +42,20 @@ pub enum IndexError {
         path: PathBuf,
         /// What is wrong with it.
         reason: String,
+    },
+    /// The index was written in a format this build does not read.
+    #[error(
+        "{path}: index format {found}, but this build reads format {reads}: make the index \
+         again from its documents (`retrace index create`, then `retrace index add`), or \
+         export them with the build that wrote it (`retrace index export`)"
+    )]
+    Format {
+        /// The manifest.
+        path: PathBuf,
+        /// Its format.
+        found: u32,
+        /// The one this build reads.
+        reads: u32,
     },
     /// The directory holds no index.
     #[error("{0}: no index here (no index.json)")]

@@ -3,24 +3,29 @@
 //!
 //! | file | records |
 //! | --- | --- |
-//! | `docs.jsonl`, `docs.off` | the documents as JSON lines; `u64` byte offset of each line, and the end |
+//! | `docs.bin`, `docs.off` | the documents' binary records ([`crate::codec`]); `u64` byte offset of each record, and the end |
 //! | `ids` | `(u64 hash of id, u32 doc)`, sorted |
 //! | `info` | per document, 24 bytes: tokens, sentences, anchor count, language, date, vectors |
 //! | `anchors` | `(u32 anchor, u32 doc)`, sorted |
 //! | `bands`, `exact`, `entities` | `(u64 key, u32 doc)`, sorted |
 //! | `docvec` | the main encoder's document vectors, `dim` `f32` per document (absent lexically) |
-//! | `relations.jsonl`, `relations.off` | the relations found when the segment was written; `u64` offset of each line, and the end |
-//! | `reldocs` | `(u32 doc, u32 line)`: the relations of each document (global ids), sorted |
+//! | `relations.bin`, `relations.off` | the relations found when the segment was written, binary records; `u64` offset of each record, and the end |
+//! | `reldocs` | `(u32 doc, u32 record)`: the relations of each document (global ids), sorted |
 //! | `cache.keys`, `cache.vecs` | sentence vectors the main/fallback encoders computed then |
 //!
-//! Documents of a segment are numbered from the segment's first id in the index.
+//! Documents of a segment are numbered from the segment's first id in the index. Each file
+//! is streamed through a buffer (none is built whole in memory first); the tables of the
+//! documents and of their fingerprints are written while the documents are judged
+//! ([`write_documents`], [`write_fingerprints`]), the rest once they are ([`write`]).
 
-use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records};
+use crate::codec;
+use crate::store::{self, f32_at, u32_at, u64_at, Mapped, Records, Sink, Syncs};
 use crate::IndexError;
 use retrace::pipeline::Vectors;
 use retrace::prepare::dates::Date;
 use retrace::{DocId, Document, Fingerprint, Relation};
 use serde::{Deserialize, Serialize};
+use std::borrow::Borrow;
 use std::path::{Path, PathBuf};
 
 /// Hash of a document id (for the id table).
@@ -91,16 +96,19 @@ impl Info {
 }
 
 /// Everything written for one segment's documents.
+/// The tables that depend only on the documents ([`write_documents`]) and on their
+/// fingerprints ([`write_fingerprints`]) are not here: they are written into the segment's
+/// directory while the documents are judged.
 pub(crate) struct SegmentData<'a> {
     pub first: DocId,
-    pub docs: &'a [Document],
+    /// Number of documents.
+    pub count: usize,
     pub infos: Vec<Info>,
-    pub fingerprints: &'a [Fingerprint],
     /// Each document's entity hashes.
     pub entities: &'a [Vec<u64>],
     /// `dim` floats per document (empty without an encoder).
     pub docvec: Vec<f32>,
-    pub relations: Vec<Relation>,
+    pub relations: &'a [Relation],
     /// Sentence vectors computed for these documents: (encoder name, text hash, vector).
     pub cache: Vec<(String, u64, Vec<f32>)>,
 }
@@ -120,58 +128,151 @@ pub(crate) struct SegmentMeta {
     pub cache: Vec<(String, usize, usize)>,
 }
 
-/// Write a segment into `dir` (a new directory, synced, to be named by the caller).
-pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, IndexError> {
-    std::fs::create_dir_all(dir).map_err(store::io(dir))?;
-    let first = data.first.0;
-    let local = |i: usize| i as u32;
-    // Documents and their offsets.
-    let (docs, offsets) = json_lines(data.docs)?;
-    store::write_file(&dir.join("docs.jsonl"), &docs)?;
-    store::write_file(&dir.join("docs.off"), &offsets)?;
-    let ids = data
-        .docs
+/// Complete segment `dir` (a new directory, synced, to be named by the caller, which holds
+/// the tables of [`write_documents`] and [`write_fingerprints`] already).
+pub(crate) fn write(
+    dir: &Path,
+    data: &SegmentData,
+    syncs: &Syncs,
+) -> Result<SegmentMeta, IndexError> {
+    let t0 = std::time::Instant::now();
+    // The relations beside the rest.
+    let (relations, rest) = rayon::join(
+        || write_relations(dir, data.relations, syncs),
+        || write_judged(dir, data, syncs),
+    );
+    relations?;
+    let (dim, by_encoder) = rest?;
+    syncs.wait()?;
+    store::sync_dir(dir)?;
+    tracing::debug!(
+        "segment: {} documents completed in {:.3?}",
+        data.count,
+        t0.elapsed()
+    );
+    Ok(SegmentMeta {
+        dir: dir
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        first: data.first.0,
+        count: data.count as u32,
+        dim,
+        cache: by_encoder,
+    })
+}
+
+/// Records of `items` into `dir/name`, and their offsets (and the end's) into
+/// `dir/offsets`.
+fn write_records<T>(
+    dir: &Path,
+    name: &str,
+    offsets: &str,
+    items: &[T],
+    put: impl Fn(&mut Vec<u8>, &T),
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
+    const FLUSH: usize = 1 << 20;
+    let mut sink = Sink::create(&dir.join(name))?;
+    let mut at = Vec::with_capacity((items.len() + 1) * 8);
+    let mut buf = Vec::with_capacity(FLUSH + (64 << 10));
+    for x in items {
+        at.extend_from_slice(&(sink.written() + buf.len() as u64).to_le_bytes());
+        put(&mut buf, x);
+        if buf.len() >= FLUSH {
+            sink.put(&buf)?;
+            buf.clear();
+        }
+    }
+    sink.put(&buf)?;
+    at.extend_from_slice(&sink.written().to_le_bytes());
+    sink.finish(syncs)?;
+    store::write_file(&dir.join(offsets), &at, syncs)
+}
+
+/// `docs.bin`, `docs.off` and `ids` of a segment's documents (in order) into `dir`.
+pub(crate) fn write_documents<D: Borrow<Document>>(
+    dir: &Path,
+    docs: &[D],
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
+    let put = |b: &mut Vec<u8>, d: &D| codec::put_document(b, d.borrow());
+    write_records(dir, "docs.bin", "docs.off", docs, put, syncs)?;
+    let ids = docs
         .iter()
         .enumerate()
-        .map(|(i, d)| (id_hash(&d.id), local(i)))
+        .map(|(i, d)| (id_hash(&d.borrow().id), i as u32))
         .collect();
-    store::write_file(&dir.join("ids"), &store::key64_records(ids))?;
+    store::write_key64(&dir.join("ids"), ids, syncs)
+}
+
+/// `anchors`, `bands` and `exact` of a segment's documents' fingerprints into `dir`. The
+/// anchor table, the largest, is built in document order, so that sorting it is a radix
+/// sort of the anchors alone.
+pub(crate) fn write_fingerprints(
+    dir: &Path,
+    fps: &[Fingerprint],
+    syncs: &Syncs,
+) -> Result<(), IndexError> {
+    let n = fps.iter().map(|f| f.anchors.len()).sum();
+    let mut anchors = Vec::with_capacity(n);
+    let (mut bands, mut exact) = (Vec::new(), Vec::new());
+    for (i, f) in fps.iter().enumerate() {
+        anchors.extend(f.anchors.iter().map(|&a| store::pack32(a, i as u32)));
+        bands.extend(f.bands.iter().map(|&k| (k, i as u32)));
+        if f.exact != 0 {
+            exact.push((f.exact, i as u32));
+        }
+    }
+    let (a, b) = rayon::join(
+        || store::write_packed32(&dir.join("anchors"), anchors, syncs),
+        || {
+            store::write_key64(&dir.join("bands"), bands, syncs)?;
+            store::write_key64(&dir.join("exact"), exact, syncs)
+        },
+    );
+    a.and(b)
+}
+
+/// `relations.bin`, `relations.off` and `reldocs`.
+fn write_relations(dir: &Path, relations: &[Relation], syncs: &Syncs) -> Result<(), IndexError> {
+    let put = |b: &mut Vec<u8>, r: &Relation| codec::put_relation(b, r);
+    write_records(dir, "relations.bin", "relations.off", relations, put, syncs)?;
+    let mut reldocs = Vec::with_capacity(relations.len() * 2);
+    for (line, r) in relations.iter().enumerate() {
+        reldocs.push((r.a.0, line as u32));
+        reldocs.push((r.b.0, line as u32));
+    }
+    store::write_key32(&dir.join("reldocs"), reldocs, syncs)
+}
+
+/// What [`write_judged`] reports: the document vectors' dimension and, per encoder,
+/// `(name, rows, dim)` of its cached sentence vectors.
+type VectorsWritten = (usize, Vec<(String, usize, usize)>);
+
+/// `info`, `entities`, `docvec` and the cached sentence vectors: what judging the documents
+/// found of them.
+fn write_judged(
+    dir: &Path,
+    data: &SegmentData,
+    syncs: &Syncs,
+) -> Result<VectorsWritten, IndexError> {
     let mut info = Vec::with_capacity(data.infos.len() * 24);
     for x in &data.infos {
         x.encode(&mut info);
     }
-    store::write_file(&dir.join("info"), &info)?;
-    let mut anchors = Vec::new();
-    let (mut bands, mut exact, mut entities) = (Vec::new(), Vec::new(), Vec::new());
-    for (i, f) in data.fingerprints.iter().enumerate() {
-        anchors.extend(f.anchors.iter().map(|&a| (a, local(i))));
-        bands.extend(f.bands.iter().map(|&k| (k, local(i))));
-        if f.exact != 0 {
-            exact.push((f.exact, local(i)));
-        }
-    }
+    store::write_file(&dir.join("info"), &info, syncs)?;
+    let mut entities = Vec::new();
     for (i, e) in data.entities.iter().enumerate() {
-        entities.extend(e.iter().map(|&h| (h, local(i))));
+        entities.extend(e.iter().map(|&h| (h, i as u32)));
     }
-    store::write_file(&dir.join("anchors"), &store::key32_records(anchors))?;
-    store::write_file(&dir.join("bands"), &store::key64_records(bands))?;
-    store::write_file(&dir.join("exact"), &store::key64_records(exact))?;
-    store::write_file(&dir.join("entities"), &store::key64_records(entities))?;
-    let dim = data.docvec.len().checked_div(data.docs.len()).unwrap_or(0);
+    store::write_key64(&dir.join("entities"), entities, syncs)?;
+    let dim = data.docvec.len().checked_div(data.count).unwrap_or(0);
     let mut vec_bytes = Vec::with_capacity(data.docvec.len() * 4);
     for x in &data.docvec {
         vec_bytes.extend_from_slice(&x.to_le_bytes());
     }
-    store::write_file(&dir.join("docvec"), &vec_bytes)?;
-    let (rel, rel_off) = json_lines(&data.relations)?;
-    let mut reldocs = Vec::with_capacity(data.relations.len() * 2);
-    for (line, r) in data.relations.iter().enumerate() {
-        reldocs.push((r.a.0, line as u32));
-        reldocs.push((r.b.0, line as u32));
-    }
-    store::write_file(&dir.join("relations.jsonl"), &rel)?;
-    store::write_file(&dir.join("relations.off"), &rel_off)?;
-    store::write_file(&dir.join("reldocs"), &store::key32_records(reldocs))?;
+    store::write_file(&dir.join("docvec"), &vec_bytes, syncs)?;
     // The sentence vectors, one pair of files per encoder.
     let mut by_encoder: Vec<(String, usize, usize)> = Vec::new();
     let mut names: Vec<&str> = data.cache.iter().map(|c| c.0.as_str()).collect();
@@ -189,54 +290,11 @@ pub(crate) fn write(dir: &Path, data: &SegmentData) -> Result<SegmentMeta, Index
             }
         }
         let file = cache_file(name);
-        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
-        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        store::write_file(&dir.join(format!("{file}.keys")), &keys, syncs)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs, syncs)?;
         by_encoder.push((name.to_string(), rows.len(), dim));
     }
-    store::sync_dir(dir)?;
-    Ok(SegmentMeta {
-        dir: dir
-            .file_name()
-            .map(|n| n.to_string_lossy().into_owned())
-            .unwrap_or_default(),
-        first,
-        count: data.docs.len() as u32,
-        dim,
-        cache: by_encoder,
-    })
-}
-
-/// `items` as JSON lines, and the `u64` byte offset of each line and of the end
-/// (serialised in parallel, in order).
-fn json_lines<T: Serialize + Sync>(items: &[T]) -> Result<(Vec<u8>, Vec<u8>), IndexError> {
-    use rayon::prelude::*;
-    let chunks: Vec<(Vec<u8>, Vec<u64>)> = items
-        .par_chunks(512)
-        .map(|c| {
-            let (mut out, mut at) = (Vec::new(), Vec::with_capacity(c.len()));
-            for x in c {
-                at.push(out.len() as u64);
-                serde_json::to_writer(&mut out, x)
-                    .map_err(|e| IndexError::Encode(e.to_string()))?;
-                out.push(b'\n');
-            }
-            Ok((out, at))
-        })
-        .collect::<Result<_, IndexError>>()?;
-    let total = chunks.iter().map(|c| c.0.len()).sum();
-    let (mut lines, mut offsets) = (
-        Vec::with_capacity(total),
-        Vec::with_capacity((items.len() + 1) * 8),
-    );
-    for (out, at) in chunks {
-        let base = lines.len() as u64;
-        for a in at {
-            offsets.extend_from_slice(&(base + a).to_le_bytes());
-        }
-        lines.extend_from_slice(&out);
-    }
-    offsets.extend_from_slice(&(lines.len() as u64).to_le_bytes());
-    Ok((lines, offsets))
+    Ok((dim, by_encoder))
 }
 
 /// A file name for an encoder's cache (its name, with anything but letters, digits and `-`
@@ -280,7 +338,7 @@ impl Segment {
         let path = root.join(&meta.dir);
         let f = |n: &str| path.join(n);
         let seg = Segment {
-            docs: Mapped::open(&f("docs.jsonl"))?,
+            docs: Mapped::open(&f("docs.bin"))?,
             offsets: Records::open(&f("docs.off"))?,
             ids: Records::open(&f("ids"))?,
             info: Records::open(&f("info"))?,
@@ -289,7 +347,7 @@ impl Segment {
             exact: Records::open(&f("exact"))?,
             entities: Records::open(&f("entities"))?,
             docvec: Mapped::open(&f("docvec"))?,
-            relations: Mapped::open(&f("relations.jsonl"))?,
+            relations: Mapped::open(&f("relations.bin"))?,
             rel_offsets: Records::open(&f("relations.off"))?,
             reldocs: Records::open(&f("reldocs"))?,
             cache: meta
@@ -342,9 +400,9 @@ impl Segment {
             u64_at(self.offsets.get(i), 0) as usize,
             u64_at(self.offsets.get(i + 1), 0) as usize,
         );
-        let line = self.docs.bytes().get(s..e).unwrap_or(&[]);
-        serde_json::from_slice(line).map_err(|e| IndexError::Corrupt {
-            path: self.path.join("docs.jsonl"),
+        let record = self.docs.bytes().get(s..e).unwrap_or(&[]);
+        codec::document(record).map_err(|e| IndexError::Corrupt {
+            path: self.path.join("docs.bin"),
             reason: format!("document {}: {e}", d.0),
         })
     }
@@ -409,7 +467,7 @@ impl Segment {
 
     fn relation(&self, line: usize) -> Result<Relation, IndexError> {
         let corrupt = |reason: String| IndexError::Corrupt {
-            path: self.path.join("relations.jsonl"),
+            path: self.path.join("relations.bin"),
             reason,
         };
         if line + 1 >= self.rel_offsets.len() {
@@ -420,7 +478,7 @@ impl Segment {
             u64_at(self.rel_offsets.get(line + 1), 0) as usize,
         );
         let bytes = self.relations.bytes().get(s..e).unwrap_or(&[]);
-        serde_json::from_slice(bytes).map_err(|e| corrupt(format!("relation {line}: {e}")))
+        codec::relation(bytes).map_err(|e| corrupt(format!("relation {line}: {e}")))
     }
 
     /// The cached sentence vectors of encoder `name`: `(keys, vectors, dim)`.
@@ -436,6 +494,7 @@ impl Segment {
 /// the same records, renumbered, so that a reader cannot tell it from the segments it
 /// replaces. Nothing is judged again.
 pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexError> {
+    let syncs = &Syncs::default();
     let first = segs.first().map(|s| s.meta.first).unwrap_or(0);
     let mut next = first;
     for s in segs {
@@ -504,18 +563,18 @@ pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexE
     }
     offsets.extend_from_slice(&(docs.len() as u64).to_le_bytes());
     rel_off.extend_from_slice(&(rel.len() as u64).to_le_bytes());
-    store::write_file(&dir.join("docs.jsonl"), &docs)?;
-    store::write_file(&dir.join("docs.off"), &offsets)?;
-    store::write_file(&dir.join("ids"), &store::key64_records(ids))?;
-    store::write_file(&dir.join("info"), &info)?;
-    store::write_file(&dir.join("anchors"), &store::key32_records(anchors))?;
-    store::write_file(&dir.join("bands"), &store::key64_records(bands))?;
-    store::write_file(&dir.join("exact"), &store::key64_records(exact))?;
-    store::write_file(&dir.join("entities"), &store::key64_records(entities))?;
-    store::write_file(&dir.join("docvec"), &docvec)?;
-    store::write_file(&dir.join("relations.jsonl"), &rel)?;
-    store::write_file(&dir.join("relations.off"), &rel_off)?;
-    store::write_file(&dir.join("reldocs"), &store::key32_records(reldocs))?;
+    store::write_file(&dir.join("docs.bin"), &docs, syncs)?;
+    store::write_file(&dir.join("docs.off"), &offsets, syncs)?;
+    store::write_key64(&dir.join("ids"), ids, syncs)?;
+    store::write_file(&dir.join("info"), &info, syncs)?;
+    store::write_key32(&dir.join("anchors"), anchors, syncs)?;
+    store::write_key64(&dir.join("bands"), bands, syncs)?;
+    store::write_key64(&dir.join("exact"), exact, syncs)?;
+    store::write_key64(&dir.join("entities"), entities, syncs)?;
+    store::write_file(&dir.join("docvec"), &docvec, syncs)?;
+    store::write_file(&dir.join("relations.bin"), &rel, syncs)?;
+    store::write_file(&dir.join("relations.off"), &rel_off, syncs)?;
+    store::write_key32(&dir.join("reldocs"), reldocs, syncs)?;
     // Cached sentence vectors, per encoder, in segment order.
     let mut names: Vec<(&str, usize)> = segs
         .iter()
@@ -536,10 +595,11 @@ pub(crate) fn merge(dir: &Path, segs: &[&Segment]) -> Result<SegmentMeta, IndexE
             }
         }
         let file = cache_file(name);
-        store::write_file(&dir.join(format!("{file}.keys")), &keys)?;
-        store::write_file(&dir.join(format!("{file}.vecs")), &vecs)?;
+        store::write_file(&dir.join(format!("{file}.keys")), &keys, syncs)?;
+        store::write_file(&dir.join(format!("{file}.vecs")), &vecs, syncs)?;
         by_encoder.push((name.to_string(), rows, cdim));
     }
+    syncs.wait()?;
     store::sync_dir(dir)?;
     Ok(SegmentMeta {
         dir: dir

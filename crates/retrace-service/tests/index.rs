@@ -488,4 +488,26 @@ fn an_index_is_used_with_its_own_encoders_and_found_only_where_it_is() {
         }
         other => panic!("expected a corrupt-index error, got {:?}", other.err()),
     }
+    // An index written by an earlier build (format 1: JSON lines in its segments) is
+    // refused, naming both formats and what to do, not read as garbage.
+    drop(index);
+    let manifest = dir.path().join("index.json");
+    let text = std::fs::read_to_string(&manifest).expect("manifest");
+    let mut json: serde_json::Value = serde_json::from_str(&text).expect("json");
+    assert_eq!(json["format"], 2);
+    json["format"] = 1.into();
+    std::fs::write(&manifest, json.to_string()).expect("write");
+    match Index::open(dir.path()) {
+        Err(
+            e @ IndexError::Format {
+                found: 1, reads: 2, ..
+            },
+        ) => {
+            let msg = e.to_string();
+            assert!(msg.contains("index format 1"), "{msg}");
+            assert!(msg.contains("reads format 2"), "{msg}");
+            assert!(msg.contains("retrace index create"), "{msg}");
+        }
+        other => panic!("expected a format error, got {:?}", other.err()),
+    }
 }
