@@ -17,6 +17,10 @@
 //!   found when an anchor was rarer stays (a scan of the whole would ignore the anchor);
 //! - nearest neighbours by meaning are searched from the new documents only: an old
 //!   document whose neighbours a new one would displace keeps its pairs.
+//! - a same-story pair kept because one side is a version of a report confirmed as the
+//!   same event (the stage `events`) is found when the later of the two arrives with the
+//!   others known (the relations among the proposed documents are handed to the scan); a
+//!   version added after both is linked at the next refresh.
 //!
 //! A **refresh** (automatic once the documents added since the last one reach
 //! `refresh_ratio` of those it saw, or `retrace index refresh`) scans the whole collection
@@ -1127,6 +1131,37 @@ fn judge_new(
         local.push(snap.document(d)?);
     }
     let counted: Vec<bool> = (0..local.len()).map(|i| i >= n_new).collect();
+    // The relations among the proposed documents, in the scan's ids.
+    let position: HashMap<DocId, DocId> = olds
+        .iter()
+        .enumerate()
+        .map(|(k, &d)| (d, DocId::new(n_new + k)))
+        .collect();
+    let mut known: Vec<Relation> = Vec::new();
+    for &d in &olds {
+        for r in snap.relations_of(d)? {
+            if let (Some(&a), Some(&b)) = (position.get(&r.a), position.get(&r.b)) {
+                // (Each once; the stage reads kinds and pairs only: evidence is left out.)
+                if r.a == d {
+                    let (ca, cb) = (r.coverage_a, r.coverage_b);
+                    let (a, b, coverage_a, coverage_b) = if a < b {
+                        (a, b, ca, cb)
+                    } else {
+                        (b, a, cb, ca)
+                    };
+                    known.push(Relation {
+                        a,
+                        b,
+                        coverage_a,
+                        coverage_b,
+                        evidence: Vec::new(),
+                        ..r
+                    });
+                }
+            }
+        }
+    }
+    known.sort_by_key(|r| (r.a, r.b));
     let anchor_df = |a: u32| {
         batch_df
             .get(&a)
@@ -1141,6 +1176,7 @@ fn judge_new(
         anchor_df: Some(&anchor_df),
         entity_df: Some(&entity_df),
         prepared: Some((&prepared, &fps)),
+        known: Some(&known),
     };
     let result =
         scan_in(local, &collection, opts, &wrapped, progress).map_err(IndexError::Encoder)?;

@@ -153,11 +153,14 @@ pub fn event_evidence(
 /// fallback), keep those at the encoder's `story_min_event` or above, and those of which one
 /// side is a version (copy, rewrite, translation) of a document kept as the same event as
 /// the other side, with the score as their `score`; drop the others, and any between two
-/// versions of one text. Returns how many were dropped.
+/// versions of one text. `known` holds relations found earlier among the documents (an
+/// index's), read for versions and confirmed reports alongside `relations`. Returns how
+/// many were dropped.
 pub(super) fn confirm_same_story(
     docs: &[Document],
     prepared: &[Prepared],
     relations: &mut Vec<Relation>,
+    known: &[Relation],
     encoders: &Encoders,
     vectors: &[Vectors],
     progress: &dyn Progress,
@@ -182,7 +185,11 @@ pub(super) fn confirm_same_story(
     progress.start("events", stories.len() as u64);
     let mut versions: Vec<Vec<DocId>> = vec![Vec::new(); n];
     let mut texts = UnionFind::new(n);
-    for r in relations.iter().filter(|r| r.kind != Kind::SameStory) {
+    for r in relations
+        .iter()
+        .chain(known)
+        .filter(|r| r.kind != Kind::SameStory)
+    {
         versions[r.a.index()].push(r.b);
         versions[r.b.index()].push(r.a);
         texts.union(r.a.0, r.b.0);
@@ -255,6 +262,12 @@ pub(super) fn confirm_same_story(
         .iter()
         .filter(|&&i| keep[i])
         .map(|&i| relations[i].pair())
+        .chain(
+            known
+                .iter()
+                .filter(|r| r.kind == Kind::SameStory)
+                .map(Relation::pair),
+        )
         .collect();
     let mut lifted: Vec<usize> = Vec::new();
     for &i in &stories {
@@ -335,7 +348,8 @@ mod tests {
         ];
         let vectors = vec![Vectors::Primary; 4];
         let dropped =
-            confirm_same_story(&docs, &p, &mut rels, &encoders, &vectors, &NoProgress).unwrap();
+            confirm_same_story(&docs, &p, &mut rels, &[], &encoders, &vectors, &NoProgress)
+                .unwrap();
         let kept: Vec<(u32, u32)> = rels.iter().map(|r| (r.a.0, r.b.0)).collect();
         assert_eq!(kept, [(0, 1), (0, 3), (1, 3)], "{rels:?}");
         assert_eq!(dropped, 1);
@@ -343,7 +357,7 @@ mod tests {
         // Between two versions of one text there is no same-story pair.
         let mut rels = vec![story(0, 3, Kind::Copy), story(0, 1, Kind::SameStory)];
         rels.push(story(1, 3, Kind::Translation));
-        confirm_same_story(&docs, &p, &mut rels, &encoders, &vectors, &NoProgress).unwrap();
+        confirm_same_story(&docs, &p, &mut rels, &[], &encoders, &vectors, &NoProgress).unwrap();
         assert!(rels.iter().all(|r| r.kind != Kind::SameStory), "{rels:?}");
     }
 }

@@ -393,6 +393,9 @@ pub struct Collection<'a> {
     /// `boilerplate` model and the scan's options), as `prepare` and `fingerprint` would:
     /// only the others go through those stages. Ignored without a boilerplate model.
     pub prepared: Option<(&'a [Prepared], &'a [Fingerprint])>,
+    /// Relations the collection found among the counted documents of the scan (scan ids):
+    /// the stage `events` reads which documents are versions of one text from them too.
+    pub known: Option<&'a [Relation]>,
 }
 
 /// `docs` sorted by id (byte order): the order in which `retrace scan` and an index's
@@ -549,7 +552,16 @@ pub fn scan_in(
             &mut stats,
         )?;
         stats.same_story_dropped = run.run("events", None, |p| {
-            events::confirm_same_story(&docs, &prepared, &mut relations, encoders, &vectors, p)
+            let known = collection.known.unwrap_or(&[]);
+            events::confirm_same_story(
+                &docs,
+                &prepared,
+                &mut relations,
+                known,
+                encoders,
+                &vectors,
+                p,
+            )
         })?;
     }
     stats.relations = relations.len();
