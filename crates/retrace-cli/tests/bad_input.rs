@@ -568,6 +568,8 @@ fn scan_with_models(models: &Path, extra: &[&str]) -> (Option<i32>, String) {
             .arg("--model-dir")
             .arg(models)
             .arg("-q")
+            // Nothing is fetched: the models are the ones the test put there.
+            .arg("--offline")
             .args(extra),
         Duration::from_secs(300),
     );
@@ -584,10 +586,39 @@ fn scan_with_models(models: &Path, extra: &[&str]) -> (Option<i32>, String) {
 fn broken_models_are_errors_naming_the_file() {
     let cache = tempfile::tempdir().expect("temp dir");
     let root = cache.path();
-    // Nothing installed: lexical only, with a warning even under -q.
+    // Nothing installed and --offline: lexical only, with a warning even under -q, and
+    // run.json says what the run went without.
     let (code, err) = scan_with_models(root, &[]);
     assert_eq!(code, Some(0), "{err}");
     assert!(err.contains("finding lexical reuse only"), "{err}");
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = run_within(
+        bin()
+            .arg("scan")
+            .arg(repo_root().join("examples/news"))
+            .arg("--out")
+            .arg(out.path())
+            .arg("--model-dir")
+            .arg(root)
+            .env("RETRACE_OFFLINE", "1"),
+        Duration::from_secs(300),
+    );
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    assert!(stdout.contains("note: use-m3 is not installed"), "{stdout}");
+    let run: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
+            .unwrap();
+    let notices = run["notices"].as_array().expect("notices");
+    for name in ["use-m3", "e5-small", "lid176"] {
+        assert!(
+            notices
+                .iter()
+                .any(|n| n.as_str().unwrap_or("").starts_with(name)),
+            "{name} missing from {notices:?}"
+        );
+    }
+    assert!(run["encoder"].is_null());
     // A garbage use-m3 under auto and by name.
     fake_model(
         root,

@@ -314,6 +314,10 @@ pub struct RunInfo {
     pub retrace: String,
     /// Counters and seconds per stage.
     pub stats: StatsRecord,
+    /// What the run went without, and why (e.g. an encoder not installed under
+    /// `--offline`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notices: Vec<String>,
 }
 
 /// The main encoder in `run.json`.
@@ -418,6 +422,7 @@ impl RunInfo {
             },
             inputs: inputs.to_vec(),
             options: BTreeMap::new(),
+            notices: Vec::new(),
             retrace: env!("CARGO_PKG_VERSION").to_string(),
             stats: StatsRecord {
                 anchors: s.anchors,
