@@ -830,6 +830,79 @@ fn every_pair_of_identical_copies_is_reported() {
         assert_eq!(p["kind"], "copy", "{p}");
         assert!(seen.insert((p["a"].to_string(), p["b"].to_string())), "{p}");
     }
+    for d in read_jsonl(&out.path().join("documents.jsonl")) {
+        let first = d["id"] == "c000";
+        assert_eq!(d["duplicate_of"].is_null(), first, "{d}");
+    }
+}
+
+/// A group of identical documents beyond the 1,000 whose pairs are all listed is accounted
+/// for in linear time: the first member's pairs are listed, every other member names it as
+/// `duplicate_of`, and bench/expand_duplicates.py writes every implied pair for a scorer.
+#[test]
+fn a_large_group_of_copies_is_accounted_for_whole() {
+    let input = tempfile::tempdir().expect("temp dir");
+    let t = article();
+    let n = 1200;
+    let mut lines: String = (0..n)
+        .map(|i| serde_json::json!({"id": format!("c{i:04}"), "text": t}).to_string() + "\n")
+        .collect();
+    lines.push_str(
+        &(serde_json::json!({"id": "other", "text": "A different text about the weather."})
+            .to_string()
+            + "\n"),
+    );
+    write(&input.path().join("copies.jsonl"), lines);
+    let out = tempfile::tempdir().expect("temp dir");
+    let o = scan(
+        &["--encoder", "none", "-q"],
+        input.path().join("copies.jsonl"),
+        out.path(),
+    )
+    .output()
+    .expect("scan");
+    assert!(o.status.success());
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("1200 documents share one main text"), "{err}");
+    assert!(err.contains("duplicate_of"), "{err}");
+    let pairs = read_jsonl(&out.path().join("pairs.jsonl"));
+    assert_eq!(pairs.len(), n - 1, "the first member's pairs");
+    assert!(pairs
+        .iter()
+        .all(|p| p["a"] == "c0000" && p["kind"] == "copy"));
+    let docs = read_jsonl(&out.path().join("documents.jsonl"));
+    let grouped = docs.iter().filter(|d| d["duplicate_of"] == "c0000").count();
+    assert_eq!(grouped, n - 1);
+    assert!(docs
+        .iter()
+        .any(|d| d["id"] == "other" && d["duplicate_of"].is_null()));
+    // The scorer's view: every pair of the group.
+    let Some(python) = python3() else { return };
+    let expanded = tempfile::tempdir().expect("temp dir");
+    let o = Command::new(python)
+        .arg(repo_root().join("bench/expand_duplicates.py"))
+        .arg(out.path())
+        .arg(expanded.path())
+        .output()
+        .expect("expand");
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let all = read_jsonl(&expanded.path().join("pairs.jsonl"));
+    assert_eq!(all.len(), n * (n - 1) / 2);
+    assert!(expanded.path().join("documents.jsonl").is_file());
+}
+
+/// python3, when installed (required under CI).
+fn python3() -> Option<&'static str> {
+    let ok = Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(std::env::var_os("CI").is_none(), "CI: python3 is missing");
+        eprintln!("NOTICE: python3 not found; skipping the expansion of duplicate groups");
+        return None;
+    }
+    Some("python3")
 }
 
 /// Outputs do not depend on the order of the input: the dev collection shuffled and

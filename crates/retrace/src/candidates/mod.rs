@@ -37,7 +37,8 @@ pub struct CandidateOptions {
     pub max_bucket: usize,
     /// Documents with one main text (an exact duplicate group, such as a syndicated
     /// article) are paired all with all up to this many members, every pair of the group
-    /// reported; a larger group is linked as a star from its first member, with a warning.
+    /// reported; a larger group is linked as a star from its first member, with a warning
+    /// (documents.jsonl's `duplicate_of` accounts for every pair of a group).
     #[serde(default = "default_max_exact_group")]
     pub max_exact_group: usize,
 }
@@ -141,7 +142,9 @@ pub fn lexical_candidates_in(
         } else {
             tracing::warn!(
                 "{} documents share one main text (document {} and {} more); more than {} \
-                 such documents are paired only with the first of them",
+                 such documents are paired only with the first of them, and each other names \
+                 it as duplicate_of in documents.jsonl (every pair of the group is a copy; \
+                 bench/expand_duplicates.py lists them all)",
                 g.len(),
                 g[0].1,
                 g.len() - 1,

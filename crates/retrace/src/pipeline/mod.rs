@@ -359,6 +359,29 @@ impl Scan {
         }
     }
 
+    /// For each document, the first document (smallest id) of its group of identical main
+    /// texts, when it is not that one itself: documents joined by copies that cover each
+    /// other wholly, every aligned token verbatim. Every pair of a group is a copy (covering
+    /// 100% each way), whether `pairs.jsonl` lists it or not (a group larger than
+    /// [`CandidateOptions::max_exact_group`] lists the pairs of its first document only).
+    pub fn duplicate_of(&self) -> Vec<Option<DocId>> {
+        let n = self.docs.len();
+        let mut groups = crate::relate::union_find::UnionFind::new(n);
+        for r in &self.relations {
+            if r.kind == Kind::Copy
+                && r.coverage_a >= 1.0
+                && r.coverage_b >= 1.0
+                && r.density >= 1.0
+            {
+                groups.union(r.a.0, r.b.0);
+            }
+        }
+        let labels = groups.labels();
+        (0..n)
+            .map(|d| (labels[d] as usize != d).then_some(DocId(labels[d])))
+            .collect()
+    }
+
     /// Every document, in input order.
     pub fn documents(&self) -> impl ExactSizeIterator<Item = ScannedDocument<'_>> + '_ {
         DocId::all(self.len()).map(|d| self.doc(d))

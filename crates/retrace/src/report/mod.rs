@@ -69,6 +69,11 @@ struct DocOut<'a> {
     story: Option<&'a str>,
     parent: Option<&'a str>,
     why: Option<&'a str>,
+    /// The first document of its group of identical main texts, when it is not that one:
+    /// every pair of the group is a copy, listed in `pairs.jsonl` or not
+    /// ([`Scan::duplicate_of`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duplicate_of: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     url: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -215,8 +220,11 @@ fn write_files(
                 || -> std::io::Result<()> {
                     let mut w = BufWriter::new(fs::File::create(dir.join("documents.jsonl"))?);
                     let indices = order;
+                    let dups = scan.duplicate_of();
                     for chunk in indices.chunks(WRITE_CHUNK) {
-                        write_lines(&mut w, chunk, |&i| serde_json::to_vec(&doc_out(scan, i)))?;
+                        write_lines(&mut w, chunk, |&i| {
+                            serde_json::to_vec(&doc_out(scan, &dups, i))
+                        })?;
                     }
                     w.flush()
                 },
@@ -267,7 +275,7 @@ fn write_lines<T: Sync>(
 }
 
 /// The output record of document `i`.
-fn doc_out(scan: &Scan, i: usize) -> DocOut<'_> {
+fn doc_out<'s>(scan: &'s Scan, dups: &[Option<crate::id::DocId>], i: usize) -> DocOut<'s> {
     let sd = scan.doc(crate::id::DocId::new(i));
     let (d, p) = (sd.doc, sd.prepared);
     let parent = sd.parent;
@@ -288,6 +296,7 @@ fn doc_out(scan: &Scan, i: usize) -> DocOut<'_> {
         story: Some(scan.doc(sd.story).doc.id.as_str()),
         parent: parent.map(|p| scan.doc(p.parent).doc.id.as_str()),
         why: parent.map(|p| p.why.as_str()),
+        duplicate_of: dups[i].map(|f| scan.doc(f).doc.id.as_str()),
         url: d.meta.url.as_deref(),
         date: d.meta.date.as_deref(),
         dated: p.date.map(|x| x.to_string()),

@@ -142,6 +142,7 @@ const DOCUMENTS: &str = "message documents {
   optional binary story (UTF8);
   optional binary parent (UTF8);
   optional binary why (UTF8);
+  optional binary duplicate_of (UTF8);
   optional binary url (UTF8);
   optional binary date (UTF8);
   optional binary dated (UTF8);
@@ -197,7 +198,8 @@ pub fn write_parquet(scan: &Scan, dir: &Path) -> Result<(), ParquetError> {
             ),
         ],
     )?;
-    let docs: Vec<DocOut<'_>> = (0..scan.len()).map(|i| doc_out(scan, i)).collect();
+    let dups = scan.duplicate_of();
+    let docs: Vec<DocOut<'_>> = (0..scan.len()).map(|i| doc_out(scan, &dups, i)).collect();
     // A repeated column: a row's first value at repetition level 0, the rest at 1; an
     // empty list is one level pair (definition 0) without a value.
     let (mut lines, mut defs, mut reps) = (Vec::new(), Vec::new(), Vec::new());
@@ -233,6 +235,7 @@ pub fn write_parquet(scan: &Scan, dir: &Path) -> Result<(), ParquetError> {
             opt_strs(docs.iter().map(|d| d.story)),
             opt_strs(docs.iter().map(|d| d.parent)),
             opt_strs(docs.iter().map(|d| d.why)),
+            opt_strs(docs.iter().map(|d| d.duplicate_of)),
             opt_strs(docs.iter().map(|d| d.url)),
             opt_strs(docs.iter().map(|d| d.date)),
             opt_strs(docs.iter().map(|d| d.dated.as_deref())),
