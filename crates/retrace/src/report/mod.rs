@@ -652,13 +652,13 @@ mod tests {
             assert_eq!(t["text"], d.text.as_str());
         }
         assert_eq!(docs[0]["id"], "harbour-original.txt");
-        // The article, its republication and the excerpt are one story with one root (the
-        // dated republication: nothing tells that the undated article precedes it).
+        // The article, its republication and the excerpt are one story with one root: the
+        // article, dated two days before its republication (which also lacks its dateline).
         for d in &docs[..3] {
             assert_eq!(d["story"], "harbour-original.txt");
         }
-        assert_eq!(docs[1]["parent"], serde_json::Value::Null, "{}", docs[1]);
-        assert_eq!(docs[0]["parent"], "coastal-news-republished.txt");
+        assert_eq!(docs[0]["parent"], serde_json::Value::Null, "{}", docs[0]);
+        assert_eq!(docs[1]["parent"], "harbour-original.txt");
         assert_eq!(docs[3]["story"], "coastal-news-festival.txt");
         assert_eq!(docs[3]["parent"], serde_json::Value::Null);
         assert!(
