@@ -24,6 +24,8 @@ pub struct Args {
     pub fields: crate::scan::FieldArgs,
     #[command(flatten)]
     pub encoder: crate::scan::EncoderArgs,
+    #[command(flatten)]
+    pub thresholds: crate::scan::ThresholdArgs,
     /// Width of each column of the side-by-side view.
     #[arg(long, default_value_t = 60)]
     pub width: usize,
@@ -83,12 +85,13 @@ pub fn run(args: Args) -> Result<()> {
     if ia == ib {
         bail!("A and B are the same document");
     }
-    let encoders = args.encoder.load_all()?;
+    let mut encoders = args.encoder.load_all()?;
+    let mut opts = ScanOptions::default();
+    args.thresholds.apply(&mut opts, &mut encoders.calibration);
     let (ia, ib) = (DocId::new(ia), DocId::new(ib));
     let pair = retrace::Pair::new(ia, ib);
-    let examined =
-        retrace::pipeline::examine(&docs, pair, &ScanOptions::default(), &encoders.pipeline())?;
-    let s = encoders.scan(docs, &ScanOptions::default(), &NoProgress)?;
+    let examined = retrace::pipeline::examine(&docs, pair, &opts, &encoders.pipeline())?;
+    let s = encoders.scan(docs, &opts, &NoProgress)?;
     let rel = s.relations.iter().find(|r| r.pair() == pair);
     let (sa, sb) = (s.doc(ia), s.doc(ib));
     let (da, db) = (&sa.doc, &sb.doc);

@@ -234,13 +234,16 @@ pub fn run(args: &crate::compare::Args, pairs_path: &std::path::Path) -> Result<
         }
         records.push(Record { echo, pair });
     }
-    let encoders = args.encoder.load_all()?;
+    let mut encoders = args.encoder.load_all()?;
+    let mut scan_opts = ScanOptions::default();
+    args.thresholds
+        .apply(&mut scan_opts, &mut encoders.calibration);
     let wanted: Vec<(DocId, DocId)> = records.iter().filter_map(|r| r.pair.clone().ok()).collect();
     let t0 = std::time::Instant::now();
     let scores = score_pairs(
         &docs.docs,
         &wanted,
-        &ScanOptions::default(),
+        &scan_opts,
         &encoders.pipeline(),
         &NoProgress,
     )

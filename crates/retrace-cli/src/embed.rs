@@ -18,8 +18,14 @@ use clap::Args;
 pub struct EmbedArgs {
     /// Input file, one sentence per line; `-` or nothing reads stdin.
     input: Option<PathBuf>,
-    /// Model name (e.g. `use-m3`) or a directory holding the model files.
-    #[arg(long, default_value = retrace_encode::models::DEFAULT_MODEL)]
+    /// Sentence encoder: a model name (e.g. `use-m3`, `e5-small`) or a directory holding
+    /// the model files (as `scan --encoder`; `--model` is the older name).
+    #[arg(
+        long = "encoder",
+        visible_alias = "model",
+        value_name = "ENCODER",
+        default_value = retrace_encode::models::DEFAULT_MODEL
+    )]
     model: String,
     /// Model cache directory (see `retrace model install`).
     #[arg(long, value_name = "DIR")]

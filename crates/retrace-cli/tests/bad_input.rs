@@ -434,6 +434,41 @@ fn bad_options_exit_2_naming_the_option() {
         );
         assert!(!out.exists(), "{flag} {value} made the output directory");
     }
+    // compare takes the same threshold options, validated the same way, and applies them
+    // (its rule lines show the thresholds in force).
+    let news = repo_root().join("examples/news");
+    let o = run_within(
+        bin().args(["compare", "--copy-min-density", "2.5", "a", "b"]),
+        Duration::from_secs(30),
+    );
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("--copy-min-density") && err.contains("not a number from 0 to 1"));
+    let compare = |extra: &[&str]| {
+        let o = run_within(
+            bin()
+                .arg("compare")
+                .arg(news.join("harbour-original.txt"))
+                .arg(news.join("weekly-digest-excerpt.md"))
+                .args(["--encoder", "none"])
+                .args(extra),
+            Duration::from_secs(60),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8_lossy(&o.stdout).into_owned()
+    };
+    assert!(compare(&[]).contains("verbatim tokens 42.00 ≥ 10.00 ✓"));
+    assert!(compare(&["--copy-min-matched", "5000"]).contains("verbatim tokens 42.00 ≥ 5000.00 ✗"));
+    // embed names its encoder as scan does (`--model` is kept as the older name).
+    for flag in ["--encoder", "--model"] {
+        let o = run_within(
+            bin().args(["embed", flag, "/nonexistent/model-dir"]),
+            Duration::from_secs(30),
+        );
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{flag}: {err}");
+        assert!(err.contains("/nonexistent/model-dir"), "{flag}: {err}");
+    }
     // In range, they are taken.
     let o = run_within(
         bin()

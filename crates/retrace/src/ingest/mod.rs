@@ -962,6 +962,62 @@ pub fn looks_binary(bytes: &[u8]) -> bool {
 mod tests {
     use super::*;
 
+    /// What README's directory rules say: every text, HTML and JSON Lines extension, in
+    /// any case, and nothing else (counted as ignored).
+    #[test]
+    fn directories_read_the_extensions_the_readme_lists() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let d = dir.path();
+        let text = "A short text about the harbour.";
+        for f in ["a.txt", "b.TEXT", "c.md", "d.markdown", "e.Txt"] {
+            std::fs::write(d.join(f), text).unwrap();
+        }
+        for f in ["f.html", "g.htm", "h.XHTML"] {
+            std::fs::write(d.join(f), format!("<p>{text}</p>")).unwrap();
+        }
+        std::fs::create_dir(d.join("sub")).unwrap();
+        std::fs::write(
+            d.join("sub/r.jsonl"),
+            "{\"id\": \"j1\", \"text\": \"x y\"}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            d.join("sub/s.NDJSON"),
+            "{\"id\": \"j2\", \"text\": \"x y\"}\n",
+        )
+        .unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        std::io::Write::write_all(&mut gz, b"{\"id\": \"j3\", \"text\": \"x y\"}\n").unwrap();
+        std::fs::write(d.join("sub/t.jsonl.gz"), gz.finish().unwrap()).unwrap();
+        for f in ["notes.pdf", "data.csv", "image.png"] {
+            std::fs::write(d.join(f), "ignored").unwrap();
+        }
+        let got = ingest(
+            &[Input::parse(&d.to_string_lossy())],
+            &IngestOptions::default(),
+        )
+        .expect("ingest");
+        let mut ids: Vec<&str> = got.docs.iter().map(|x| x.id.as_str()).collect();
+        ids.sort_unstable();
+        assert_eq!(
+            ids,
+            [
+                "a.txt",
+                "b.TEXT",
+                "c.md",
+                "d.markdown",
+                "e.Txt",
+                "f.html",
+                "g.htm",
+                "h.XHTML",
+                "j1",
+                "j2",
+                "j3"
+            ]
+        );
+        assert_eq!(got.report.ignored_files, 3);
+    }
+
     /// Lines past a parsing batch keep their numbers, order and first-seen sources.
     #[test]
     fn records_across_batches_keep_line_numbers() {

@@ -166,6 +166,10 @@ pub struct ScanStats {
     pub fallback_sentences_embedded: usize,
     /// Pairs aligned by meaning.
     pub semantic_candidates: usize,
+    /// Documents with more sentences than are embedded ([`crate::embed::MAX_SENTENCES`]):
+    /// their relations by meaning rest on their first sentences.
+    #[serde(default)]
+    pub long_documents: usize,
     /// Same-story pairs by meaning dropped as reports of different events.
     #[serde(default)]
     pub same_story_dropped: usize,
@@ -547,6 +551,21 @@ pub fn scan_in(
     open.sort_by_key(|e| e.pair);
 
     let mut vectors = vec![Vectors::None; n];
+    if encoders.primary.is_some() {
+        stats.long_documents = prepared
+            .iter()
+            .filter(|p| p.sentences.len() > crate::embed::MAX_SENTENCES)
+            .count();
+        if stats.long_documents > 0 {
+            tracing::warn!(
+                "{} documents have more than {} sentences: relations by meaning read their \
+                 first {} (lexical reuse is found anywhere in them)",
+                stats.long_documents,
+                crate::embed::MAX_SENTENCES,
+                crate::embed::MAX_SENTENCES
+            );
+        }
+    }
     if let Some(primary) = &encoders.primary {
         let known = collection.entity_df.map(|df| KnownEntities {
             documents: collection.documents,

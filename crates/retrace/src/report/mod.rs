@@ -385,8 +385,15 @@ pub struct StatsRecord {
     pub documents: usize,
     /// Sentences the fallback encoder embedded.
     pub fallback_sentences_embedded: usize,
+    /// Documents longer than the sentences embedded (relations by meaning read their first
+    /// 400 sentences).
+    #[serde(default)]
+    pub long_documents: usize,
     /// Related pairs.
     pub relations: usize,
+    /// Same-story candidates dropped as reports of different events (stage `events`).
+    #[serde(default)]
+    pub same_story_dropped: usize,
     /// Seconds per stage (rounded to milliseconds).
     pub seconds: BTreeMap<String, f64>,
     /// Pairs aligned by meaning.
@@ -439,7 +446,9 @@ impl RunInfo {
                 candidates: s.candidates,
                 documents: s.documents,
                 fallback_sentences_embedded: s.fallback_sentences_embedded,
+                long_documents: s.long_documents,
                 relations: s.relations,
+                same_story_dropped: s.same_story_dropped,
                 seconds: s
                     .timings
                     .iter()
