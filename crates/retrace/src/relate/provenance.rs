@@ -92,6 +92,8 @@ enum Why {
     Contains(f64, f64),
     /// The source has fewer sentences: (its count, the other's).
     Sentences(u32, u32),
+    /// Same language, the source is the fuller text: (its main-text tokens, the other's).
+    Fuller(u32, u32),
     /// Nothing tells.
     Unknown,
 }
@@ -110,6 +112,11 @@ impl std::fmt::Display for Why {
             Why::Sentences(x, y) => write!(
                 f,
                 "has fewer sentences ({x} vs {y}; translations split more than they join)"
+            ),
+            Why::Fuller(x, y) => write!(
+                f,
+                "is the fuller text in the same language ({x} vs {y} tokens, each covering \
+                 the other alike)"
             ),
             Why::Unknown => write!(f, "no date or containment tells the direction"),
         }
@@ -183,8 +190,20 @@ fn direction(
             Ordering::Equal => None,
         }
     };
+    // In one language, token counts compare: when each text covers the other alike (a
+    // light edit, a trimmed republication), the fuller one is the source.
+    let by_size = || -> Option<(Dir, Why)> {
+        if fa.lang != fb.lang {
+            return None;
+        }
+        match fa.size.cmp(&fb.size) {
+            Ordering::Greater => Some((Dir::Forward, Why::Fuller(fa.size, fb.size))),
+            Ordering::Less => Some((Dir::Backward, Why::Fuller(fb.size, fa.size))),
+            Ordering::Equal => None,
+        }
+    };
     let found = if r.kind == Kind::Copy {
-        by_containment().or_else(by_date)
+        by_containment().or_else(by_size).or_else(by_date)
     } else if r.kind == Kind::Translation {
         by_containment()
             .or_else(by_support)
@@ -305,6 +324,15 @@ pub fn provenance(
         if cands.is_empty() {
             cands = members.clone();
         }
+        // Completeness by aligned content, whatever the languages: how much of its
+        // neighbours' text a document accounts for (a source covers each of its versions;
+        // a version covers its source and, less, the other versions).
+        let accounts = |d: DocId| -> f64 {
+            adj[d.index()]
+                .iter()
+                .map(|e| e.rel.coverage_of(e.other))
+                .sum()
+        };
         cands.sort_by(|&x, &y| {
             let (fx, fy) = (&facts[x.index()], &facts[y.index()]);
             let by_date = match (fx.date, fy.date) {
@@ -316,7 +344,7 @@ pub fn provenance(
             support[y.index()]
                 .cmp(&support[x.index()])
                 .then(by_date)
-                .then(fy.size.cmp(&fx.size))
+                .then(accounts(y).total_cmp(&accounts(x)))
                 .then(x.cmp(&y))
         });
         let root = cands[0];
