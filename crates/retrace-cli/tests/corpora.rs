@@ -203,10 +203,18 @@ fn dev_collection_scores() {
                     .unwrap_or(0.0);
                 assert!(r >= 0.4, "recall {r} for {lp} with the fallback encoder");
             }
+            // Provenance (issue 19 item 4, target 0.95): measured 0.932 (0.889 before the
+            // fuller-copy, translation-flow, sibling and whole-version rules).
             assert!(
-                f("parent_accuracy") >= 0.80,
+                f("parent_accuracy") >= 0.92,
                 "parent accuracy {}",
                 f("parent_accuracy")
+            );
+            // Roots (target 0.98): measured 0.965 with the fallback encoder (0.951 before).
+            assert!(
+                f("root_accuracy") >= 0.96,
+                "root accuracy {}",
+                f("root_accuracy")
             );
         }
         assert!(
