@@ -66,12 +66,14 @@ put("segment", "ok-mixed.txt", "Zahlen wie 3.14 und z. B. usw. enden nicht. √ún√
 put("segment", "bad-controls.txt", b"\x00\x01\t\x0b\x0c\r\r\n \xe2\x80\xa8\xe2\x80\xa9 . . ! ?\xff")
 
 # ---- fasttext (format of crates/retrace/src/prepare/langid/fasttext.rs's tests)
-def ftz(loss=3, input_rows=4, extra=b""):
+def ftz(loss=3, input_rows=4, extra=b"", pruned=None):
     b = struct.pack("<ii", 793712314, 12)
     b += struct.pack("<12i", 2, 5, 5, 1, 5, 1, loss, 3, 2, 2, 2, 100) + struct.pack("<d", 1e-4)
-    b += struct.pack("<iii", 4, 2, 2) + struct.pack("<qq", 10, -1)
+    b += struct.pack("<iii", 4, 2, 2) + struct.pack("<qq", 10, -1 if pruned is None else len(pruned))
     for w, n, k in [(b"</s>", 9, 0), (b"hello", 5, 0), (b"__label__aa", 6, 1), (b"__label__bb", 4, 1)]:
         b += w + b"\0" + struct.pack("<qB", n, k)
+    for frm, to in pruned or []:
+        b += struct.pack("<ii", frm, to)
     b += b"\0" + struct.pack("<qq", input_rows, 2)
     b += struct.pack("<8f", 0, 0, 4, 0, 0, 0.5, -0.5, 0)[: input_rows * 8]
     b += b"\0" + struct.pack("<qq", 2, 2) + struct.pack("<4f", 1, 0, -1, 0)
@@ -82,6 +84,8 @@ put("fasttext", "ok-hierarchical.ftz", ftz(1))
 put("fasttext", "bad-trailing.ftz", ftz(3, extra=b"\0"))
 put("fasttext", "bad-rows.ftz", ftz(3, input_rows=2))
 put("fasttext", "bad-truncated.ftz", ftz(3)[:70])
+put("fasttext", "ok-pruned.ftz", ftz(1, pruned=[(1, 0), (0, 1)]))
+put("fasttext", "bad-pruned-row.ftz", ftz(3, pruned=[(1, 5)]))  # row past the input matrix
 
 # ---- npz
 def npy(descr, shape, body):
