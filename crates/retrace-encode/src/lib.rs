@@ -5,9 +5,12 @@
 //! encoder (a CPU model, a GPU model, a remote service) can be swapped without touching the
 //! stages around it.
 
+mod bytes;
 #[cfg(feature = "cuda")]
 pub mod cuda;
 pub mod e5;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod gemm;
 #[cfg(feature = "hf")]
 pub mod hf;

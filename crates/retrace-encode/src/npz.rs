@@ -4,7 +4,7 @@
 
 use std::collections::HashMap;
 use std::fs::File;
-use std::io::{BufReader, Read};
+use std::io::{BufReader, Read, Seek};
 use std::path::Path;
 
 use thiserror::Error;
@@ -60,11 +60,21 @@ impl Npz {
             path: p.clone(),
             source,
         })?;
-        let mut zip =
-            zip::ZipArchive::new(BufReader::new(file)).map_err(|source| NpzError::Zip {
-                path: p.clone(),
-                source,
-            })?;
+        Self::from_reader(BufReader::new(file), &p)
+    }
+
+    /// Reads every array of an archive held in memory.
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, NpzError> {
+        Self::from_reader(std::io::Cursor::new(bytes), "<bytes>")
+    }
+
+    /// Reads every array of the archive `r` (named `p` in errors).
+    fn from_reader<R: Read + Seek>(r: R, p: &str) -> Result<Self, NpzError> {
+        let p = p.to_string();
+        let mut zip = zip::ZipArchive::new(r).map_err(|source| NpzError::Zip {
+            path: p.clone(),
+            source,
+        })?;
         let mut arrays = HashMap::new();
         let mut bytes = Vec::new();
         for i in 0..zip.len() {

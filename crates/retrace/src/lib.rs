@@ -35,6 +35,8 @@ pub mod candidates;
 pub mod document;
 pub mod embed;
 pub mod fingerprint;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod id;
 pub mod ingest;
 pub mod pipeline;

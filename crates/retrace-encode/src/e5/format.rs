@@ -17,6 +17,7 @@ use memmap2::Mmap;
 use thiserror::Error;
 
 use super::q4::{BLOCK_BYTES, QK};
+use crate::bytes::FileBytes;
 
 /// Errors reading a model file.
 #[derive(Debug, Error)]
@@ -81,9 +82,10 @@ pub struct TensorEntry {
     pub bytes: usize,
 }
 
-/// A memory-mapped model file with its parsed header, tokenizer and tensor directory.
+/// A model file (memory-mapped, or read from a buffer) with its parsed header, tokenizer and
+/// tensor directory.
 pub struct E5File {
-    map: Mmap,
+    map: FileBytes,
     pub header: Header,
     pub tokenizer: TokenizerData,
     pub tensors: HashMap<String, TensorEntry>,
@@ -152,6 +154,15 @@ impl E5File {
         // A file passed by path must likewise not be rewritten while the encoder is in use.
         // Every read is bounds-checked against the map's length.
         let map = unsafe { Mmap::map(&file) }.map_err(io)?;
+        Self::from_file_bytes(FileBytes::Map(map))
+    }
+
+    /// Parse a model file held in memory (as [`E5File::open`] parses a mapped one).
+    pub fn from_bytes(data: Vec<u8>) -> Result<Self, E5FileError> {
+        Self::from_file_bytes(FileBytes::Owned(data))
+    }
+
+    fn from_file_bytes(map: FileBytes) -> Result<Self, E5FileError> {
         let (header, tokenizer, tensors) = parse(&map)?;
         Ok(E5File {
             map,
@@ -211,7 +222,7 @@ impl E5File {
     /// copied out), so they do not count towards the process's resident memory.
     pub fn release(&self, range: std::ops::Range<usize>) {
         #[cfg(unix)]
-        {
+        if let Some(map) = self.map.as_map() {
             let page = 4096;
             let start = range.start.div_ceil(page) * page;
             let end = range.end / page * page;
@@ -226,7 +237,7 @@ impl E5File {
                 // range lies inside the map (a tensor range checked at parse, rounded
                 // inwards); memmap2 rejects one that does not.
                 let _ = unsafe {
-                    self.map.unchecked_advise_range(
+                    map.unchecked_advise_range(
                         memmap2::UncheckedAdvice::DontNeed,
                         start,
                         end - start,
@@ -323,7 +334,8 @@ fn parse(data: &[u8]) -> Result<Parsed, E5FileError> {
         data: norm_raw,
         pos: 0,
     };
-    let mut norm = HashMap::with_capacity(n_norm);
+    // (5 bytes an entry at least: no more room than the map's bytes can fill.)
+    let mut norm = HashMap::with_capacity(n_norm.min(norm_raw.len() / 5));
     for _ in 0..n_norm {
         let cp = nc.u32("normalisation code point")?;
         let k = nc.u8("normalisation count")? as usize;
@@ -336,7 +348,8 @@ fn parse(data: &[u8]) -> Result<Parsed, E5FileError> {
 
     // Tensor directory.
     let nt = c.count("tensor count")?;
-    let mut tensors = HashMap::with_capacity(nt);
+    // (23 bytes an entry at least: no more room than the rest of the file can fill.)
+    let mut tensors = HashMap::with_capacity(nt.min((data.len() - c.pos) / 23));
     for _ in 0..nt {
         let nl = c.u16("tensor name length")? as usize;
         let name = std::str::from_utf8(c.take(nl, "tensor name")?)
@@ -401,5 +414,46 @@ mod tests {
         d.extend_from_slice(&1u32.to_le_bytes());
         d.extend_from_slice(&384i32.to_le_bytes());
         assert!(matches!(parse(&d), Err(E5FileError::Truncated(_))));
+    }
+
+    /// A header and a one-piece tokenizer, then `n_norm` normalisation entries in no bytes
+    /// and (when given) a tensor count.
+    fn head(n_norm: i32, tensors: Option<i32>) -> Vec<u8> {
+        let mut d = b"E5S1".to_vec();
+        d.extend_from_slice(&1u32.to_le_bytes());
+        for v in [32i32, 0, 1, 32, 1, 3, 1] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d.extend_from_slice(&1e-12f32.to_le_bytes());
+        d.extend_from_slice(&32i32.to_le_bytes());
+        d.extend_from_slice(&1i32.to_le_bytes());
+        d.extend_from_slice(&[0; 16]);
+        d.extend_from_slice(&1u64.to_le_bytes());
+        for v in [0u32, 1, 0] {
+            d.extend_from_slice(&v.to_le_bytes());
+        }
+        d.push(b'a');
+        d.extend_from_slice(&n_norm.to_le_bytes());
+        d.extend_from_slice(&0u32.to_le_bytes());
+        if let Some(n) = tensors {
+            d.extend_from_slice(&n.to_le_bytes());
+        }
+        d
+    }
+
+    #[test]
+    fn huge_counts_are_errors_not_allocations() {
+        // Corrupt entry counts used to size hash maps before any entry was read (a
+        // multi-gigabyte reservation that aborts the process).
+        let (h, t, tensors) = parse(&head(0, Some(0))).expect("an empty model");
+        assert_eq!((h.hidden, t.pieces.len(), tensors.len()), (32, 1, 0));
+        assert!(matches!(
+            parse(&head(i32::MAX, None)),
+            Err(E5FileError::Truncated("normalisation code point"))
+        ));
+        assert!(matches!(
+            parse(&head(0, Some(i32::MAX))),
+            Err(E5FileError::Truncated("tensor name length"))
+        ));
     }
 }

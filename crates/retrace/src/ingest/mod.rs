@@ -395,6 +395,40 @@ pub fn read_text_document(path: &Path, id: &str) -> Ingested {
     c.out
 }
 
+/// Read one text or HTML file's bytes (named `name` in warnings and the documents' source)
+/// as the document `id`, as [`read_text_document`] reads a file: `html` says whether it is
+/// HTML (as a `.html` extension does).
+pub fn read_text_bytes(bytes: &[u8], name: &str, id: &str, html: bool) -> Ingested {
+    let opts = IngestOptions::default();
+    let mut c = Collector {
+        opts: &opts,
+        out: Ingested::default(),
+        seen: SeenIds::default(),
+        unnamed: None,
+    };
+    // One document: its id cannot be taken already.
+    let _ = c.read_text(bytes.to_vec(), name.to_string(), html, id.to_string());
+    c.out
+}
+
+/// Read JSONL from `r` (named `name` in warnings, errors and the documents' source), as
+/// [`ingest`] reads a JSONL file or standard input (gzip is not undone here).
+pub fn read_jsonl<R: BufRead + Send>(
+    r: R,
+    name: &str,
+    opts: &IngestOptions,
+) -> Result<Ingested, IngestError> {
+    let mut c = Collector {
+        opts,
+        out: Ingested::default(),
+        seen: SeenIds::default(),
+        unnamed: None,
+    };
+    c.read_jsonl(r, name)?;
+    c.out.docs.shrink_to_fit();
+    Ok(c.out)
+}
+
 fn is_jsonl(p: &Path) -> bool {
     let name = p
         .file_name()
@@ -482,14 +516,25 @@ impl Collector<'_> {
                 return Ok(());
             }
         };
+        let ext = extension(path);
+        let is_html = HTML_EXTENSIONS.contains(&ext.as_str());
+        self.read_text(bytes, source, is_html, id)
+    }
+
+    /// Read a text or HTML file's bytes (`source`: its name) as the document `id`.
+    fn read_text(
+        &mut self,
+        bytes: Vec<u8>,
+        source: String,
+        is_html: bool,
+        id: String,
+    ) -> Result<(), IngestError> {
         if !decode::has_utf16_bom(&bytes) && looks_binary(&bytes) {
             self.out
                 .report
                 .skip("binary file", &source, "looks like a binary file, skipped");
             return Ok(());
         }
-        let ext = extension(path);
-        let is_html = HTML_EXTENSIONS.contains(&ext.as_str());
         let d = decode::decode(&bytes, is_html);
         drop(bytes);
         let enc = d.encoding.name().to_ascii_lowercase();

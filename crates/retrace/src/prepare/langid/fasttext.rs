@@ -198,7 +198,9 @@ impl Matrix {
         let codesize = count(c.i32()? as i64, "code size")?;
         let codes = c.take(codesize)?.to_vec();
         let pq = ProductQuantizer::load(c)?;
-        if codesize != rows * pq.nsubq || cols != pq.dsub * (pq.nsubq - 1) + pq.lastdsub {
+        if rows.checked_mul(pq.nsubq) != Some(codesize)
+            || cols != pq.dsub * (pq.nsubq - 1) + pq.lastdsub
+        {
             return Err(invalid("quantized matrix sizes disagree"));
         }
         let norms = if qnorm {
@@ -378,10 +380,13 @@ impl Model {
                 "dictionary of {size} entries is not {nwords} words and {nlabels} labels"
             )));
         }
-        let mut ids = HashMap::with_capacity_and_hasher(size, Default::default());
-        let mut words: Vec<&[u8]> = Vec::with_capacity(nwords);
-        let mut labels = Vec::with_capacity(nlabels);
-        let mut label_counts = Vec::with_capacity(nlabels);
+        // Room for the entries the rest of the file can hold (10 bytes each at least: an
+        // empty name, a count and a kind), not for a corrupt count's.
+        let room = (bytes.len() - c.at) / 10;
+        let mut ids = HashMap::with_capacity_and_hasher(size.min(room), Default::default());
+        let mut words: Vec<&[u8]> = Vec::with_capacity(nwords.min(room));
+        let mut labels = Vec::with_capacity(nlabels.min(room));
+        let mut label_counts = Vec::with_capacity(nlabels.min(room));
         for i in 0..size {
             let word = c.cstr()?;
             let n = c.i64()?;
@@ -400,8 +405,9 @@ impl Model {
             }
         }
         let pruned = if prune_size >= 0 {
+            // (8 bytes a pair: no more than the rest of the file holds.)
             let mut map = HashMap::with_capacity_and_hasher(
-                count(prune_size, "pruned buckets")?,
+                count(prune_size, "pruned buckets")?.min((bytes.len() - c.at) / 8),
                 Default::default(),
             );
             for _ in 0..prune_size {
@@ -433,6 +439,14 @@ impl Model {
                 "matrices {in_rows}×{in_cols} and {out_rows}×{out_cols} do not fit \
                  {nwords} words, {nlabels} labels and dimension {dim}"
             )));
+        }
+        // A pruned bucket's row must be one of the matrix's.
+        if let Some(p) = &pruned {
+            if let Some(to) = p.values().find(|&&to| to as usize >= in_rows - nwords) {
+                return Err(invalid(format!(
+                    "pruned bucket row {to} past the {in_rows} input rows"
+                )));
+            }
         }
         if c.at != bytes.len() {
             return Err(invalid(format!(
@@ -531,7 +545,10 @@ impl Model {
                     }
                 }
                 if n >= self.minn && !(n == 1 && (i == 0 || j == w.len())) {
-                    self.push_bucket(rows, h % self.bucket);
+                    // (No buckets in a corrupt file: no n-gram rows.)
+                    if let Some(b) = h.checked_rem(self.bucket) {
+                        self.push_bucket(rows, b);
+                    }
                 }
                 n += 1;
             }
@@ -576,7 +593,9 @@ impl Model {
             let mut h = wide(hashes[i]);
             for &next in hashes.iter().take(i + self.word_ngrams).skip(i + 1) {
                 h = h.wrapping_mul(116_049_371).wrapping_add(wide(next));
-                self.push_bucket(rows, (h % self.bucket as u64) as u32);
+                if let Some(b) = h.checked_rem(self.bucket as u64) {
+                    self.push_bucket(rows, b as u32);
+                }
             }
         }
     }
@@ -684,7 +703,8 @@ fn std_log(x: f32) -> f32 {
 }
 
 /// fastText's Huffman tree over label counts (sorted most frequent first): leaves 0..n,
-/// inner nodes n..2n-1, the root last.
+/// inner nodes n..2n-1, the root last. Counts out of order or not below fastText's sentinel
+/// (10^15) in a corrupt file still give a tree (an inner node is only taken once built).
 fn huffman_tree(counts: &[i64]) -> Vec<Node> {
     let n = counts.len();
     let mut tree = vec![
@@ -703,7 +723,9 @@ fn huffman_tree(counts: &[i64]) -> Vec<Node> {
     for i in n..2 * n - 1 {
         let mut mini = [0usize; 2];
         for m in &mut mini {
-            if leaf >= 0 && tree[leaf as usize].count < tree[node].count {
+            // (Inner nodes n..i are built; when none is left a leaf is, as 2n - 1 - i >= 2
+            // nodes remain to pair.)
+            if leaf >= 0 && (node >= i || tree[leaf as usize].count < tree[node].count) {
                 *m = leaf as usize;
                 leaf -= 1;
             } else {
@@ -713,7 +735,7 @@ fn huffman_tree(counts: &[i64]) -> Vec<Node> {
         }
         tree[i].left = mini[0] as i32;
         tree[i].right = mini[1] as i32;
-        tree[i].count = tree[mini[0]].count + tree[mini[1]].count;
+        tree[i].count = tree[mini[0]].count.saturating_add(tree[mini[1]].count);
     }
     tree
 }
@@ -846,6 +868,59 @@ mod tests {
         assert!(matches!(
             Model::from_bytes(&ova),
             Err(FastTextError::Unsupported(_))
+        ));
+    }
+
+    #[test]
+    fn huffman_tree_of_corrupt_counts_stays_in_bounds() {
+        // Found by fuzzing (fuzz/artifacts/fasttext/crash-51d809fa…): a label count above
+        // fastText's sentinel made the tree pair nodes not built yet, past its end.
+        let t = huffman_tree(&[6, 9_007_199_254_740_996]);
+        assert_eq!((t[2].left, t[2].right), (1, 0));
+        let t = huffman_tree(&[i64::MAX, i64::MAX, 1, 5]);
+        assert_eq!(t.len(), 7);
+        assert!(t.iter().all(|n| n.left < 7 && n.right < 7));
+        assert_eq!(t[6].count, i64::MAX);
+        // Sorted counts below the sentinel: fastText's tree.
+        let t = huffman_tree(&[5, 3, 1]);
+        assert_eq!((t[3].left, t[3].right, t[4].left, t[4].right), (2, 1, 3, 0));
+        let mut input = [[0.0; 2]; 4];
+        input[1][0] = 4.0;
+        let mut crash = tiny(1, input, [[1.0, 0.0], [-1.0, 0.0]]);
+        let bb = b"__label__bb\0";
+        let at = crash.windows(bb.len()).position(|w| w == bb).unwrap() + bb.len();
+        crash[at..at + 8].copy_from_slice(&9_007_199_254_740_996i64.to_le_bytes());
+        let m = Model::from_bytes(&crash).expect("a model");
+        assert!(m.predict("hello").is_some());
+    }
+
+    #[test]
+    fn no_buckets_means_no_ngram_rows() {
+        // Found by fuzzing (fuzz/artifacts/fasttext/crash-cd3a8c47…): a bucket count of 0
+        // divided by zero when an n-gram was hashed.
+        let mut input = [[0.0; 2]; 4];
+        input[1][0] = 4.0;
+        let mut b = tiny(3, input, [[1.0, 0.0], [-1.0, 0.0]]);
+        b[8 + 8 * 4..8 + 9 * 4].copy_from_slice(&0i32.to_le_bytes());
+        let m = Model::from_bytes(&b).expect("a model without buckets");
+        assert_eq!(m.predict("hello").unwrap().label, 0);
+        assert!(m.predict("unknown words here").is_some());
+    }
+
+    #[test]
+    fn huge_counts_are_errors_not_allocations() {
+        // Found by fuzzing: a corrupt dictionary size or pruned-bucket count made the reader
+        // reserve room for that many entries (tens of GB) before reading any.
+        let good = tiny(3, [[0.0; 2]; 4], [[0.0; 2]; 2]);
+        let mut size = good.clone();
+        size[64..68].copy_from_slice(&i32::MAX.to_le_bytes());
+        size[68..72].copy_from_slice(&(i32::MAX - 2).to_le_bytes());
+        assert!(Model::from_bytes(&size).is_err());
+        let mut pruned = good;
+        pruned[84..92].copy_from_slice(&i64::MAX.to_le_bytes());
+        assert!(matches!(
+            Model::from_bytes(&pruned),
+            Err(FastTextError::Truncated { .. })
         ));
     }
 }

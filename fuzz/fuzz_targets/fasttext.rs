@@ -1,0 +1,8 @@
+//! Fuzz target: `retrace::fuzzing::fasttext` on arbitrary bytes (see docs/fuzzing.md).
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let _ = retrace::fuzzing::fasttext(data);
+});
