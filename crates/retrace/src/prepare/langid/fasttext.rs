@@ -222,6 +222,10 @@ impl Matrix {
             return self;
         }
         let mut data = vec![0.0f32; rows * cols];
+        // (No columns, no rows to decode: a corrupt file's, rejected by the caller.)
+        if cols == 0 {
+            return Matrix::Dense { cols, data };
+        }
         for (i, row) in data.chunks_exact_mut(cols).enumerate() {
             self.add_row(row, i);
         }
@@ -905,6 +909,19 @@ mod tests {
         let m = Model::from_bytes(&b).expect("a model without buckets");
         assert_eq!(m.predict("hello").unwrap().label, 0);
         assert!(m.predict("unknown words here").is_some());
+    }
+
+    #[test]
+    fn a_quantized_matrix_without_columns_is_an_error() {
+        // Found by fuzzing: a product quantizer of dimension 0 made decoding the input
+        // matrix panic (chunks of size 0).
+        let crash = include_bytes!(
+            "../../../../../fuzz/artifacts/fasttext/crash-b8c6979428b7c9dcdbbba832bf9642c2ce7d1bc7"
+        );
+        assert!(matches!(
+            Model::from_bytes(crash),
+            Err(FastTextError::Invalid(_))
+        ));
     }
 
     #[test]
