@@ -499,6 +499,44 @@ fn union_len(ranges: impl Iterator<Item = Range<u32>>) -> u32 {
     total
 }
 
+/// How verbatim passages aligned by meaning are: over all passages, the tokens the two
+/// sides hold in common (as a bag of words, so a swapped word order still counts) over the
+/// tokens of the shorter side. `a` and `b` are the documents' tokens in order; a passage's
+/// tokens are those starting inside its byte range. 0 when no passage holds a token.
+/// More lenient than [`Alignment::density`], which counts only runs of shingles, so its
+/// copy cut ([`crate::relate::RelateOptions::copy_min_verbatim`]) lies higher.
+pub fn passage_verbatim(a: &[Token], b: &[Token], passages: &[Passage]) -> f64 {
+    let inside = |t: &[Token], r: &Range<u32>| -> Vec<u64> {
+        let lo = t.partition_point(|x| x.start < r.start);
+        let hi = t.partition_point(|x| x.start < r.end).max(lo);
+        let mut h: Vec<u64> = t[lo..hi].iter().map(|x| x.hash).collect();
+        h.sort_unstable();
+        h
+    };
+    let (mut common, mut shorter) = (0usize, 0usize);
+    for p in passages {
+        let (ha, hb) = (inside(a, &p.a), inside(b, &p.b));
+        shorter += ha.len().min(hb.len());
+        let (mut i, mut j) = (0, 0);
+        while i < ha.len() && j < hb.len() {
+            match ha[i].cmp(&hb[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    common += 1;
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+    }
+    if shorter == 0 {
+        0.0
+    } else {
+        common as f64 / shorter as f64
+    }
+}
+
 /// Word-trigram containment of the text with fewer trigrams in the other: the share of its
 /// trigrams of consecutive tokens (normalised, so case and punctuation do not matter; an
 /// unspaced script's tokens are characters) that the other text holds too. A lenient
@@ -706,5 +744,30 @@ mod tests {
     #[test]
     fn union_of_ranges() {
         assert_eq!(union_len([0..5, 3..8, 10..12].into_iter()), 10);
+    }
+
+    #[test]
+    fn passage_verbatim_counts_shared_words_in_any_order() {
+        let text_a = "Where do you come from? I teach French.";
+        let text_b = "do Where you come from? I teach German.";
+        let mut tk = Tokenizer::default();
+        let mut ta = Vec::new();
+        tk.tokenize(text_a, 0..text_a.len(), &mut ta);
+        let mut tb = Vec::new();
+        tk.tokenize(text_b, 0..text_b.len(), &mut tb);
+        let bead = |a: Range<u32>, b: Range<u32>| Passage {
+            tokens_a: 0..1,
+            tokens_b: 0..1,
+            a,
+            b,
+            matched: 0,
+            score: 1.0,
+        };
+        // The swapped sentence is all shared words.
+        assert_eq!(passage_verbatim(&ta, &tb, &[bead(0..23, 0..23)]), 1.0);
+        // With the second sentence, one word of eight differs.
+        let both = [bead(0..23, 0..23), bead(24..39, 24..39)];
+        assert!((passage_verbatim(&ta, &tb, &both) - 7.0 / 8.0).abs() < 1e-9);
+        assert_eq!(passage_verbatim(&ta, &tb, &[]), 0.0);
     }
 }

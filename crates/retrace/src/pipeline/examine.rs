@@ -4,7 +4,7 @@
 
 use super::meaning::meaning_evidence;
 use super::{Encoders, Meaning, ScanOptions};
-use crate::align::{align, trigram_containment};
+use crate::align::{align, passage_verbatim, trigram_containment};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents};
 use crate::id::Pair;
@@ -76,12 +76,16 @@ pub fn examine(
             ));
         }
     }
+    let verbatim = meaning
+        .as_ref()
+        .map(|m| passage_verbatim(&ta, &tb, &m.passages));
     let evidence = PairEvidence {
         pair,
         same_language: la == lb,
         lexical: (!lexical.passages.is_empty()).then_some(lexical),
         meaning,
         containment: Some(trigram_containment(&ta, &tb)),
+        verbatim,
     };
     let rules = Rules {
         lexical: &opts.relate,

@@ -5,7 +5,7 @@
 use super::stage::Stages;
 use super::{Judge, Meaning, ScanStats, SearchOptions, Vectors};
 use crate::align::sentences::align_sentences;
-use crate::align::{trigram_containment, Passage};
+use crate::align::{passage_verbatim, trigram_containment, Passage};
 use crate::candidates::namekeys::{corpus_keys, key_neighbors};
 use crate::candidates::{nearest_pairs, ExactIndex, NeighborPair, NeighborQuery};
 use crate::document::Document;
@@ -15,7 +15,7 @@ use crate::prepare::normalize::Tokenizer;
 use crate::prepare::Prepared;
 use crate::progress::Progress;
 use crate::relate::entities::{Entities, KnownEntities};
-use crate::relate::rules::needs_containment;
+use crate::relate::rules::{needs_containment, needs_verbatim};
 use crate::relate::{Calibration, Kind, MeaningEvidence, PairEvidence, Relation, Rules};
 use rayon::prelude::*;
 use retrace_encode::EncodeError;
@@ -177,6 +177,7 @@ impl<'a> ByMeaning<'a> {
             lexical: None,
             meaning: None,
             containment: None,
+            verbatim: None,
         }
     }
 
@@ -210,12 +211,25 @@ impl<'a> ByMeaning<'a> {
                 if needs_containment(&ev, rules) {
                     ev.containment = Some(self.containment(ev.pair));
                 }
+                if needs_verbatim(&ev, rules) {
+                    ev.verbatim = ev.meaning.as_ref().map(|m| self.verbatim(ev.pair, m));
+                }
                 self.progress.advance(1);
                 self.judge.judge(ev, rules)
             })
             .collect();
         self.progress.finish();
         out
+    }
+
+    /// How verbatim a pair's sentences aligned by meaning are.
+    fn verbatim(&self, pair: Pair, m: &MeaningEvidence) -> f64 {
+        let mut tk = Tokenizer::default();
+        let side = |d: DocId, tk: &mut Tokenizer| {
+            self.prepared[d.index()].tokens(&self.docs[d.index()].text, tk)
+        };
+        let (ta, tb) = (side(pair.a, &mut tk), side(pair.b, &mut tk));
+        passage_verbatim(&ta, &tb, &m.passages)
     }
 
     /// A pair's word-trigram containment.

@@ -523,6 +523,7 @@ pub fn scan_in(
                 lexical: Some(al),
                 meaning: None,
                 containment: None,
+                verbatim: None,
             };
             if by_meaning && !settled_lexically(&ev, lexical_rules) {
                 return Some(Lexical::Open(Box::new(ev)));
@@ -770,6 +771,7 @@ mod tests {
                     lexical: Some(al),
                     meaning: None,
                     containment: None,
+                    verbatim: None,
                 };
                 judge(ev, rules)
             },

@@ -7,7 +7,7 @@
 use super::events::{event_evidence, EventVectors};
 use super::meaning::meaning_evidence;
 use super::{Encoders, Meaning, ScanOptions};
-use crate::align::{align, trigram_containment, Passage};
+use crate::align::{align, passage_verbatim, trigram_containment, Passage};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents, SentenceVectors};
 use crate::id::{DocId, Pair};
@@ -155,12 +155,16 @@ pub fn score_pairs(
                     ..EventEvidence::default()
                 },
             };
+            let verbatim = meaning
+                .as_ref()
+                .map(|m| passage_verbatim(&ta, &tb, &m.passages));
             let evidence = PairEvidence {
                 pair,
                 same_language: prepared[a].lang == prepared[b].lang,
                 lexical: (!lexical.passages.is_empty()).then_some(lexical),
                 meaning,
                 containment: Some(trigram_containment(&ta, &tb)),
+                verbatim,
             };
             let rules = Rules {
                 lexical: &opts.relate,

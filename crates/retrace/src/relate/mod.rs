@@ -106,6 +106,7 @@ mod tests {
             lexical: Some(al),
             meaning: None,
             containment: None,
+            verbatim: None,
         };
         judge(
             ev,
@@ -133,6 +134,7 @@ mod tests {
                 shared_entities: ent,
             }),
             containment: None,
+            verbatim: None,
         };
         judge(
             ev,
@@ -256,6 +258,7 @@ mod tests {
                 shared_entities: 0.3,
             }),
             containment: None,
+            verbatim: None,
         }
     }
 
@@ -414,5 +417,80 @@ mod tests {
         // alignment of a third is not.
         assert!(derived(0.35, 0.035, 0.9));
         assert!(!derived(0.35, 0.035, 0.7));
+    }
+
+    #[test]
+    fn near_verbatim_sentences_derived_by_meaning_are_a_copy() {
+        // Ten short sentences, a word swapped in a few: derived by meaning, and the
+        // lexical shingles found nothing.
+        let mut ev = evidence(None, Some(sem(10, 0.98, 1.0, 1.0)));
+        assert!(rules::needs_verbatim(&ev, rules_default()));
+        ev.verbatim = Some(0.99);
+        assert!(!rules::needs_verbatim(&ev, rules_default()));
+        let r = judged(ev.clone()).expect("a copy");
+        assert_eq!(r.kind, Kind::Copy);
+        assert_eq!(r.density, 0.99);
+        // A machine translation against a human one of the same text shares most words
+        // sentence by sentence, but not nearly all: a rewrite.
+        ev.verbatim = Some(0.93);
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::Rewrite));
+        // Across languages it stays a translation, and nothing asks for the measure.
+        ev.same_language = false;
+        ev.verbatim = None;
+        assert!(!rules::needs_verbatim(&ev, rules_default()));
+        assert_eq!(judged(ev).map(|r| r.kind), Some(Kind::Translation));
+    }
+
+    fn rules_default() -> Rules<'static> {
+        static LEX: std::sync::OnceLock<RelateOptions> = std::sync::OnceLock::new();
+        Rules {
+            lexical: LEX.get_or_init(RelateOptions::default),
+            meaning: Some(&calibration::USE_M3.relations),
+        }
+    }
+
+    #[test]
+    fn a_short_text_must_be_close_to_be_derived() {
+        let o = SemanticOptions::default();
+        // Two sentences of 5 tokens, one aligned at 0.77: thin evidence, nothing.
+        let mut short = sem(1, 0.77, 1.0, 0.33);
+        short.covered_a = 5;
+        assert_eq!(by_meaning(&short, true, 0.3, 0.0).map(|r| r.kind), None);
+        // The same text at the thin-text similarity is a rewrite.
+        short.beads[0].sim = o.thin_min_sim as f32;
+        short.mean_sim = o.thin_min_sim;
+        assert_eq!(
+            by_meaning(&short, true, 0.3, 0.0).map(|r| r.kind),
+            Some(Kind::Rewrite)
+        );
+        // A longer text at 0.77 is.
+        let mut long = sem(1, 0.77, 1.0, 0.33);
+        long.covered_a = o.thin_max_tokens;
+        assert_eq!(
+            by_meaning(&long, true, 0.3, 0.0).map(|r| r.kind),
+            Some(Kind::Rewrite)
+        );
+    }
+
+    #[test]
+    fn a_partial_translation_on_few_beads_needs_coverage_or_closeness() {
+        let o = SemanticOptions::default();
+        let few = o.partial_full_beads - 1;
+        assert!(few >= o.partial_min_beads);
+        let kind = |al: &SemAlignment| by_meaning(al, false, 0.3, 0.0).map(|r| r.kind);
+        // Few beads at the partial mean, a fifth of each side: chance matches.
+        let low = o.partial_min_mean_sim as f32 + 0.005;
+        assert_eq!(kind(&sem(few, low, 0.27, 0.2)), None);
+        // Enough of each side ...
+        let cover = o.partial_few_coverage + 0.05;
+        assert_eq!(kind(&sem(few, low, cover, cover)), Some(Kind::Translation));
+        // ... or closer beads.
+        let close = o.partial_few_min_sim as f32 + 0.01;
+        assert_eq!(kind(&sem(few, close, 0.27, 0.2)), Some(Kind::Translation));
+        // With more beads the partial rule's own thresholds suffice.
+        assert_eq!(
+            kind(&sem(o.partial_full_beads, low, 0.27, 0.2)),
+            Some(Kind::Translation)
+        );
     }
 }

@@ -20,7 +20,14 @@
 //! lexical passages of verbatim density at least [`RelateOptions::copy_min_density`] make
 //! a `copy`; below it (light edits, paraphrase) the pair is a `rewrite` in one language and a
 //! `translation` across languages. When both alignments show derivation, the copy wins if
-//! its passages cover nearly as much as the sentences aligned by meaning.
+//! its passages cover nearly as much as the sentences aligned by meaning; a pair derived by
+//! meaning whose aligned sentences share nearly all their words
+//! ([`RelateOptions::copy_min_verbatim`]) is a copy too.
+//!
+//! Thin evidence asks for closer matches: a relation by meaning resting on one or a few
+//! beads, on a short text (a sentence or two), or a partial translation on a handful of
+//! beads covering little of either side, needs a higher mean similarity, since such
+//! matches occur by chance between unrelated texts of one register.
 
 use super::{Kind, Relation};
 use crate::align::sentences::SemAlignment;
@@ -37,6 +44,12 @@ pub struct RelateOptions {
     /// Verbatim share of the aligned text at which reuse is a copy: copies are
     /// near-verbatim; below it, lexical reuse is a rewrite (light edits).
     pub copy_min_density: f64,
+    /// Verbatim share of the sentences aligned by meaning (bag of words,
+    /// [`crate::align::passage_verbatim`]) at which a pair in one language derived by meaning
+    /// is a copy: short sentences with a word swapped or changed, where the shingles find
+    /// little. Higher than `copy_min_density`, as any shared word counts here (a machine
+    /// translation and a human one of the same text share most words, sentence by sentence).
+    pub copy_min_verbatim: f64,
     /// Coverage of the better-covered side that makes reuse whole or half (a copy of this
     /// much is settled without looking at meaning).
     pub copy_min_coverage: f64,
@@ -59,6 +72,7 @@ impl Default for RelateOptions {
         RelateOptions {
             copy_min_matched: 10,
             copy_min_density: 0.9,
+            copy_min_verbatim: 0.97,
             copy_min_coverage: 0.5,
             rewrite_min_density: 0.6,
             rewrite_min_matched: 20,
@@ -105,6 +119,21 @@ pub struct SemanticOptions {
     pub partial_min_mean_sim: f64,
     /// Coverage of each side of a partial translation.
     pub partial_min_coverage: f64,
+    /// A partial translation on fewer beads than this (a handful of sentence pairs, where
+    /// chance matches between unrelated texts of one register already reach the mean
+    /// similarity) needs each side covered `partial_few_coverage` or a mean similarity of
+    /// `partial_few_min_sim` (0: no such rule).
+    pub partial_full_beads: usize,
+    /// See `partial_full_beads`.
+    pub partial_few_coverage: f64,
+    /// See `partial_full_beads`.
+    pub partial_few_min_sim: f64,
+    /// A rewrite or translation whose better-covered side has fewer aligned tokens than
+    /// this (a text of a sentence or two) ...
+    pub thin_max_tokens: u32,
+    /// ... needs this mean similarity: a short text matches many by chance, so it must be
+    /// close to the other to be derived from it.
+    pub thin_min_sim: f64,
     /// An excerpt by meaning (a rewritten or translated excerpt, with or without
     /// additions) needs this many beads ...
     pub excerpt_min_beads: usize,
@@ -187,6 +216,12 @@ pub struct PairEvidence {
     /// ([`crate::align::trigram_containment`]), where a rule needs it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub containment: Option<f64>,
+    /// How verbatim the sentences aligned by meaning are
+    /// ([`crate::align::passage_verbatim`]), where a rule needs it: a pair derived by
+    /// meaning whose aligned sentences are near-verbatim (short sentences with a word
+    /// swapped or changed, where the lexical shingles find little) is a copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verbatim: Option<f64>,
 }
 
 /// The thresholds a pair is judged by: the lexical ones, and those of the encoder whose
@@ -401,9 +436,23 @@ fn full_checks(
     c
 }
 
-/// The checks one or a few beads need (thin evidence where unrelated sentences score high).
+/// The checks one or a few beads, or few aligned tokens, need (thin evidence where
+/// unrelated sentences score high).
 fn few_beads(c: &mut RuleChecks, rule: &'static str, m: &MeaningEvidence, o: &SemanticOptions) {
     let al = &m.alignment;
+    let covered = if al.coverage_a >= al.coverage_b {
+        al.covered_a
+    } else {
+        al.covered_b
+    };
+    if covered < o.thin_max_tokens {
+        c.need(
+            rule,
+            "similarity of a short text's sentences",
+            al.mean_sim,
+            o.thin_min_sim,
+        );
+    }
     if al.beads.len() == 1 {
         c.need(
             rule,
@@ -574,6 +623,47 @@ pub fn needs_containment(ev: &PairEvidence, rules: Rules) -> bool {
         && !excerpt_checks(Mode::Judge, ev, m, &rules, o).passes()
 }
 
+/// Whether the alignment by meaning shows derivation by some rule (the partial paraphrase
+/// rule read with the containment known so far).
+fn derived_by_meaning(
+    ev: &PairEvidence,
+    m: &MeaningEvidence,
+    rules: &Rules,
+    o: &SemanticOptions,
+) -> bool {
+    full_checks(Mode::Judge, m, ev.same_language, o).passes()
+        || excerpt_checks(Mode::Judge, ev, m, rules, o).passes()
+        || (!ev.same_language && partial_checks(Mode::Judge, m, o).passes())
+        || paraphrase_checks(Mode::Judge, ev, m, rules, o).passes()
+}
+
+/// Whether judging `ev` needs its verbatim share ([`PairEvidence::verbatim`]): a pair in one
+/// language derived by meaning, not settled as a copy by its lexical passages.
+pub fn needs_verbatim(ev: &PairEvidence, rules: Rules) -> bool {
+    let (Some(m), Some(o)) = (&ev.meaning, rules.meaning) else {
+        return false;
+    };
+    ev.verbatim.is_none()
+        && ev.same_language
+        && !settled_lexically(ev, rules)
+        && derived_by_meaning(ev, m, &rules, o)
+}
+
+/// The copy-by-sentences check: a pair in one language derived by meaning is a copy when
+/// its aligned sentences are near-verbatim.
+fn sentence_copy_checks(mode: Mode, ev: &PairEvidence, o: &RelateOptions) -> RuleChecks {
+    let mut c = RuleChecks::new(mode);
+    let rule = "copy by sentences";
+    c.need(rule, "same language", ev.same_language as u8 as f64, 1.0);
+    c.need(
+        rule,
+        "verbatim share of the aligned sentences",
+        ev.verbatim.unwrap_or(0.0),
+        o.copy_min_verbatim,
+    );
+    c
+}
+
 /// The partial translation rule's checks (a few translated passages across languages).
 fn partial_checks(mode: Mode, m: &MeaningEvidence, o: &SemanticOptions) -> RuleChecks {
     let al = &m.alignment;
@@ -586,12 +676,23 @@ fn partial_checks(mode: Mode, m: &MeaningEvidence, o: &SemanticOptions) -> RuleC
         o.partial_min_beads as f64,
     );
     c.need(rule, "mean similarity", al.mean_sim, o.partial_min_mean_sim);
-    c.need(
-        rule,
-        "coverage of each side",
-        al.coverage_a.min(al.coverage_b),
-        o.partial_min_coverage,
-    );
+    let lo = al.coverage_a.min(al.coverage_b);
+    c.need(rule, "coverage of each side", lo, o.partial_min_coverage);
+    if al.beads.len() < o.partial_full_beads {
+        // Few beads: enough of each side, or closer beads.
+        let (value, threshold) = if lo >= o.partial_few_coverage {
+            (lo, o.partial_few_coverage)
+        } else {
+            (al.mean_sim, o.partial_few_min_sim)
+        };
+        c.need(
+            rule,
+            "few beads: coverage of each side, or else mean similarity",
+            value,
+            threshold,
+        );
+    }
+    few_beads(&mut c, rule, m, o);
     c
 }
 
@@ -695,13 +796,7 @@ pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
         return ev.lexical.map(|al| lexical_relation(a, b, kind, al));
     }
     let meaning = match (&ev.meaning, rules.meaning) {
-        (Some(m), Some(o)) => {
-            let derived = full_checks(Mode::Judge, m, ev.same_language, o).passes()
-                || excerpt_checks(Mode::Judge, &ev, m, &rules, o).passes()
-                || (!ev.same_language && partial_checks(Mode::Judge, m, o).passes())
-                || paraphrase_checks(Mode::Judge, &ev, m, &rules, o).passes();
-            Some((m, o, derived))
-        }
+        (Some(m), Some(o)) => Some((m, o, derived_by_meaning(&ev, m, &rules, o))),
         _ => None,
     };
     if let Some((m, _, true)) = meaning {
@@ -719,19 +814,28 @@ pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
                 return ev.lexical.map(|al| lexical_relation(a, b, Kind::Copy, al));
             }
         }
+        // Near-verbatim sentences (a word swapped or changed in short sentences, where the
+        // shingles find little): a copy, as verbatim as its sentences.
+        let verbatim = sentence_copy_checks(Mode::Judge, &ev, rules.lexical)
+            .passes()
+            .then_some(ev.verbatim)
+            .flatten();
         let m = ev.meaning?;
+        let density = verbatim.unwrap_or(m.alignment.mean_sim);
         return Some(Relation {
             a,
             b,
-            kind: if ev.same_language {
+            kind: if verbatim.is_some() {
+                Kind::Copy
+            } else if ev.same_language {
                 Kind::Rewrite
             } else {
                 Kind::Translation
             },
             coverage_a: ca,
             coverage_b: cb,
-            score: ca.max(cb) * m.alignment.mean_sim,
-            density: m.alignment.mean_sim,
+            score: ca.max(cb) * density,
+            density,
             similarity: Some(m.doc_cos),
             shared_entities: Some(m.shared_entities),
             evidence: m.passages,
@@ -775,6 +879,9 @@ pub fn explain(ev: &PairEvidence, rules: Rules) -> Vec<Check> {
             out.extend(partial_checks(Mode::Explain, m, o).checks);
         } else {
             out.extend(paraphrase_checks(Mode::Explain, ev, m, &rules, o).checks);
+            if ev.verbatim.is_some() {
+                out.extend(sentence_copy_checks(Mode::Explain, ev, rules.lexical).checks);
+            }
         }
         out.extend(story_checks(Mode::Explain, m, o).checks);
     }
