@@ -49,7 +49,7 @@ pub const USE_M3: Calibration = Calibration {
         partial_min_beads: 3,
         partial_min_mean_sim: 0.7,
         partial_min_coverage: 0.1,
-        partial_full_beads: 4,
+        partial_full_beads: 5,
         partial_few_coverage: 0.3,
         partial_few_min_sim: 0.75,
         thin_max_tokens: 10,
