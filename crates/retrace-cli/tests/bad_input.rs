@@ -1028,3 +1028,42 @@ fn progress_lines_without_a_terminal() {
         "{err}"
     );
 }
+
+/// Each encoder's progress is named for it ("embed use-m3", then "embed e5-small" for the
+/// fallback), not one "embed" for both. Needs use-m3 installed (a notice when not; a
+/// failure under CI, where .ci/run installs it).
+#[test]
+fn embed_progress_names_the_encoder() {
+    let list = run_ok(bin().args(["model", "list"]));
+    let installed = String::from_utf8_lossy(&list.stdout)
+        .lines()
+        .any(|l| l.starts_with("use-m3") && l.contains(" installed "));
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "use-m3 is not installed under CI"
+        );
+        eprintln!("NOTICE: use-m3 not installed (retrace model install use-m3); skipping");
+        return;
+    }
+    let input = tempfile::tempdir().expect("temp dir");
+    write(&input.path().join("a.txt"), article());
+    write(&input.path().join("b.txt"), article());
+    let outs = tempfile::tempdir().expect("temp dir");
+    let o = run_within(
+        bin()
+            .env("RETRACE_PROGRESS_EVERY", "0")
+            .args(["scan", "--offline", "--fallback-encoder", "none"])
+            .arg(input.path())
+            .arg("--out")
+            .arg(outs.path().join("out")),
+        Duration::from_secs(120),
+    );
+    let err = String::from_utf8_lossy(&o.stderr).into_owned();
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.lines()
+            .any(|l| l.starts_with("progress: embed use-m3 ")),
+        "{err}"
+    );
+}

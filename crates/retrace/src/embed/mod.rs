@@ -125,7 +125,8 @@ pub fn embed_documents(
             toks.len().max(1) as u32
         })
         .collect();
-    progress.start("embed", refs.len() as u64);
+    // Named for the encoder: a scan embeds with the primary and then the fallback one.
+    progress.start(&format!("embed {}", encoder.name()), refs.len() as u64);
     let mut data = Vec::with_capacity(refs.len() * dim);
     for chunk in refs.chunks(BATCH) {
         let batch: Vec<&str> = chunk
