@@ -483,11 +483,12 @@ fn wide_collection_scores() {
         model_missing("wide collection: relations by meaning, stories and provenance");
         return;
     }
-    // Near-verbatim sentences derived by meaning are copies, and thin or chance matches
-    // (a sentence or two, a handful of beads at e5's background) are not claimed:
-    // measured copy F1 0.961 (0.934 before), reuse precision 0.994 (0.980).
+    // Near-verbatim sentences derived by meaning, excerpts with sentences left out and
+    // short texts found whole are copies (issue 16: copy F1 ≥ 0.975; measured 0.981, 0.934
+    // before), and thin or chance matches (a sentence or two, a handful of beads at e5's
+    // background) are not claimed: reuse precision 0.994 (0.980 before).
     let copy_f1 = figures["per_kind_f1"]["copy"].as_f64().unwrap_or(0.0);
-    assert!(copy_f1 >= 0.95, "copy F1 {copy_f1} < 0.95");
+    assert!(copy_f1 >= 0.975, "copy F1 {copy_f1} < 0.975");
     assert!(
         f("reuse_precision") >= 0.985,
         "reuse precision {}",
@@ -519,9 +520,10 @@ fn wide_collection_scores() {
             );
         }
     }
-    // Provenance: measured parent 0.956 (0.940 before), roots 1.0 (0.985).
+    // Provenance (issue 19: parent ≥ 0.97, roots ≥ 0.99): measured parent 0.981 (0.940
+    // before), roots 1.0 (0.985).
     assert!(
-        f("parent_accuracy") >= 0.945,
+        f("parent_accuracy") >= 0.97,
         "parent accuracy {}",
         f("parent_accuracy")
     );

@@ -575,8 +575,8 @@ pub fn trigram_containment(a: &[Token], b: &[Token]) -> f64 {
     shared as f64 / small.len() as f64
 }
 
-/// Align every pair (sorted by pair) and keep what `relate` makes of each alignment, in
-/// pair order. Pairs are taken in runs of one `a`, so that each `a` is prepared once; the
+/// Align every pair (sorted by pair) and keep what `relate` makes of each alignment (given
+/// with the two documents' tokens), in pair order. Pairs are taken in runs of one `a`, so that each `a` is prepared once; the
 /// sides of the documents met last are kept, since a document's candidates are mostly its
 /// neighbours in the collection.
 pub fn align_pairs<R: Send>(
@@ -585,7 +585,7 @@ pub fn align_pairs<R: Send>(
     pairs: &[Pair],
     opts: &AlignOptions,
     progress: &dyn Progress,
-    relate: impl Fn(Pair, Alignment) -> Option<R> + Sync,
+    relate: impl Fn(Pair, Alignment, &[Token], &[Token]) -> Option<R> + Sync,
 ) -> Vec<R> {
     let groups: Vec<&[Pair]> = pairs.chunk_by(|x, y| x.a == y.a).collect();
     // Results appended to one list per worker's run of groups, joined in order.
@@ -598,7 +598,8 @@ pub fn align_pairs<R: Send>(
                 let sa = cache.side(a, docs, prepared, &mut tk);
                 for p in g.iter() {
                     let sb = cache.side(p.b.index(), docs, prepared, &mut tk);
-                    if let Some(r) = relate(*p, align_sides(&sa, &sb, opts)) {
+                    let al = align_sides(&sa, &sb, opts);
+                    if let Some(r) = relate(*p, al, sa.tokens(), sb.tokens()) {
                         out.push(r);
                     }
                 }

@@ -79,6 +79,7 @@ pub fn examine(
     let verbatim = meaning
         .as_ref()
         .map(|m| passage_verbatim(&ta, &tb, &m.passages));
+    let lexical_verbatim = Some(passage_verbatim(&ta, &tb, &lexical.passages));
     let evidence = PairEvidence {
         pair,
         same_language: la == lb,
@@ -86,6 +87,7 @@ pub fn examine(
         meaning,
         containment: Some(trigram_containment(&ta, &tb)),
         verbatim,
+        lexical_verbatim,
     };
     let rules = Rules {
         lexical: &opts.relate,

@@ -178,6 +178,7 @@ impl<'a> ByMeaning<'a> {
             meaning: None,
             containment: None,
             verbatim: None,
+            lexical_verbatim: None,
         }
     }
 

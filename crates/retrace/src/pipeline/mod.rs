@@ -15,7 +15,7 @@ mod stage;
 pub use examine::{examine, Examined};
 pub use pairs::{score_pairs, PairScore, PairsError};
 
-use crate::align::{align_pairs, AlignOptions};
+use crate::align::{align_pairs, passage_verbatim, AlignOptions};
 use crate::candidates::{lexical_candidates_in, Candidate, CandidateOptions, KnownAnchors};
 use crate::document::Document;
 use crate::fingerprint::{fingerprint_corpus, Fingerprint, FingerprintOptions};
@@ -27,7 +27,8 @@ use crate::relate::entities::KnownEntities;
 use crate::relate::provenance::{provenance, DocFacts, Parent, ProvenanceOptions};
 use crate::relate::stories::{stories, StoryOptions};
 use crate::relate::{
-    judge, settled_lexically, Calibration, Kind, PairEvidence, RelateOptions, Relation, Rules,
+    judge, needs_lexical_verbatim, settled_lexically, Calibration, Kind, PairEvidence,
+    RelateOptions, Relation, Rules,
 };
 use retrace_encode::{EncodeError, Encoder};
 use serde::{Deserialize, Serialize};
@@ -513,23 +514,37 @@ pub fn scan_in(
         meaning: None,
     };
     let outcomes = run.run("align", Some(pairs.len()), |p| {
-        align_pairs(&docs, &prepared, &pairs, &opts.align, p, |pair, al| {
-            if al.passages.is_empty() {
-                return None;
-            }
-            let ev = PairEvidence {
-                pair,
-                same_language: prepared[pair.a.index()].lang == prepared[pair.b.index()].lang,
-                lexical: Some(al),
-                meaning: None,
-                containment: None,
-                verbatim: None,
-            };
-            if by_meaning && !settled_lexically(&ev, lexical_rules) {
-                return Some(Lexical::Open(Box::new(ev)));
-            }
-            judge.judge(ev, lexical_rules).map(Lexical::Related)
-        })
+        align_pairs(
+            &docs,
+            &prepared,
+            &pairs,
+            &opts.align,
+            p,
+            |pair, al, ta, tb| {
+                if al.passages.is_empty() {
+                    return None;
+                }
+                let mut ev = PairEvidence {
+                    pair,
+                    same_language: prepared[pair.a.index()].lang == prepared[pair.b.index()].lang,
+                    lexical: Some(al),
+                    meaning: None,
+                    containment: None,
+                    verbatim: None,
+                    lexical_verbatim: None,
+                };
+                if needs_lexical_verbatim(&ev, lexical_rules) {
+                    ev.lexical_verbatim = ev
+                        .lexical
+                        .as_ref()
+                        .map(|al| passage_verbatim(ta, tb, &al.passages));
+                }
+                if by_meaning && !settled_lexically(&ev, lexical_rules) {
+                    return Some(Lexical::Open(Box::new(ev)));
+                }
+                judge.judge(ev, lexical_rules).map(Lexical::Related)
+            },
+        )
     });
     drop(pairs);
     let mut outcomes = outcomes;
@@ -764,7 +779,7 @@ mod tests {
             &pairs,
             &opts.align,
             &NoProgress,
-            |pair, al| {
+            |pair, al, _, _| {
                 let ev = PairEvidence {
                     pair,
                     same_language: true,
@@ -772,6 +787,7 @@ mod tests {
                     meaning: None,
                     containment: None,
                     verbatim: None,
+                    lexical_verbatim: None,
                 };
                 judge(ev, rules)
             },

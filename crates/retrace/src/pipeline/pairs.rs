@@ -158,6 +158,7 @@ pub fn score_pairs(
             let verbatim = meaning
                 .as_ref()
                 .map(|m| passage_verbatim(&ta, &tb, &m.passages));
+            let lexical_verbatim = Some(passage_verbatim(&ta, &tb, &lexical.passages));
             let evidence = PairEvidence {
                 pair,
                 same_language: prepared[a].lang == prepared[b].lang,
@@ -165,6 +166,7 @@ pub fn score_pairs(
                 meaning,
                 containment: Some(trigram_containment(&ta, &tb)),
                 verbatim,
+                lexical_verbatim,
             };
             let rules = Rules {
                 lexical: &opts.relate,

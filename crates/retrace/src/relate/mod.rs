@@ -18,8 +18,8 @@ use crate::align::Passage;
 use crate::id::{DocId, Pair};
 pub use calibration::Calibration;
 pub use rules::{
-    explain, judge, settled_lexically, Check, MeaningEvidence, PairEvidence, RelateOptions, Rules,
-    SemanticOptions,
+    explain, judge, needs_lexical_verbatim, settled_lexically, Check, MeaningEvidence,
+    PairEvidence, RelateOptions, Rules, SemanticOptions,
 };
 use serde::{Deserialize, Serialize};
 
@@ -107,6 +107,7 @@ mod tests {
             meaning: None,
             containment: None,
             verbatim: None,
+            lexical_verbatim: None,
         };
         judge(
             ev,
@@ -135,6 +136,7 @@ mod tests {
             }),
             containment: None,
             verbatim: None,
+            lexical_verbatim: None,
         };
         judge(
             ev,
@@ -185,8 +187,9 @@ mod tests {
 
     #[test]
     fn thin_or_loose_lexical_overlap_is_no_copy() {
-        // Too few verbatim tokens.
-        let al = alignment(vec![passage(0..8, 0..8, 8)], 8, 8);
+        // Too few verbatim tokens (for half of each text; see
+        // `a_short_text_found_whole_is_a_copy_on_few_tokens` for a text found whole).
+        let al = alignment(vec![passage(0..8, 0..8, 8)], 16, 16);
         assert!(lexical(al).is_none());
         // Loose: half the aligned tokens differ.
         let al = alignment(vec![passage(0..100, 0..100, 50)], 100, 100);
@@ -259,6 +262,7 @@ mod tests {
             }),
             containment: None,
             verbatim: None,
+            lexical_verbatim: None,
         }
     }
 
@@ -492,5 +496,39 @@ mod tests {
             kind(&sem(o.partial_full_beads, low, 0.27, 0.2)),
             Some(Kind::Translation)
         );
+    }
+
+    #[test]
+    fn a_short_text_found_whole_is_a_copy_on_few_tokens() {
+        // Two sentences, 8 tokens, found verbatim in a 60-token text.
+        let whole = alignment(vec![passage(20..28, 0..8, 8)], 60, 8);
+        assert_eq!(lexical(whole).map(|r| r.kind), Some(Kind::Copy));
+        // Eight verbatim tokens covering half of the shorter text are not enough.
+        let half = alignment(vec![passage(20..28, 0..8, 8)], 60, 16);
+        assert!(lexical(half).is_none());
+        // Nor are five covering it whole.
+        let tiny = alignment(vec![passage(20..25, 0..5, 5)], 60, 5);
+        assert!(lexical(tiny).is_none());
+    }
+
+    #[test]
+    fn an_excerpt_with_sentences_left_out_is_a_copy() {
+        // b keeps 31 of a's 52 tokens, verbatim, leaving sentences out: one passage spans
+        // the gaps, so its density is low; every word of b's side is a's.
+        let al = alignment(vec![passage(0..52, 0..33, 31)], 52, 33);
+        let mut ev = evidence(Some(al), None);
+        assert!(ev.lexical.as_ref().unwrap().density() < 0.9);
+        assert!(rules::needs_lexical_verbatim(&ev, rules_default()));
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::Rewrite));
+        ev.lexical_verbatim = Some(1.0);
+        assert!(!rules::needs_lexical_verbatim(&ev, rules_default()));
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::Copy));
+        // Words changed on the shorter side too: a rewrite.
+        ev.lexical_verbatim = Some(0.85);
+        assert_eq!(judged(ev.clone()).map(|r| r.kind), Some(Kind::Rewrite));
+        // Across languages the measure is not asked for.
+        ev.same_language = false;
+        ev.lexical_verbatim = None;
+        assert!(!rules::needs_lexical_verbatim(&ev, rules_default()));
     }
 }

@@ -41,6 +41,11 @@ use serde::{Deserialize, Serialize};
 pub struct RelateOptions {
     /// Verbatim tokens the passages must hold in all.
     pub copy_min_matched: u32,
+    /// Coverage of the better-covered side at which a text is found whole in the other ...
+    pub copy_whole_coverage: f64,
+    /// ... and a copy on this many verbatim tokens (a short text: a headline, a sentence or
+    /// two).
+    pub copy_whole_min_matched: u32,
     /// Verbatim share of the aligned text at which reuse is a copy: copies are
     /// near-verbatim; below it, lexical reuse is a rewrite (light edits).
     pub copy_min_density: f64,
@@ -71,6 +76,8 @@ impl Default for RelateOptions {
     fn default() -> Self {
         RelateOptions {
             copy_min_matched: 10,
+            copy_whole_coverage: 0.9,
+            copy_whole_min_matched: 6,
             copy_min_density: 0.9,
             copy_min_verbatim: 0.97,
             copy_min_coverage: 0.5,
@@ -222,6 +229,12 @@ pub struct PairEvidence {
     /// swapped or changed, where the lexical shingles find little) is a copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verbatim: Option<f64>,
+    /// The same measure over the lexical passages, where a rule needs it: lexical reuse
+    /// short of copy density whose shorter side is all words of the other (an excerpt with
+    /// sentences left out, which lowers the density of passages spanning the gaps) is a
+    /// copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lexical_verbatim: Option<f64>,
 }
 
 /// The thresholds a pair is judged by: the lexical ones, and those of the encoder whose
@@ -341,14 +354,21 @@ fn sides(ca: f64, cb: f64) -> (f64, f64) {
 fn copy_checks(mode: Mode, al: &Alignment, o: &RelateOptions) -> RuleChecks {
     let mut c = RuleChecks::new(mode);
     let rule = "copy";
+    let (hi, _) = sides(al.coverage_a(), al.coverage_b());
+    // A short text found whole in another (a headline, a sentence or two) is a copy on
+    // fewer verbatim tokens.
+    let min_matched = if hi >= o.copy_whole_coverage {
+        o.copy_whole_min_matched
+    } else {
+        o.copy_min_matched
+    };
     c.need(
         rule,
         "verbatim tokens",
         al.matched() as f64,
-        o.copy_min_matched as f64,
+        min_matched as f64,
     );
     c.need(rule, "density", al.density(), o.copy_min_density);
-    let (hi, _) = sides(al.coverage_a(), al.coverage_b());
     c.need(
         rule,
         "coverage of the better-covered side",
@@ -649,6 +669,24 @@ pub fn needs_verbatim(ev: &PairEvidence, rules: Rules) -> bool {
         && derived_by_meaning(ev, m, &rules, o)
 }
 
+/// Whether judging `ev` needs the verbatim share of its lexical passages
+/// ([`PairEvidence::lexical_verbatim`]): lexical reuse in one language that the lexical rules
+/// make a rewrite (below copy density).
+pub fn needs_lexical_verbatim(ev: &PairEvidence, rules: Rules) -> bool {
+    let Some(al) = &ev.lexical else {
+        return false;
+    };
+    ev.lexical_verbatim.is_none()
+        && ev.same_language
+        && matches!(
+            lexical_verdict(al, true, None, rules.lexical),
+            LexicalVerdict::Reuse {
+                kind: Kind::Rewrite,
+                ..
+            }
+        )
+}
+
 /// The copy-by-sentences check: a pair in one language derived by meaning is a copy when
 /// its aligned sentences are near-verbatim.
 fn sentence_copy_checks(mode: Mode, ev: &PairEvidence, o: &RelateOptions) -> RuleChecks {
@@ -723,7 +761,12 @@ enum LexicalVerdict {
     Reuse { kind: Kind, settled: bool },
 }
 
-fn lexical_verdict(al: &Alignment, same_language: bool, o: &RelateOptions) -> LexicalVerdict {
+fn lexical_verdict(
+    al: &Alignment,
+    same_language: bool,
+    verbatim: Option<f64>,
+    o: &RelateOptions,
+) -> LexicalVerdict {
     if copy_checks(Mode::Judge, al, o).passes() {
         return LexicalVerdict::Reuse {
             kind: Kind::Copy,
@@ -734,7 +777,9 @@ fn lexical_verdict(al: &Alignment, same_language: bool, o: &RelateOptions) -> Le
     if !(whole.passes() || excerpt.passes()) {
         return LexicalVerdict::None;
     }
-    let kind = if al.density() >= o.copy_min_density {
+    let kind = if al.density() >= o.copy_min_density
+        || (same_language && verbatim.is_some_and(|v| v >= o.copy_min_verbatim))
+    {
         Kind::Copy
     } else if same_language && al.matched() >= o.rewrite_min_matched {
         Kind::Rewrite
@@ -784,7 +829,7 @@ const COPY_MARGIN: f64 = 0.1;
 pub fn judge(ev: PairEvidence, rules: Rules) -> Option<Relation> {
     let Pair { a, b } = ev.pair;
     let lexical = match &ev.lexical {
-        Some(al) => lexical_verdict(al, ev.same_language, rules.lexical),
+        Some(al) => lexical_verdict(al, ev.same_language, ev.lexical_verbatim, rules.lexical),
         None => LexicalVerdict::None,
     };
     if let LexicalVerdict::Reuse {
@@ -871,6 +916,16 @@ pub fn explain(ev: &PairEvidence, rules: Rules) -> Vec<Check> {
         let (whole, excerpt) = lexical_checks(Mode::Explain, al, rules.lexical);
         out.extend(whole.checks);
         out.extend(excerpt.checks);
+        if let Some(v) = ev.lexical_verbatim.filter(|_| ev.same_language) {
+            let mut c = RuleChecks::new(Mode::Explain);
+            c.need(
+                "lexical copy by words",
+                "verbatim share of the passages' shorter side",
+                v,
+                rules.lexical.copy_min_verbatim,
+            );
+            out.extend(c.checks);
+        }
     }
     if let (Some(m), Some(o)) = (&ev.meaning, rules.meaning) {
         out.extend(full_checks(Mode::Explain, m, ev.same_language, o).checks);
