@@ -85,7 +85,7 @@ pub struct EncoderArgs {
     pub device: retrace_encode::Device,
     /// Arithmetic of the use-m3 and e5-small encoders on the CPU: f32, int8 (8-bit integer
     /// products: use-m3 2-3x faster with AVX-512, cosine >= 0.998 to f32, docs/encoders.md;
-    /// e5-small ~2.8x faster, cosine >= 0.997 to f32, docs/e5.md), or auto (use-m3 in int8
+    /// e5-small ~2.3x faster, cosine >= 0.997 to f32, docs/e5.md), or auto (use-m3 in int8
     /// where the CPU has AVX-512BW, else f32; e5-small in f32). The GPU computes in f32.
     #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     pub precision: retrace_encode::use_m3::Precision,

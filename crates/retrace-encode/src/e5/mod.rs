@@ -12,7 +12,7 @@
 //! On the CPU the linear layers compute in the arithmetic of [`LoadOptions::precision`]:
 //! f32 (weights dequantised from Q4_0), or int8 ([`Bert::quantize`]: the exact 8-bit kernels
 //! of [`crate::qgemm`], weights requantised per output column, activations per row to 7
-//! bits), about 2.8× the f32 throughput on 2 AVX-512 VNNI cores with cosine ≥ 0.997 to the
+//! bits), about 2.3× the f32 throughput on 2 AVX-512 VNNI cores with cosine ≥ 0.997 to the
 //! f32 vectors (docs/e5.md). It is opt-in (`Precision::Int8`, `--precision int8`):
 //! `Precision::Auto`, the CLI's default, keeps e5 in f32, as int8 lost a few translation
 //! pairs on the dev collection. A GPU computes in f32.
