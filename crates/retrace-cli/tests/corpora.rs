@@ -127,22 +127,7 @@ fn seed_corpus_copy_coverage_and_boilerplate() {
 fn dev_collection_scores() {
     let Some(shared) = shared() else { return };
     let dev = shared.join("corpora/dev");
-    let out = tempfile::tempdir().unwrap();
-    run_ok(&mut scan(&["-q"], dev.join("docs.jsonl"), out.path()));
-    let run: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("run.json")).unwrap())
-            .unwrap();
-    let o = std::process::Command::new("python3")
-        .arg(shared.join("tools/score.py"))
-        .arg(dev.join("gold.json"))
-        .arg(out.path())
-        .output()
-        .expect("python3 runs the scorer");
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8_lossy(&o.stdout);
-    eprintln!("{stdout}");
-    let last = stdout.lines().last().unwrap();
-    let figures: serde_json::Value = serde_json::from_str(last).unwrap();
+    let (out, run, figures, stdout) = scan_and_score(&shared, "dev");
     let copy_f1 = figures["per_kind_f1"]["copy"].as_f64().unwrap();
     assert!(copy_f1 >= 0.95, "copy F1 {copy_f1} < 0.95");
     let copy_line = stdout
@@ -449,11 +434,17 @@ fn derived_short_texts_meet_the_derivation_targets() {
 }
 
 /// Scan `corpus` (a folder of ../shared/corpora with docs.jsonl and gold.json) with the
-/// default options and score it: run.json and the scorer's figures.
+/// default options and score it: the run directory, run.json, the scorer's figures and its
+/// printed report.
 fn scan_and_score(
     shared: &std::path::Path,
     corpus: &str,
-) -> (serde_json::Value, serde_json::Value) {
+) -> (
+    tempfile::TempDir,
+    serde_json::Value,
+    serde_json::Value,
+    String,
+) {
     let dir = shared.join("corpora").join(corpus);
     let out = tempfile::tempdir().unwrap();
     run_ok(&mut scan(&["-q"], dir.join("docs.jsonl"), out.path()));
@@ -467,16 +458,16 @@ fn scan_and_score(
         .output()
         .expect("python3 runs the scorer");
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-    let stdout = String::from_utf8_lossy(&o.stdout);
+    let stdout = String::from_utf8_lossy(&o.stdout).into_owned();
     eprintln!("{stdout}");
     let figures = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
-    (run, figures)
+    (out, run, figures, stdout)
 }
 
 #[test]
 fn wide_collection_scores() {
     let Some(shared) = shared() else { return };
-    let (run, figures) = scan_and_score(&shared, "wide");
+    let (_out, run, figures, _) = scan_and_score(&shared, "wide");
     let f = |k: &str| figures[k].as_f64().unwrap_or(0.0);
     assert_eq!(figures["unknown_ids"], 0);
     if run["encoder"].is_null() || run["fallback_encoder"].is_null() {

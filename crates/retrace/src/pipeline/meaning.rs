@@ -11,7 +11,7 @@ use crate::candidates::{nearest_pairs, ExactIndex, NeighborPair, NeighborQuery};
 use crate::document::Document;
 use crate::embed::{dot, embed_documents, SentenceVectors};
 use crate::id::{DocId, Pair};
-use crate::prepare::normalize::Tokenizer;
+use crate::prepare::normalize::{Token, Tokenizer};
 use crate::prepare::Prepared;
 use crate::progress::Progress;
 use crate::relate::entities::{Entities, KnownEntities};
@@ -209,11 +209,18 @@ impl<'a> ByMeaning<'a> {
                         cal,
                     ));
                 }
+                // Tokenised once, only for a pair whose rules need a lexical measure.
+                let mut tokens = None;
                 if needs_containment(&ev, rules) {
-                    ev.containment = Some(self.containment(ev.pair));
+                    let (ta, tb) = tokens.get_or_insert_with(|| self.tokens(ev.pair));
+                    ev.containment = Some(trigram_containment(ta, tb));
                 }
                 if needs_verbatim(&ev, rules) {
-                    ev.verbatim = ev.meaning.as_ref().map(|m| self.verbatim(ev.pair, m));
+                    let (ta, tb) = tokens.get_or_insert_with(|| self.tokens(ev.pair));
+                    ev.verbatim = ev
+                        .meaning
+                        .as_ref()
+                        .map(|m| passage_verbatim(ta, tb, &m.passages));
                 }
                 self.progress.advance(1);
                 self.judge.judge(ev, rules)
@@ -223,24 +230,13 @@ impl<'a> ByMeaning<'a> {
         out
     }
 
-    /// How verbatim a pair's sentences aligned by meaning are.
-    fn verbatim(&self, pair: Pair, m: &MeaningEvidence) -> f64 {
+    /// A pair's main-text tokens, for the measures the rules ask for lazily.
+    fn tokens(&self, pair: Pair) -> (Vec<Token>, Vec<Token>) {
         let mut tk = Tokenizer::default();
         let side = |d: DocId, tk: &mut Tokenizer| {
             self.prepared[d.index()].tokens(&self.docs[d.index()].text, tk)
         };
-        let (ta, tb) = (side(pair.a, &mut tk), side(pair.b, &mut tk));
-        passage_verbatim(&ta, &tb, &m.passages)
-    }
-
-    /// A pair's word-trigram containment.
-    fn containment(&self, pair: Pair) -> f64 {
-        let mut tk = Tokenizer::default();
-        let side = |d: DocId, tk: &mut Tokenizer| {
-            self.prepared[d.index()].tokens(&self.docs[d.index()].text, tk)
-        };
-        let (ta, tb) = (side(pair.a, &mut tk), side(pair.b, &mut tk));
-        trigram_containment(&ta, &tb)
+        (side(pair.a, &mut tk), side(pair.b, &mut tk))
     }
 
     /// Relations by meaning for the documents whose language the primary encoder does not
